@@ -1,0 +1,75 @@
+"""numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
+from __future__ import annotations
+
+from .common import (Output, add_data_option, add_json_option, add_network_options, check_writable,
+                     positive_float, positive_int)
+
+
+def add_parser(sub):
+    p = sub.add_parser("train", help="train a network (default: seed 000's 784-25-25-10 on bundled MNIST)",
+                       description="Train a network. With no options: seed 000's 784-25-25-10 ReLU network, "
+                                   "softmax cross-entropy, Adam lr 1e-3, on the bundled MNIST.")
+    add_network_options(p)
+    p.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
+    p.add_argument("--lr", type=positive_float, help="learning rate (default: adam 1e-3, momentum 0.01, sgd 0.1)")
+    p.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
+    p.add_argument("--batch-size", type=positive_int, default=100, help="mini-batch size (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed for weights and batch order (default 0)")
+    p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    p.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only")
+    add_data_option(p)
+    p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
+    p.add_argument("--min-accuracy", type=float, metavar="A",
+                   help="accuracy gate: exit status 1 if the final test accuracy is below A (e.g. 0.95)")
+    add_json_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import time
+
+    import numpy as np
+
+    import numnet
+    from numnet.architectures import mlp, parse_sizes
+
+    from .progress import EpochBar
+
+    out = Output(args.json)
+    if args.save:
+        check_writable(args.save)
+    layers = mlp(parse_sizes(args.hidden), args.activation)
+    (x_train, y_train), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    model = numnet.Sequential(layers, dtype=np.dtype(args.dtype), seed=args.seed)
+    optimizer = numnet.optim.get(args.optimizer, args.lr)
+    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + "-10"
+    out.say(f"training {sizes} {args.activation} with {args.optimizer} (lr {optimizer.lr:g}), "
+            f"batch {args.batch_size}, {args.epochs} epochs, {len(x_train)} samples, {args.dtype}, seed {args.seed}")
+
+    def on_epoch(e):
+        out.say(f"epoch {e['epoch']:>3}: train loss {e['train_loss']:.4f}  train acc {e['train_accuracy']:.4f}  "
+                f"test loss {e['val_loss']:.4f}  test acc {e['val_accuracy']:.4f}  ({e['seconds']:.1f} s)")
+
+    start = time.perf_counter()
+    with EpochBar(out.show_progress, args.epochs, on_epoch) as bar:
+        model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
+                  validation_data=(x_test, y_test), seed=args.seed, progress=bar)
+    train_seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(x_test, y_test)
+    model.info.update({"hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
+                       "seed": args.seed, "data_dir": args.data_dir, "limit": args.limit,
+                       "train_seconds": train_seconds})
+    out.say(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}) after {train_seconds:.1f} s")
+    if args.save:
+        model.save(args.save)
+        out.say(f"saved {args.save}")
+    out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds,
+              "epochs": args.epochs, "model_path": args.save,
+              "history": [{"epoch": e["epoch"], "train_loss": e["train_loss"], "train_accuracy": e["train_accuracy"],
+                           "test_loss": e["val_loss"], "test_accuracy": e["val_accuracy"]} for e in model.history]})
+    if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
+        out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
+        return 1
+    return 0

@@ -1,0 +1,175 @@
+"""Losses. ``forward(output, target)`` returns the mean loss over the batch (a float) and caches
+what ``backward()`` needs; ``backward()`` returns dL/d(output), already divided by the batch size N.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+from .layers import sigmoid
+
+
+class Loss:
+    def __call__(self, output, target):
+        return self.forward(output, target)
+
+    def config(self):
+        return {"type": type(self).__name__}
+
+
+def one_hot(labels, num_classes: int, dtype=np.float32):
+    """Integer labels (N,) -> one-hot rows (N, num_classes)."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ConfigError(f"labels must lie in 0..{num_classes - 1}")
+    y = np.zeros((len(labels), num_classes), dtype=dtype)
+    y[np.arange(len(labels)), labels] = 1
+    return y
+
+
+def _as_one_hot(target, z):
+    target = np.asarray(target)
+    if target.ndim == 1:
+        return one_hot(target, z.shape[-1], z.dtype)
+    if target.shape != z.shape:
+        raise ConfigError(f"target shape {target.shape} does not match output shape {z.shape}")
+    return target.astype(z.dtype, copy=False)
+
+
+def _target_like(target, out):
+    """Regression targets shaped like ``out``; integer labels become one-hot rows."""
+    target = np.asarray(target)
+    if target.ndim == 1 and out.ndim == 2 and out.shape[1] > 1:
+        return one_hot(target, out.shape[1], out.dtype)
+    return target.astype(out.dtype, copy=False).reshape(out.shape)
+
+
+def log_softmax(z):
+    """log softmax(z) = z − logsumexp(z) = (z − max z) − log Σ e^(z − max z), row-wise."""
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+class SoftmaxCrossEntropy(Loss):
+    """Softmax and cross-entropy fused on the logits z (N, K), numerically stable.
+
+    L = −(1/N) Σ_n Σ_k y_nk · log softmax(z_n)_k
+    dL/dz = (softmax(z) − y) / N
+
+    ``target``: integer labels (N,) or one-hot (or soft) rows (N, K).
+    """
+
+    def forward(self, z, target):
+        target = np.asarray(target)
+        n = len(z)
+        shifted = z - np.max(z, axis=1, keepdims=True)
+        e = np.exp(shifted)
+        sum_e = np.sum(e, axis=1, keepdims=True)
+        self.p = e / sum_e                                  # softmax(z)
+        log_p = shifted - np.log(sum_e)                     # log softmax(z)
+        if target.ndim == 1:
+            self.labels, self.y = target, None
+            return float(-np.mean(log_p[np.arange(n), target]))
+        self.y = _as_one_hot(target, z)
+        return float(-np.sum(self.y * log_p) / n)
+
+    def backward(self):
+        n = len(self.p)
+        dz = self.p.copy()
+        if self.y is None:
+            dz[np.arange(n), self.labels] -= 1
+        else:
+            dz -= self.y
+        dz /= n
+        return dz
+
+
+class NLLLoss(Loss):
+    """Negative log-likelihood of log-probabilities (e.g. from :func:`log_softmax`).
+
+    L = −(1/N) Σ_n log_p[n, y_n];   dL/dlog_p = −y / N  (one-hot y).
+    """
+
+    def forward(self, log_p, target):
+        self.y = _as_one_hot(target, log_p)
+        return float(-np.sum(self.y * log_p) / len(log_p))
+
+    def backward(self):
+        return -self.y / len(self.y)
+
+
+class LogSoftmaxNLL(Loss):
+    """log-softmax followed by NLL: the same value as SoftmaxCrossEntropy, built in two steps.
+
+    a = log_softmax(z);  L = NLL(a, y);  dL/dz = dL/da − softmax(z) · Σ_k dL/da_k
+    """
+
+    def forward(self, z, target):
+        self.log_p = log_softmax(z)
+        self.nll = NLLLoss()
+        return self.nll.forward(self.log_p, target)
+
+    def backward(self):
+        da = self.nll.backward()
+        return da - np.exp(self.log_p) * np.sum(da, axis=1, keepdims=True)
+
+
+class MSE(Loss):
+    """Mean squared error of seed 004: L = (1/N) Σ_n Σ_k (ŷ − y)² / K;  dL/dŷ = 2(ŷ − y) / (N·K).
+
+    Integer labels are one-hot encoded first. (Mean over every element, as ``nn.MSELoss``.)
+    """
+
+    def forward(self, y_hat, target):
+        self.diff = y_hat - _target_like(target, y_hat)
+        return float(np.mean(self.diff ** 2))
+
+    def backward(self):
+        return 2 * self.diff / self.diff.size
+
+
+class MAE(Loss):
+    """Mean absolute error of seed 004: L = mean |ŷ − y|;  dL/dŷ = sign(ŷ − y) / (N·K)."""
+
+    def forward(self, y_hat, target):
+        self.diff = y_hat - _target_like(target, y_hat)
+        return float(np.mean(np.abs(self.diff)))
+
+    def backward(self):
+        return np.sign(self.diff) / self.diff.size
+
+
+class BinaryCrossEntropy(Loss):
+    """Sigmoid and binary cross-entropy fused on the logits z (seed 003's worked example).
+
+    a = σ(z);  L = −mean[ y·log a + (1 − y)·log(1 − a) ];  dL/dz = (a − y) / size
+    Stable form: L = mean[ max(z, 0) − z·y + log(1 + e^(−|z|)) ].
+    """
+
+    def forward(self, z, target):
+        y = np.asarray(target, dtype=z.dtype).reshape(z.shape)
+        self.a, self.y = sigmoid(z), y
+        return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+
+    def backward(self):
+        return (self.a - self.y) / self.a.size
+
+
+def rmse(y_hat, y) -> float:
+    """Root mean squared error (a metric): sqrt(mean((ŷ − y)²))."""
+    return float(np.sqrt(np.mean((np.asarray(y_hat, float) - np.asarray(y, float)) ** 2)))
+
+
+REGISTRY = {c.__name__: c for c in (SoftmaxCrossEntropy, NLLLoss, LogSoftmaxNLL, MSE, MAE, BinaryCrossEntropy)}
+ALIASES = {"cross_entropy": SoftmaxCrossEntropy, "nll": LogSoftmaxNLL, "mse": MSE, "mae": MAE,
+           "bce": BinaryCrossEntropy}
+
+
+def get(name) -> Loss:
+    """A loss by name ('cross_entropy', 'nll', 'mse', 'mae', 'bce' or a class name) or instance."""
+    if isinstance(name, Loss):
+        return name
+    cls = ALIASES.get(name) or REGISTRY.get(name)
+    if cls is None:
+        raise ConfigError(f"unknown loss {name!r} (choose from {', '.join(ALIASES)})")
+    return cls()

@@ -1,0 +1,298 @@
+"""Sequential: a stack of layers trained by backpropagation, saved as one .npz file.
+
+Storage: every parameter of every layer is a view into one contiguous buffer
+(``flat_params``) and every gradient a view into another (``flat_grads``), so an optimizer
+step is a few vectorised operations on two arrays, whatever the number of layers.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+import zipfile
+
+import numpy as np
+
+from . import layers as layers_mod
+from . import losses, optim
+from .errors import ConfigError, ModelFileError
+
+FORMAT = "numnet-model"
+FORMAT_VERSION = 1
+PIXEL_SCALE = 1 / 255  # uint8 inputs are pixels: x = pixel / 255
+
+
+class Sequential:
+    """Layers applied in order; the loss sits on top of the last layer's output.
+
+    ``dtype``: float32 (default) or float64 for every parameter and activation.
+    ``seed``: initialises all parameters from ``numpy.random.default_rng(seed)``;
+    ``seed=None`` keeps the layers' current values (used when loading a file).
+    """
+
+    def __init__(self, layers, loss="cross_entropy", dtype=np.float32, seed: int | None = 0):
+        self.layers = list(layers)
+        self.loss = losses.get(loss)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be float32 or float64, not {self.dtype}")
+        self.history: list[dict] = []
+        self.info: dict = {}   # training configuration and anything else worth saving
+        self.input_shape = None
+        self._build(seed)
+
+    def _build(self, seed):
+        rng = np.random.default_rng(seed) if seed is not None else None
+        shapes = [(layer, name, shape) for layer in self.layers for name, shape in layer.param_shapes().items()]
+        total = sum(int(np.prod(s)) for _, _, s in shapes)
+        self.flat_params = np.zeros(total, dtype=self.dtype)
+        self.flat_grads = np.zeros(total, dtype=self.dtype)
+        offset = 0
+        for layer in self.layers:
+            params, grads = {}, {}
+            for name, shape in layer.param_shapes().items():
+                size = int(np.prod(shape))
+                params[name] = self.flat_params[offset:offset + size].reshape(shape)
+                grads[name] = self.flat_grads[offset:offset + size].reshape(shape)
+                offset += size
+            layer.bind(params, grads)
+            if rng is not None:
+                layer.init_params(rng)
+
+    # the network ----------------------------------------------------------------------------
+    def forward(self, x):
+        """Output of the last layer (logits for a classifier), batch first."""
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad):
+        """Backpropagate dL/d(output) through every layer; returns dL/d(input).
+
+        Stops early (returning None) at a layer whose ``input_grad`` is False: ``fit`` sets it on
+        the first layer with parameters, since nobody needs dL/dx of the images.
+        """
+        for layer in reversed(self.layers):
+            grad = layer.backward(grad)
+            if grad is None:
+                break
+        return grad
+
+    def named_parameters(self):
+        """[(name, array)] for every parameter, e.g. ('1.W', W of layer 1)."""
+        return [(f"{i}.{n}", p) for i, layer in enumerate(self.layers) for n, p in layer.params.items()]
+
+    def named_gradients(self):
+        return [(f"{i}.{n}", g) for i, layer in enumerate(self.layers) for n, g in layer.grads.items()]
+
+    @property
+    def num_parameters(self) -> int:
+        return self.flat_params.size
+
+    def train(self, mode: bool = True):
+        """Training mode (dropout active, batch statistics) or evaluation mode (``mode=False``)."""
+        for layer in self.layers:
+            layer.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def prepare(self, x):
+        """Model input from user data: uint8 pixels become x = pixel / 255, floats the model's dtype."""
+        x = np.asarray(x)
+        if x.dtype == np.uint8:
+            return np.multiply(x, PIXEL_SCALE, dtype=self.dtype)
+        return x.astype(self.dtype, copy=False)
+
+    # training -----------------------------------------------------------------------------------
+    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", validation_data=None,
+            shuffle: bool = True, seed: int = 0, progress=None):
+        """Train with mini-batches: each epoch visits every sample once, in a new order.
+
+        x: (N, ...) uint8 pixels or floats; y: (N,) integer labels (or targets for the loss).
+        optimizer: an Optimizer or a name ('sgd', 'momentum', 'adam').
+        seed: batch order comes from ``numpy.random.default_rng(seed)``.
+        progress: optional callable ``progress(event, **info)``, with event 'batch' (epoch, seen,
+        total, loss) or 'epoch' (the history entry). The library itself never prints.
+        Returns the history: one dict per epoch with train_loss, train_accuracy and, with
+        validation_data, val_loss and val_accuracy.
+        """
+        x, y = np.asarray(x), np.asarray(y)
+        if len(x) != len(y):
+            raise ConfigError(f"{len(x)} samples but {len(y)} targets")
+        if epochs < 1 or batch_size < 1:
+            raise ConfigError("epochs and batch_size must be positive")
+        opt = optim.get(optimizer)
+        rng = np.random.default_rng(seed)
+        n = len(x)
+        self.input_shape = tuple(x.shape[1:])
+        x_rows = x.reshape(n, -1)
+        batch_raw = np.empty((min(batch_size, n), x_rows.shape[1]), dtype=x.dtype)
+        batch_x = np.empty(batch_raw.shape, dtype=self.dtype)
+        first = next((l for l in self.layers if l.param_names), None)
+        params, grads = [self.flat_params], [self.flat_grads]
+        classify = isinstance(self.loss, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL)) and y.ndim == 1
+        report_every = max(1, (n // batch_size) // 200)
+        self.train()
+        if first is not None:
+            first.input_grad = False
+        try:
+            for epoch in range(len(self.history) + 1, len(self.history) + epochs + 1):
+                start_time = time.perf_counter()
+                order = rng.permutation(n) if shuffle else np.arange(n)
+                loss_sum, correct = 0.0, 0
+                for b, start in enumerate(range(0, n, batch_size)):
+                    idx = order[start:start + batch_size]
+                    m = len(idx)
+                    raw, xb = batch_raw[:m], batch_x[:m]
+                    np.take(x_rows, idx, axis=0, out=raw)
+                    if x.dtype == np.uint8:
+                        np.multiply(raw, PIXEL_SCALE, out=xb)
+                    else:
+                        xb[...] = raw
+                    yb = y[idx]
+                    out = self.forward(xb.reshape((m,) + self.input_shape))
+                    loss = self.loss.forward(out, yb)
+                    self.backward(self.loss.backward())
+                    opt.step(params, grads)
+                    loss_sum += loss * m
+                    if classify:
+                        correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+                    if progress is not None and (b % report_every == 0 or start + m >= n):
+                        progress("batch", epoch=epoch, seen=start + m, total=n, loss=loss)
+                entry = {"epoch": epoch, "train_loss": loss_sum / n,
+                         "train_accuracy": correct / n if classify else None,
+                         "seconds": time.perf_counter() - start_time}
+                if validation_data is not None:
+                    entry["val_loss"], entry["val_accuracy"] = self.evaluate(*validation_data)
+                    self.train()
+                self.history.append(entry)
+                if progress is not None:
+                    progress("epoch", **entry)
+        finally:
+            if first is not None:
+                first.input_grad = True
+            self.eval()
+        self.info["optimizer"] = opt.config()
+        self.info["batch_size"] = batch_size
+        return self.history
+
+    # inference --------------------------------------------------------------------------------
+    def _outputs(self, x, batch_size=10000):
+        self.eval()
+        x = np.asarray(x)
+        for start in range(0, len(x), batch_size):
+            yield start, self.forward(self.prepare(x[start:start + batch_size]))
+
+    def evaluate(self, x, y, batch_size: int = 10000):
+        """(mean loss, accuracy) over the whole set, in evaluation mode."""
+        y = np.asarray(y)
+        loss_sum, correct = 0.0, 0
+        for start, out in self._outputs(x, batch_size):
+            yb = y[start:start + len(out)]
+            loss_sum += self.loss.forward(out, yb) * len(out)
+            if yb.ndim == 1:
+                correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+        return loss_sum / len(x), correct / len(x)
+
+    def predict_proba(self, x, batch_size: int = 10000):
+        """Class probabilities (N, K): softmax of the logits."""
+        return np.concatenate([layers_mod.softmax(out) for _, out in self._outputs(x, batch_size)])
+
+    def predict(self, x, batch_size: int = 10000):
+        """Predicted class ids (N,): argmax of the logits."""
+        return np.concatenate([out.argmax(axis=1) for _, out in self._outputs(x, batch_size)])
+
+    # persistence ------------------------------------------------------------------------------
+    def config(self) -> dict:
+        return {"format": FORMAT, "version": FORMAT_VERSION, "dtype": self.dtype.name,
+                "layers": [layer.config() for layer in self.layers], "loss": self.loss.config(),
+                "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+                "history": self.history, "info": self.info}
+
+    def _arrays(self) -> dict:
+        arrays = {}
+        for i, layer in enumerate(self.layers):
+            for name in layer.param_names + getattr(layer, "buffer_names", ()):
+                arrays[f"{i}.{name}"] = getattr(layer, name)
+        return arrays
+
+    def save(self, path) -> str:
+        """Write the model to ``path`` (.npz: arrays + a JSON entry ``__config__``), atomically."""
+        path = os.fspath(path)
+        arrays = self._arrays()
+        arrays["__config__"] = np.array(json.dumps(self.config()))
+        directory = os.path.dirname(os.path.abspath(path))
+        tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.part")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+            os.replace(tmp, path)
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise ModelFileError(f"{path}: cannot write model ({e.strerror or e})") from None
+        return path
+
+    def __repr__(self):
+        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n  {inner}\n], loss={type(self.loss).__name__}, dtype={self.dtype.name})"
+
+
+MAX_CONFIG_BYTES = 1 << 24
+
+
+def load(path) -> Sequential:
+    """Load a model saved by :meth:`Sequential.save`. No pickle: ``allow_pickle=False``.
+
+    Raises :class:`ModelFileError` for a missing, corrupt or foreign file, or arrays whose
+    shapes disagree with the saved architecture (checked before they are read).
+    """
+    path = os.fspath(path)
+
+    def fail(problem):
+        return ModelFileError(f"{path}: {problem}")
+
+    if not os.path.isfile(path):
+        raise fail("no such model file (make one with: numnet train --save model.npz)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            sizes = {i.filename[:-4]: i.file_size for i in zf.infolist() if i.filename.endswith(".npy")}
+        if "__config__" not in sizes:
+            raise fail("not a numnet model (no __config__ entry)")
+        if sizes["__config__"] > MAX_CONFIG_BYTES:
+            raise fail("config entry too large")
+        with np.load(path, allow_pickle=False) as npz:
+            cfg = json.loads(str(npz["__config__"]))
+            if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+                raise fail("not a numnet model (wrong format tag)")
+            if cfg.get("version") != FORMAT_VERSION:
+                raise fail(f"unsupported model format version {cfg.get('version')!r}")
+            try:
+                model = Sequential([layers_mod.from_config(c) for c in cfg["layers"]],
+                                   loss=cfg["loss"]["type"], dtype=cfg["dtype"], seed=None)
+            except (ConfigError, TypeError, ValueError, KeyError) as e:
+                raise fail(f"invalid architecture ({e})") from None
+            expected = model._arrays()
+            if set(expected) != set(sizes) - {"__config__"}:
+                missing = sorted(set(expected) - set(sizes))
+                extra = sorted(set(sizes) - set(expected) - {"__config__"})
+                raise fail(f"arrays disagree with the architecture (missing {missing}, unexpected {extra})")
+            for key, target in expected.items():
+                if sizes[key] > target.nbytes + 4096:
+                    raise fail(f"array {key} is larger than its layer allows")
+                arr = npz[key]
+                if arr.shape != target.shape:
+                    raise fail(f"array {key} has shape {arr.shape}, the architecture needs {target.shape}")
+                if arr.dtype != target.dtype:
+                    raise fail(f"array {key} has dtype {arr.dtype}, expected {target.dtype}")
+                target[...] = arr
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, EOFError) as e:
+        raise fail(f"corrupt or unreadable model file ({e.__class__.__name__}: {e})") from None
+    model.input_shape = tuple(cfg["input_shape"]) if cfg.get("input_shape") else None
+    model.history = list(cfg.get("history") or [])
+    model.info = dict(cfg.get("info") or {})
+    return model

@@ -1,0 +1,88 @@
+"""Every layer's backward against central differences (float64, relative error < 1e-6)."""
+import numpy as np
+import pytest
+
+import numnet
+from numnet import Dense, Flatten, ReLU, Sigmoid, Softmax, Step, Tanh, numerical_gradient
+from numnet.gradcheck import relative_error
+
+TOL = 1e-6
+
+
+def away_from_kinks(x):
+    """Move entries away from 0, where ReLU and Step are not differentiable."""
+    return np.where(np.abs(x) < 0.05, 0.1 * np.sign(x) + 0.1 * (x == 0), x)
+
+
+def check_layer(layer, x, rng):
+    """Compare backward's dL/dx and parameter gradients with numerical ones for L = Σ out ⊙ G."""
+    out = layer.forward(x)
+    G = rng.standard_normal(out.shape)
+    loss = lambda: float(np.sum(layer.forward(x) * G))
+    layer.forward(x)
+    dx = layer.backward(G)
+    assert dx.shape == x.shape
+    assert relative_error(dx, numerical_gradient(loss, x, h=1e-5)).max() < TOL
+    for name, p in layer.params.items():
+        layer.forward(x)
+        layer.backward(G)
+        analytic = layer.grads[name].copy()
+        assert analytic.shape == p.shape
+        assert relative_error(analytic, numerical_gradient(loss, p, h=1e-5)).max() < TOL, name
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Dense(7, 5, dtype=np.float64, seed=3),
+    lambda: Dense(7, 5, init="xavier", dtype=np.float64),
+    ReLU, Sigmoid, Tanh, Softmax, Step, Flatten,
+])
+def test_layer_gradients(make, rng):
+    layer = make()
+    x = away_from_kinks(rng.standard_normal((4, 7)))
+    check_layer(layer, x, rng)
+
+
+def test_flatten_shapes(rng):
+    x = rng.standard_normal((3, 2, 4, 5))
+    f = Flatten()
+    assert f.forward(x).shape == (3, 40)
+    assert f.backward(np.ones((3, 40))).shape == x.shape
+
+
+def test_dense_is_xWT_plus_b():
+    d = Dense(3, 2, dtype=np.float64)
+    d.W[...] = [[1, 2, 3], [4, 5, 6]]
+    d.b[...] = [0.5, -1]
+    x = np.array([[1.0, 0, -1], [2, 1, 0]])
+    np.testing.assert_allclose(d.forward(x), [[-1.5, -3], [4.5, 12]])
+    assert d.W.shape == (2, 3) and d.b.shape == (2,)
+
+
+def test_activation_values():
+    z = np.array([[-2.0, 0.0, 3.0]])
+    np.testing.assert_allclose(ReLU().forward(z), [[0, 0, 3]])
+    np.testing.assert_allclose(Sigmoid().forward(z), 1 / (1 + np.exp(-z)))
+    np.testing.assert_allclose(Tanh().forward(z), np.tanh(z))
+    np.testing.assert_array_equal(Step().forward(z), [[0, 1, 1]])
+    s = Softmax().forward(z)
+    np.testing.assert_allclose(s, np.exp(z) / np.exp(z).sum())
+
+
+def test_softmax_and_sigmoid_do_not_overflow():
+    z = np.array([[1000.0, 0.0, -1000.0]])
+    assert np.isfinite(Softmax().forward(z)).all()
+    assert np.isfinite(Sigmoid().forward(z)).all()
+    np.testing.assert_allclose(Sigmoid().forward(z), [[1, 0.5, 0]], atol=1e-12)
+
+
+def test_initialisers_have_the_right_scale():
+    rng = np.random.default_rng(0)
+    he = numnet.init.he((400, 1000), 1000, 400, rng)
+    assert abs(he.std() - np.sqrt(2 / 1000)) < 0.002
+    xa = numnet.init.xavier((400, 1000), 1000, 400, rng)
+    a = np.sqrt(6 / 1400)
+    assert xa.max() <= a and xa.min() >= -a and abs(xa.std() - a / np.sqrt(3)) < 0.002
+    n = numnet.init.normal(0.01)((400, 1000), 1000, 400, rng)
+    assert abs(n.std() - 0.01) < 0.0002
+    with pytest.raises(numnet.ConfigError):
+        numnet.init.get("nope")

@@ -1,0 +1,172 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import numnet
+from numnet import Dense, ModelFileError, ReLU, Sequential, numerical_gradient
+from numnet.gradcheck import relative_error
+
+
+def small_model(dtype=np.float64, seed=0, activation="relu", loss="cross_entropy"):
+    return Sequential(numnet.mlp((6, 5), activation, in_features=8, num_classes=3), loss=loss, dtype=dtype, seed=seed)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll", "mse", "mae"])
+def test_model_backprop_matches_numerical_gradients(activation, loss, rng):
+    model = small_model(activation=activation, loss=loss)
+    x, y = rng.standard_normal((4, 8)), rng.integers(0, 3, 4)
+    f = lambda: model.loss.forward(model.forward(x), y)
+    f()
+    model.backward(model.loss.backward())
+    for name, g in model.named_gradients():
+        analytic = g.copy()
+        p = dict(model.named_parameters())[name]
+        assert relative_error(analytic, numerical_gradient(f, p, h=1e-5)).max() < 1e-6, name
+
+
+def test_parameters_are_views_into_one_buffer():
+    model = small_model()
+    assert model.num_parameters == 8 * 6 + 6 + 6 * 5 + 5 + 5 * 3 + 3
+    dense = model.layers[1]
+    assert np.shares_memory(dense.W, model.flat_params) and np.shares_memory(dense.dW, model.flat_grads)
+    model.flat_params[:] = 0
+    assert not dense.W.any()
+
+
+def test_same_seed_same_result(mnist):
+    (x, y), (xt, yt) = mnist
+    runs = []
+    for _ in range(2):
+        m = Sequential(numnet.mlp((16,)), seed=7)
+        h = m.fit(x[:2000], y[:2000], epochs=2, batch_size=50, seed=3)
+        runs.append((m.flat_params.copy(), h[-1]["train_loss"]))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1] == runs[1][1]
+    other = Sequential(numnet.mlp((16,)), seed=8)
+    assert not np.array_equal(other.flat_params, runs[0][0])
+
+
+def test_epochs_visit_every_sample_once(rng):
+    seen = []
+
+    class Spy(numnet.Layer):
+        def forward(self, x):
+            seen.append(x[:, 0].copy())
+            return x
+
+        def backward(self, g):
+            return g
+
+    x = np.arange(23, dtype=np.float64)[:, None] * np.ones((1, 3))
+    model = Sequential([Spy(), Dense(3, 2, dtype=np.float64)], dtype=np.float64)
+    model.fit(x, np.zeros(23, int), epochs=2, batch_size=5, optimizer=numnet.SGD(0.01))
+    first, second = np.concatenate(seen[:5]), np.concatenate(seen[5:10])
+    assert sorted(first) == list(range(23)) and sorted(second) == list(range(23))
+    assert not np.array_equal(first, second)  # reshuffled each epoch
+
+
+def test_short_training_reaches_sane_accuracy(mnist):
+    (x, y), (xt, yt) = mnist
+    model = Sequential(numnet.mlp((32,)), seed=0)
+    history = model.fit(x[:5000], y[:5000], epochs=3, batch_size=50, validation_data=(xt[:2000], yt[:2000]))
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    loss, acc = model.evaluate(xt[:2000], yt[:2000])
+    assert acc > 0.85 and acc == history[-1]["val_accuracy"]
+    proba = model.predict_proba(xt[:10])
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(model.predict(xt[:10]), proba.argmax(1))
+
+
+def test_seed_001_network_trains_with_sgd(mnist):
+    (x, y), (xt, yt) = mnist
+    model = Sequential(numnet.mlp((50,), "relu", init="normal:0.01"), seed=0)   # TwoLayerNet 784-50-10
+    model.fit(x[:6000], y[:6000], epochs=4, batch_size=100, optimizer=numnet.SGD(0.2))
+    assert model.evaluate(xt[:1000], yt[:1000])[1] > 0.8
+
+
+def test_save_load_round_trip_is_bit_exact(tmp_path, mnist):
+    (x, y), (xt, yt) = mnist
+    for dtype in (np.float32, np.float64):
+        model = Sequential(numnet.mlp((12, 7), "tanh"), dtype=dtype, seed=1)
+        model.fit(x[:500], y[:500], epochs=1, batch_size=50, validation_data=(xt[:100], yt[:100]))
+        path = model.save(tmp_path / "m.npz")
+        back = numnet.load(path)
+        assert back.dtype == dtype and [type(l) for l in back.layers] == [type(l) for l in model.layers]
+        np.testing.assert_array_equal(back.flat_params, model.flat_params)
+        np.testing.assert_array_equal(back.predict_proba(xt[:50]), model.predict_proba(xt[:50]))
+        assert back.history == model.history and back.input_shape == (28, 28)
+
+
+def test_loading_garbage_fails_cleanly(tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"this is not a zip file")
+    with pytest.raises(ModelFileError, match="corrupt"):
+        numnet.load(bad)
+    with pytest.raises(ModelFileError, match="no such model file"):
+        numnet.load(tmp_path / "none.npz")
+    np.savez(tmp_path / "foreign.npz", a=np.zeros(3))
+    with pytest.raises(ModelFileError, match="not a numnet model"):
+        numnet.load(tmp_path / "foreign.npz")
+
+
+def _rewrite(path, out, change):
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    np.savez(out, **arrays)
+
+
+def test_shapes_that_disagree_with_the_architecture(tmp_path):
+    path = small_model().save(tmp_path / "m.npz")
+
+    def shrink(a):
+        a["1.W"] = a["1.W"][:, :4]
+    _rewrite(path, tmp_path / "shape.npz", shrink)
+    with pytest.raises(ModelFileError, match="shape"):
+        numnet.load(tmp_path / "shape.npz")
+
+    def drop(a):
+        del a["3.b"]
+    _rewrite(path, tmp_path / "missing.npz", drop)
+    with pytest.raises(ModelFileError, match="missing"):
+        numnet.load(tmp_path / "missing.npz")
+
+    def bad_layer(a):
+        cfg = json.loads(str(a["__config__"]))
+        cfg["layers"][1]["type"] = "Evil"
+        a["__config__"] = np.array(json.dumps(cfg))
+    _rewrite(path, tmp_path / "arch.npz", bad_layer)
+    with pytest.raises(ModelFileError, match="architecture"):
+        numnet.load(tmp_path / "arch.npz")
+
+    # an object array inside the archive is refused (allow_pickle=False)
+    with zipfile.ZipFile(path) as zf, zipfile.ZipFile(tmp_path / "obj.npz", "w") as out:
+        for item in zf.infolist():
+            data = zf.read(item)
+            if item.filename == "1.b.npy":
+                import io
+                buf = io.BytesIO()
+                np.lib.format.write_array(buf, np.array([1, "x"], dtype=object), allow_pickle=True)
+                data = buf.getvalue()
+            out.writestr(item, data)
+    with pytest.raises(ModelFileError):
+        numnet.load(tmp_path / "obj.npz")
+
+
+def test_save_to_unwritable_place_leaves_no_file(tmp_path):
+    model = small_model()
+    with pytest.raises(ModelFileError):
+        model.save(tmp_path / "no" / "such" / "dir.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_float64_models_compute_in_float64(mnist):
+    (x, y), _ = mnist
+    model = Sequential(numnet.mlp((8,)), dtype=np.float64)
+    assert model.flat_params.dtype == np.float64
+    assert model.forward(model.prepare(x[:3])).dtype == np.float64
+    with pytest.raises(numnet.ConfigError):
+        Sequential(numnet.mlp((8,)), dtype=np.int32)
