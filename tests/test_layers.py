@@ -86,3 +86,25 @@ def test_initialisers_have_the_right_scale():
     assert abs(n.std() - 0.01) < 0.0002
     with pytest.raises(numnet.ConfigError):
         numnet.init.get("nope")
+
+
+def test_standardize_adapt_and_gradient(rng):
+    x = rng.standard_normal((50, 7)) * 3 + np.arange(7)
+    s = numnet.Standardize()
+    s.adapt([x[:20], x[20:]])
+    np.testing.assert_allclose(s.mean, x.mean(0))
+    np.testing.assert_allclose(s.std, np.sqrt(x.var(0).mean()))
+    out = s.forward(x)
+    np.testing.assert_allclose(out.mean(0), 0, atol=1e-12)
+    check_layer(s, x[:4], rng)
+
+
+def test_fit_adapts_standardize_once(mnist):
+    (x, y), _ = mnist
+    model = numnet.Sequential(numnet.mlp((8,)), seed=0)
+    model.fit(x[:300], y[:300], epochs=1, batch_size=100)
+    std = model.layers[1]
+    np.testing.assert_allclose(std.mean, x[:300].reshape(300, -1).mean(0) / 255, rtol=1e-6)
+    mean_before = std.mean.copy()
+    model.fit(x[300:600], y[300:600], epochs=1, batch_size=100)   # continued training keeps μ, σ
+    np.testing.assert_array_equal(std.mean, mean_before)

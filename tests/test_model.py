@@ -30,7 +30,7 @@ def test_model_backprop_matches_numerical_gradients(activation, loss, rng):
 def test_parameters_are_views_into_one_buffer():
     model = small_model()
     assert model.num_parameters == 8 * 6 + 6 + 6 * 5 + 5 + 5 * 3 + 3
-    dense = model.layers[1]
+    dense = model.layers[2]
     assert np.shares_memory(dense.W, model.flat_params) and np.shares_memory(dense.dW, model.flat_grads)
     model.flat_params[:] = 0
     assert not dense.W.any()
@@ -123,13 +123,13 @@ def test_shapes_that_disagree_with_the_architecture(tmp_path):
     path = small_model().save(tmp_path / "m.npz")
 
     def shrink(a):
-        a["1.W"] = a["1.W"][:, :4]
+        a["2.W"] = a["2.W"][:, :4]
     _rewrite(path, tmp_path / "shape.npz", shrink)
     with pytest.raises(ModelFileError, match="shape"):
         numnet.load(tmp_path / "shape.npz")
 
     def drop(a):
-        del a["3.b"]
+        del a["4.b"]
     _rewrite(path, tmp_path / "missing.npz", drop)
     with pytest.raises(ModelFileError, match="missing"):
         numnet.load(tmp_path / "missing.npz")
@@ -146,7 +146,7 @@ def test_shapes_that_disagree_with_the_architecture(tmp_path):
     with zipfile.ZipFile(path) as zf, zipfile.ZipFile(tmp_path / "obj.npz", "w") as out:
         for item in zf.infolist():
             data = zf.read(item)
-            if item.filename == "1.b.npy":
+            if item.filename == "2.b.npy":
                 import io
                 buf = io.BytesIO()
                 np.lib.format.write_array(buf, np.array([1, "x"], dtype=object), allow_pickle=True)

@@ -10,7 +10,7 @@ from .architectures import mlp
 from .datasets import load_mnist
 from .errors import ConfigError, DatasetError, ModelFileError, NumnetError
 from .gradcheck import numerical_gradient
-from .layers import Dense, Flatten, Layer, ReLU, Sigmoid, Softmax, Step, Tanh
+from .layers import Dense, Flatten, Layer, ReLU, Sigmoid, Softmax, Standardize, Step, Tanh
 from .losses import MAE, MSE, BinaryCrossEntropy, LogSoftmaxNLL, NLLLoss, SoftmaxCrossEntropy, rmse
 from .model import Sequential, load
 from .optim import SGD, Adam, Momentum
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Sequential", "load", "load_mnist", "mlp", "numerical_gradient",
-    "Layer", "Dense", "Flatten", "ReLU", "Sigmoid", "Tanh", "Step", "Softmax",
+    "Layer", "Dense", "Flatten", "Standardize", "ReLU", "Sigmoid", "Tanh", "Step", "Softmax",
     "SoftmaxCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "MSE", "MAE", "BinaryCrossEntropy", "rmse",
     "SGD", "Momentum", "Adam",
     "NumnetError", "DatasetError", "ModelFileError", "ConfigError",

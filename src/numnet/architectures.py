@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .errors import ConfigError
-from .layers import Dense, Flatten, ReLU, Sigmoid, Tanh
+from .layers import Dense, Flatten, ReLU, Sigmoid, Standardize, Tanh
 
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 #: He for ReLU, Xavier/Glorot for the saturating activations
@@ -22,7 +22,7 @@ def parse_sizes(text: str) -> tuple:
 
 def mlp(hidden=(25, 25), activation: str = "relu", in_features: int = 784, num_classes: int = 10,
         init: str | None = None) -> list:
-    """Flatten, then Dense + activation per hidden size, then Dense to the class logits.
+    """Flatten, Standardize, then Dense + activation per hidden size, then Dense to the logits.
 
     The default is seed 000's network: 784-25-25-10 with ReLU.
     """
@@ -30,7 +30,7 @@ def mlp(hidden=(25, 25), activation: str = "relu", in_features: int = 784, num_c
     if act is None:
         raise ConfigError(f"unknown activation {activation!r} (choose from {', '.join(ACTIVATIONS)})")
     init = init or DEFAULT_INIT[activation]
-    layers, fan_in = [Flatten()], in_features
+    layers, fan_in = [Flatten(), Standardize()], in_features
     for width in hidden:
         layers += [Dense(fan_in, width, init=init), act()]
         fan_in = width

@@ -106,8 +106,22 @@ class Sequential:
         return x.astype(self.dtype, copy=False)
 
     # training -----------------------------------------------------------------------------------
+    def adapt(self, x, chunk: int = 10000):
+        """Fit data-dependent layers (``Standardize``) in front of the first trainable layer."""
+        for i, layer in enumerate(self.layers):
+            if layer.param_names:
+                break
+            if hasattr(layer, "adapt") and not layer.adapted:
+                def batches(before=self.layers[:i]):
+                    for start in range(0, len(x), chunk):
+                        h = self.prepare(x[start:start + chunk])
+                        for prev in before:
+                            h = prev.forward(h)
+                        yield h
+                layer.adapt(batches())
+
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", validation_data=None,
-            shuffle: bool = True, seed: int = 0, progress=None):
+            shuffle: bool = True, seed: int = 0, progress=None, augment=None, schedule=None):
         """Train with mini-batches: each epoch visits every sample once, in a new order.
 
         x: (N, ...) uint8 pixels or floats; y: (N,) integer labels (or targets for the loss).
@@ -115,6 +129,10 @@ class Sequential:
         seed: batch order comes from ``numpy.random.default_rng(seed)``.
         progress: optional callable ``progress(event, **info)``, with event 'batch' (epoch, seen,
         total, loss) or 'epoch' (the history entry). The library itself never prints.
+        augment: optional callable ``augment(x_batch, rng) -> x_batch`` applied to each training
+        batch (floats, in the input's sample shape), with the fit's seeded rng.
+        schedule: optional callable ``schedule(step, total_steps) -> lr`` setting the optimizer's
+        learning rate before each step (step counts from 0 over the whole fit).
         Returns the history: one dict per epoch with train_loss, train_accuracy and, with
         validation_data, val_loss and val_accuracy.
         """
@@ -134,6 +152,9 @@ class Sequential:
         params, grads = [self.flat_params], [self.flat_grads]
         classify = isinstance(self.loss, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL)) and y.ndim == 1
         report_every = max(1, (n // batch_size) // 200)
+        steps_per_epoch = -(-n // batch_size)
+        step = 0
+        self.adapt(x)
         self.train()
         if first is not None:
             first.input_grad = False
@@ -152,7 +173,13 @@ class Sequential:
                     else:
                         xb[...] = raw
                     yb = y[idx]
-                    out = self.forward(xb.reshape((m,) + self.input_shape))
+                    xb = xb.reshape((m,) + self.input_shape)
+                    if augment is not None:
+                        xb = augment(xb, rng)
+                    if schedule is not None:
+                        opt.lr = schedule(step, steps_per_epoch * epochs)
+                    step += 1
+                    out = self.forward(xb)
                     loss = self.loss.forward(out, yb)
                     self.backward(self.loss.backward())
                     opt.step(params, grads)

@@ -1,16 +1,25 @@
 """The ``numnet`` command. Thin: parse options, call the library, print.
 
 Exit status: 0 success, 1 a check that ran and failed, 2 bad input or usage (one line on stderr).
-Each subcommand is a module here with ``add_parser(subparsers)`` and ``run(args) -> int``; the
-modules import NumPy and the library inside ``run`` so that ``numnet --help`` stays fast.
+Each subcommand is a module here (found automatically) with ``add_parser(subparsers)`` and
+``run(args) -> int``; the modules import NumPy and the library inside ``run`` so that
+``numnet --help`` stays fast.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 
-COMMANDS = ["train"]
+#: the order of commands in --help; any other command module found here follows them
+ORDER = ["train", "evaluate", "predict", "gradcheck", "explain", "report"]
+HELPERS = {"common", "progress"}
+
+
+def command_names():
+    found = {m.name for m in pkgutil.iter_modules(__path__)} - HELPERS
+    return [n for n in ORDER if n in found] + sorted(found - set(ORDER))
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -27,7 +36,7 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="numnet", description="Neural networks from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"numnet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
-    for name in COMMANDS:
+    for name in command_names():
         importlib.import_module(f"numnet.cli.{name}").add_parser(sub)
     return parser
 
