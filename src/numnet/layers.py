@@ -97,7 +97,7 @@ class Dense(Layer):
 
     def backward(self, dz):
         np.matmul(dz.T, self.x, out=self.dW)
-        np.sum(dz, axis=0, out=self.db)
+        dz.sum(axis=0, out=self.db)
         if not self.input_grad:
             return None       # first layer: dL/dx of the images is not needed (saves a GEMM)
         return dz @ self.W
@@ -209,10 +209,10 @@ class Standardize(Layer):
         self.std = np.ones((), dtype=np.float64)
 
     def adapt(self, batches):
-        """Fit μ and σ from an iterable of input batches (N, ...), in float64."""
-        n, total, total_sq = 0, 0.0, 0.0
+        """Fit μ and σ from an iterable of input batches (N, ...); per-batch sums in the batch's
+        dtype, accumulated in float64."""
+        n, total, total_sq = 0, np.float64(0), np.float64(0)
         for x in batches:
-            x = np.asarray(x, dtype=np.float64)
             n += len(x)
             total = total + x.sum(axis=0)
             total_sq = total_sq + np.square(x).sum(axis=0)

@@ -62,15 +62,15 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, z, target):
         target = np.asarray(target)
         n = len(z)
-        shifted = z - np.max(z, axis=1, keepdims=True)
+        shifted = z - z.max(axis=1, keepdims=True)          # z − max z: e^z cannot overflow
         e = np.exp(shifted)
-        sum_e = np.sum(e, axis=1, keepdims=True)
+        sum_e = e.sum(axis=1, keepdims=True)
         self.p = e / sum_e                                  # softmax(z)
-        log_p = shifted - np.log(sum_e)                     # log softmax(z)
-        if target.ndim == 1:
+        if target.ndim == 1:                                # −log p_y = log Σ e − (z_y − max z)
             self.labels, self.y = target, None
-            return float(-np.mean(log_p[np.arange(n), target]))
+            return float(np.log(sum_e).sum() - shifted[np.arange(n), target].sum()) / n
         self.y = _as_one_hot(target, z)
+        log_p = shifted - np.log(sum_e)                     # log softmax(z)
         return float(-np.sum(self.y * log_p) / n)
 
     def backward(self):

@@ -6,6 +6,8 @@ those of the seeds and match ``torch.optim`` (tested against it).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import ConfigError
@@ -78,7 +80,8 @@ class Adam(Optimizer):
     m̂ = m / (1 − β1ᵗ)                v̂ = v / (1 − β2ᵗ)
     W ← W − η·m̂ / (√v̂ + ε)
 
-    computed as W ← W − (η / (1 − β1ᵗ))·m / (√v / √(1 − β2ᵗ) + ε): the same value in fewer passes.
+    The code computes the same value with the corrections folded into two scalars (fewer passes
+    over the parameters; see ``update``).
     """
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
@@ -89,22 +92,22 @@ class Adam(Optimizer):
         b1, b2, t = self.beta1, self.beta2, self.t
         m, v = self.buffer(i, "m", p), self.buffer(i, "v", p)
         step, denom = self.buffer(i, "step", p), self.buffer(i, "denom", p)
-        # m ← β1·m + (1 − β1)·g
-        m *= b1
-        np.multiply(g, 1 - b1, out=step)
+        # m ← β1·m + (1 − β1)·g, as m += (1 − β1)·(g − m)
+        np.subtract(g, m, out=step)
+        step *= 1 - b1
         m += step
-        # v ← β2·v + (1 − β2)·g²
-        v *= b2
+        # v ← β2·v + (1 − β2)·g², as v += (1 − β2)·(g² − v)
         np.multiply(g, g, out=step)
+        step -= v
         step *= 1 - b2
         v += step
-        # denom = √v̂ + ε = √v / √(1 − β2ᵗ) + ε
+        # W ← W − η·m̂ / (√v̂ + ε) with m̂ = m/(1 − β1ᵗ), v̂ = v/(1 − β2ᵗ); multiplying numerator and
+        # denominator by √(1 − β2ᵗ) leaves two scalars: W ← W − η·(√(1 − β2ᵗ)/(1 − β1ᵗ))·m / (√v + ε·√(1 − β2ᵗ))
+        sqrt_bc2 = math.sqrt(1 - b2 ** t)   # Python floats: a NumPy float64 would upcast the float32 arrays
         np.sqrt(v, out=denom)
-        denom *= 1 / np.sqrt(1 - b2 ** t)
-        denom += self.eps
-        # W ← W − η·m̂ / denom,  m̂ = m / (1 − β1ᵗ)
+        denom += self.eps * sqrt_bc2
         np.divide(m, denom, out=step)
-        step *= self.lr / (1 - b1 ** t)
+        step *= self.lr * sqrt_bc2 / (1 - b1 ** t)
         p -= step
 
     def config(self):
