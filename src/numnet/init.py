@@ -15,6 +15,12 @@ def he(shape, fan_in, fan_out, rng):
     return rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)
 
 
+def lecun(shape, fan_in, fan_out, rng):
+    """LeCun normal: W ~ N(0, 1 / fan_in). Half He's variance; with standardised inputs it trains
+    ReLU MLPs faster in the first epochs (see ``architectures.DEFAULT_INIT``)."""
+    return rng.standard_normal(shape) * np.sqrt(1.0 / fan_in)
+
+
 def xavier(shape, fan_in, fan_out, rng):
     """Xavier / Glorot uniform for sigmoid and tanh: W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out))."""
     a = np.sqrt(6.0 / (fan_in + fan_out))
@@ -29,11 +35,13 @@ def normal(std):
 
 
 def get(name):
-    """An initialiser by name: 'he', 'xavier', 'normal:0.01' (or a callable, returned as is)."""
+    """An initialiser by name: 'he', 'lecun', 'xavier', 'normal:0.01' (or a callable, returned as is)."""
     if callable(name):
         return name
     if name == "he":
         return he
+    if name == "lecun":
+        return lecun
     if name in ("xavier", "glorot"):
         return xavier
     if isinstance(name, str) and name.startswith("normal"):
@@ -42,4 +50,4 @@ def get(name):
             return normal(float(std or 0.01))
         except ValueError:
             pass
-    raise ConfigError(f"unknown initialiser {name!r} (he, xavier, normal:STD)")
+    raise ConfigError(f"unknown initialiser {name!r} (he, lecun, xavier, normal:STD)")

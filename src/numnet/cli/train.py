@@ -10,6 +10,9 @@ def add_parser(sub):
                        description="Train a network. With no options: seed 000's 784-25-25-10 ReLU network, "
                                    "softmax cross-entropy, Adam lr 1e-3, on the bundled MNIST.")
     add_network_options(p)
+    p.add_argument("--init", metavar="NAME",
+                   help="weight initialisation: he, lecun, xavier or normal:STD (default: lecun for relu, "
+                        "xavier for sigmoid/tanh)")
     p.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
     p.add_argument("--lr", type=positive_float, help="learning rate (default: adam 1e-3, momentum 0.01, sgd 0.1)")
     p.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
@@ -38,7 +41,7 @@ def run(args) -> int:
     out = Output(args.json)
     if args.save:
         check_writable(args.save)
-    layers = mlp(parse_sizes(args.hidden), args.activation)
+    layers = mlp(parse_sizes(args.hidden), args.activation, init=args.init)
     (x_train, y_train), (x_test, y_test) = numnet.load_mnist(args.data_dir)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
