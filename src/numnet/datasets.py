@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import struct
 
 import numpy as np
 
@@ -59,7 +60,7 @@ def _load_folder(data_dir: str, verify: bool):
     arrays = {}
     for role, stem in FILES.items():
         arr = read_idx(_find(data_dir, stem))
-        if verify and hashlib.sha256(_idx_bytes(arr)).hexdigest() != MNIST_SHA256[stem]:
+        if verify and _idx_sha256(arr) != MNIST_SHA256[stem]:
             raise DatasetError(f"{data_dir}/{stem}: SHA-256 mismatch, the bundled MNIST is damaged; reinstall numnet")
         arr.flags.writeable = False  # cached and shared between callers
         arrays[role] = arr
@@ -68,13 +69,12 @@ def _load_folder(data_dir: str, verify: bool):
     return (arrays["train_images"], arrays["train_labels"]), (arrays["test_images"], arrays["test_labels"])
 
 
-def _idx_bytes(arr: np.ndarray) -> bytes:
-    """The decompressed IDX file that ``arr`` was read from (uint8 MNIST arrays)."""
-    from .idx import _CODES
-    import struct
-
-    header = bytes([0, 0, _CODES[arr.dtype], arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape)
-    return header + arr.tobytes()
+def _idx_sha256(arr: np.ndarray) -> str:
+    """SHA-256 of the decompressed IDX file that ``arr`` was read from (uint8 arrays), without
+    copying the payload."""
+    h = hashlib.sha256(bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape))
+    h.update(np.ascontiguousarray(arr).data)
+    return h.hexdigest()
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None):
