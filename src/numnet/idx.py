@@ -96,16 +96,17 @@ def read_idx(path, max_bytes: int = MAX_PAYLOAD_BYTES) -> np.ndarray:
                 actual = os.path.getsize(path) - header
                 if actual != n_bytes:
                     raise fail(f"payload is {actual} bytes but the header {dims} needs {n_bytes}")
-            data = f.read(n_bytes)
-            if len(data) != n_bytes:
-                raise fail(f"truncated payload: {len(data)} of {n_bytes} bytes")
+            data = np.empty(n_bytes, dtype=np.uint8)     # read in place: no second copy
+            got = f.readinto(memoryview(data))
+            if got != n_bytes:
+                raise fail(f"truncated payload: {got} of {n_bytes} bytes")
             if f.read(1):
                 raise fail("trailing bytes after the payload")
     except DatasetError:
         raise
     except (OSError, EOFError, zlib.error) as e:
         raise fail(f"unreadable ({e.__class__.__name__}: {e})") from None
-    return np.frombuffer(data, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
+    return data.view(dtype).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
 
 
 def write_idx(path, array: np.ndarray, compress: bool | None = None) -> None:
