@@ -121,7 +121,8 @@ class Sequential:
                 layer.adapt(batches())
 
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", validation_data=None,
-            shuffle: bool = True, seed: int = 0, progress=None, augment=None, schedule=None):
+            shuffle: bool = True, seed: int = 0, progress=None, augment=None, schedule=None,
+            gradient: str = "backprop"):
         """Train with mini-batches: each epoch visits every sample once, in a new order.
 
         x: (N, ...) uint8 pixels or floats; y: (N,) integer labels (or targets for the loss).
@@ -133,6 +134,8 @@ class Sequential:
         batch (floats, in the input's sample shape), with the fit's seeded rng.
         schedule: optional callable ``schedule(step, total_steps) -> lr`` setting the optimizer's
         learning rate before each step (step counts from 0 over the whole fit).
+        gradient: 'backprop' (default) or 'numerical': central differences of the loss, two forward
+        passes per parameter entry (seed 001's way; see ``gradcheck.numerical_gradients``). Slow.
         Returns the history: one dict per epoch with train_loss, train_accuracy and, with
         validation_data, val_loss and val_accuracy.
         """
@@ -141,6 +144,8 @@ class Sequential:
             raise ConfigError(f"{len(x)} samples but {len(y)} targets")
         if epochs < 1 or batch_size < 1:
             raise ConfigError("epochs and batch_size must be positive")
+        if gradient not in ("backprop", "numerical"):
+            raise ConfigError(f"gradient must be 'backprop' or 'numerical', not {gradient!r}")
         opt = optim.get(optimizer)
         rng = np.random.default_rng(seed)
         n = len(x)
@@ -181,7 +186,11 @@ class Sequential:
                     step += 1
                     out = self.forward(xb)
                     loss = self.loss.forward(out, yb)
-                    self.backward(self.loss.backward())
+                    if gradient == "numerical":
+                        from .gradcheck import numerical_gradients
+                        numerical_gradients(self, xb, yb)
+                    else:
+                        self.backward(self.loss.backward())
                     opt.step(params, grads)
                     loss_sum += loss * m
                     if classify:
