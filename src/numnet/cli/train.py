@@ -20,6 +20,9 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=0, help="seed for weights and batch order (default 0)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only")
+    p.add_argument("--gradient", default="backprop", choices=["backprop", "numerical"],
+                   help="backprop (default) or numerical: central differences, seed 001's way, two forward "
+                        "passes per parameter per batch (slow: small networks and --limit only)")
     add_data_option(p)
     p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
     p.add_argument("--min-accuracy", type=float, metavar="A",
@@ -51,6 +54,11 @@ def run(args) -> int:
     out.say(f"training {sizes} {args.activation} with {args.optimizer} (lr {optimizer.lr:g}), "
             f"batch {args.batch_size}, {args.epochs} epochs, {len(x_train)} samples, {args.dtype}, seed {args.seed}")
 
+    if args.gradient == "numerical":
+        out.warn(f"--gradient numerical: {2 * model.num_parameters:,} forward passes per batch (two per parameter) "
+                 "instead of one backward pass, thousands of times slower than backprop; use a small network "
+                 "(--hidden) and --limit")
+
     def on_epoch(e):
         out.say(f"epoch {e['epoch']:>3}: train loss {e['train_loss']:.4f}  train acc {e['train_accuracy']:.4f}  "
                 f"test loss {e['val_loss']:.4f}  test acc {e['val_accuracy']:.4f}  ({e['seconds']:.1f} s)")
@@ -58,7 +66,8 @@ def run(args) -> int:
     start = time.perf_counter()
     with EpochBar(out.show_progress, args.epochs, on_epoch) as bar:
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
-                  validation_data=(x_test, y_test), seed=args.seed, progress=bar)
+                  validation_data=(x_test, y_test), seed=args.seed, progress=bar,
+                  gradient=args.gradient)
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
     model.info.update({"hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
