@@ -14,6 +14,7 @@ from .layers import Dense, Flatten, Layer, ReLU, Sigmoid, Softmax, Standardize, 
 from .losses import MAE, MSE, BinaryCrossEntropy, LogSoftmaxNLL, NLLLoss, SoftmaxCrossEntropy, rmse
 from .model import Sequential, load
 from .optim import SGD, Adam, Momentum
+from .preprocess import ImageError
 
 __version__ = "0.1.0"
 
@@ -22,5 +23,5 @@ __all__ = [
     "Layer", "Dense", "Flatten", "Standardize", "ReLU", "Sigmoid", "Tanh", "Step", "Softmax",
     "SoftmaxCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "MSE", "MAE", "BinaryCrossEntropy", "rmse",
     "SGD", "Momentum", "Adam",
-    "NumnetError", "DatasetError", "ModelFileError", "ConfigError",
+    "NumnetError", "DatasetError", "ModelFileError", "ConfigError", "ImageError",
 ]

@@ -1,0 +1,56 @@
+"""numnet evaluate: test loss and accuracy, per-class precision/recall/F1, confusion matrix."""
+from __future__ import annotations
+
+from .common import Output, add_data_option, add_json_option
+
+
+def add_parser(sub):
+    p = sub.add_parser("evaluate", help="test accuracy, per-class precision/recall/F1 and the confusion matrix",
+                       description="Evaluate a saved model on the test set: loss, accuracy, per-class "
+                                   "precision, recall and F1 with macro averages, and the confusion matrix.")
+    p.add_argument("model", metavar="MODEL", help="model file from `numnet train --save model.npz`")
+    add_data_option(p)
+    add_json_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import numnet
+    from numnet.evaluation import evaluate_classifier
+
+    out = Output(args.json)
+    model = numnet.load(args.model)
+    (_, _), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    report = evaluate_classifier(model, x_test, y_test)
+    report.pop("_arrays")
+    render(report, out, len(y_test))
+    out.emit({k: report[k] for k in ("accuracy", "loss", "per_class", "macro", "confusion_matrix")})
+    return 0
+
+
+def render(report, out, n):
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(file=out.human, highlight=False)
+    console.print(f"[bold]test accuracy {report['accuracy']:.4f}[/]   loss {report['loss']:.4f}   ({n} samples)")
+    t = Table(title="per class", title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        t.add_column(col, justify="right")
+    for row in report["per_class"]:
+        t.add_row(str(row["class"]), f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+                  str(row["support"]))
+    m = report["macro"]
+    t.add_section()
+    t.add_row("macro", f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",
+              str(sum(r["support"] for r in report["per_class"])), style="bold")
+    console.print(t)
+    cm = report["confusion_matrix"]
+    c = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
+    c.add_column("true", justify="right", style="bold")
+    for k in range(len(cm)):
+        c.add_column(str(k), justify="right")
+    for k, row in enumerate(cm):
+        c.add_row(str(k), *[(f"[green]{v}[/]" if j == k else (f"[red]{v}[/]" if v else "[dim]·[/]"))
+                            for j, v in enumerate(row)])
+    console.print(c)

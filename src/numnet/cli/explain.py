@@ -1,0 +1,111 @@
+"""numnet explain: walk one test digit through the network, as seed 000 does on paper."""
+from __future__ import annotations
+
+from .common import Output, add_data_option, add_json_option
+
+
+def add_parser(sub):
+    p = sub.add_parser("explain", help="walk one test digit through the network: equations, shapes, gradients, Adam",
+                       description="Walk test digit N through a saved model: each layer's equation with the "
+                                   "actual shapes and a few values, softmax and cross-entropy; the backward pass "
+                                   "with shapes and norms; then one Adam update of one weight.")
+    p.add_argument("model", metavar="MODEL", help="model file from `numnet train --save model.npz`")
+    p.add_argument("--index", type=int, default=0, metavar="N", help="which test digit (default 0)")
+    add_data_option(p)
+    add_json_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import numnet
+    from numnet.errors import ConfigError
+    from numnet.explain import explain
+
+    out = Output(args.json)
+    model = numnet.load(args.model)
+    (_, _), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    if not 0 <= args.index < len(x_test):
+        raise ConfigError(f"--index {args.index}: the test set has digits 0 to {len(x_test) - 1}")
+    result = explain(model, x_test[args.index], int(y_test[args.index]))
+    render(result, out, args.index, x_test[args.index])
+    out.emit({"index": args.index, **result})
+    return 0
+
+
+def _vals(v):
+    if v is None:
+        return ""
+    first = ", ".join(f"{x:.4g}" for x in v["first"])
+    more = "…" if len(v["first"]) < _size(v["shape"]) else ""
+    return f"[{first}{more}]  ‖·‖ {v['norm']:.4g}"
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _ascii_digit(img):
+    """The 28×28 digit as text, two characters per pixel column pair."""
+    shades = " ░▒▓█"
+    rows = []
+    for r in range(0, img.shape[0], 2):
+        pair = img[r:r + 2].max(axis=0)
+        rows.append("".join(shades[min(4, int(v) * 5 // 256)] for v in pair))
+    return "\n".join(rows)
+
+
+def render(r, out, index, image):
+    from rich.console import Console
+    from rich.markup import escape
+
+    c = Console(file=out.human, highlight=False)
+    o = r["output"]
+
+    def step(s, what):
+        eqs = s["equation"].split(",   ")
+        shapes = (s.get("shapes") or "").split(",   ")
+        for k, eq in enumerate(eqs):
+            shape = shapes[k] if k < len(shapes) and len(shapes) == len(eqs) else (s.get("shapes") if k == 0 else "")
+            c.print(f"[bold]{escape(eq)}[/]" + (f"   [cyan]{escape(shape)}[/]" if shape else ""))
+        if s.get("values"):
+            c.print(f"    [dim]{what}{escape(_vals(s['values']))}[/]")
+        for name, g in (s.get("params") or {}).items():
+            if isinstance(g, dict):
+                c.print(f"    [dim]‖∂L/∂{escape(name)}‖ = {g['norm']:.4g}[/]")
+        if s.get("note"):
+            c.print(f"    [yellow]{escape(s['note'])}[/]")
+
+    c.rule(f"[bold]test digit {index}: label {o['label']}")
+    if getattr(image, "shape", None) == (28, 28):
+        c.print(escape(_ascii_digit(image)), style="cyan")
+    c.rule("[bold]forward")
+    for s in r["forward"]:
+        step(s, "")
+    probs = "  ".join(f"{k}: {p:.3f}" if k != o["prediction"] else f"[bold green]{k}: {p:.3f}[/]"
+                      for k, p in enumerate(o["probabilities"]))
+    c.print(f"[bold]p = softmax({escape(o['logits'])})[/] = [{probs}]".replace("= [", "= \\["))
+    verdict = "[green]correct[/]" if o["prediction"] == o["label"] else "[red]wrong[/]"
+    c.print(f"prediction {o['prediction']} (label {o['label']}, {verdict})")
+    c.print(f"[bold]{escape(o['equation'])}[/] = [bold]{o['loss']:.6g}[/]")
+    c.rule("[bold]backward (chain rule)")
+    for s in r["backward"]:
+        step(s, "")
+    a = r.get("adam")
+    if a:
+        i, j = a["entry"]
+        c.rule(f"[bold]one Adam step on {a['param']}\\[{i},{j}] (the largest |gradient|), t = {a['t']}")
+        lines = [
+            (f"g  = ∂L/∂{a['param']}[{i},{j}]", a["g"]),
+            (f"m  = β1·0 + (1 − β1)·g     (β1 = {a['beta1']})", a["m"]),
+            (f"v  = β2·0 + (1 − β2)·g²    (β2 = {a['beta2']})", a["v"]),
+            ("m̂  = m / (1 − β1ᵗ)", a["m_hat"]),
+            ("v̂  = v / (1 − β2ᵗ)", a["v_hat"]),
+        ]
+        for text, value in lines:
+            c.print(f"{escape(text):<40} = {value:.6g}")
+        c.print(escape(f"W ← W − η·m̂ / (√v̂ + ε)    (η = {a['lr']:g}, ε = {a['eps']:g})"))
+        c.print(f"   {a['old']:.6g} → [bold]{a['new']:.6g}[/]   (by the formula: {a['by_formula']:.6g})")
+        c.print("[dim]at t = 1, m̂ = g and v̂ = g², so m̂/√v̂ = sign(g): Adam's first step moves each weight by about η[/]")

@@ -1,0 +1,37 @@
+"""numnet report: PNG figures and an index.html that shows them with captions."""
+from __future__ import annotations
+
+from .common import Output, add_data_option, add_json_option
+
+
+def add_parser(sub):
+    p = sub.add_parser("report", help="figures and an index.html: learning curves, confusion matrix, digits, weights",
+                       description="Write an evaluation report into DIR: learning curves, a confusion-matrix "
+                                   "heatmap, test digits titled with their predictions, the most confident "
+                                   "mistakes and the first layer's weights as 28×28 images (PNG), and an "
+                                   "index.html showing them. Needs matplotlib: pip install 'numnet[plot]'.")
+    p.add_argument("model", metavar="MODEL", help="model file from `numnet train --save model.npz`")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder for the figures and index.html")
+    add_data_option(p)
+    add_json_option(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import os
+
+    import numnet
+    from numnet.report import _pyplot, make_report
+
+    out = Output(args.json)
+    _pyplot()                                  # say how to install matplotlib before any work
+    model = numnet.load(args.model)
+    (_, _), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    result = make_report(model, x_test, y_test, args.out, title=f"numnet report: {os.path.basename(args.model)}")
+    ev = result["evaluation"]
+    out.say(f"test accuracy {ev['accuracy']:.4f} (loss {ev['loss']:.4f})")
+    for f in result["figures"]:
+        out.say(f"wrote {f['file']}")
+    out.say(f"wrote {result['index']}")
+    out.emit({"index": result["index"], "figures": result["figures"], "accuracy": ev["accuracy"], "loss": ev["loss"]})
+    return 0

@@ -1,0 +1,335 @@
+"""Your own digit images → MNIST-style 28×28 inputs.
+
+MNIST was made like this (LeCun et al.): white digits on black, each size-normalised to fit a
+20×20 box keeping its aspect ratio (with anti-aliasing, so strokes get grey edges), then placed in
+a 28×28 field so that the centre of mass of its pixels sits at the centre. :func:`to_mnist` does
+the same to a photo or scan of a digit, in NumPy:
+
+1. grayscale in [0, 1] (:func:`read_image` decodes the file with Pillow, the only step that does not
+   use NumPy; alpha is flattened onto a contrasting background);
+2. polarity: the paper is the median of the image's border; light paper (dark ink) is inverted so
+   that ink is bright, as in MNIST;
+3. paper noise: Otsu's threshold splits paper from ink; pixels below it become 0, ink is rescaled
+   so that the stroke's typical level is 1; specks (connected pieces with little ink) are dropped;
+4. crop to the ink's bounding box;
+5. stroke width: MNIST strokes are about 1/7 of the digit's height; a thin pen on a large scan
+   would fade to faint grey lines at 20 px, so strokes are thickened (or thinned) towards that;
+6. scale the longer side to 20 px, keeping the aspect ratio (anti-aliased resampling);
+7. paste into 28×28 so that the centre of mass lands on pixel (14, 14), where MNIST's is.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from .errors import NumnetError
+
+#: formats read by :func:`read_image`
+FORMATS = ("PNG", "JPEG", "BMP", "GIF")
+#: largest image accepted (pixels); checked from the header, before anything is decoded
+MAX_PIXELS = 40_000_000
+#: images are first reduced so that their longer side is at most this many pixels
+WORK_SIZE = 512
+#: the box the digit is scaled into, the field it is placed in, and where its centre of mass goes
+BOX, FIELD, CENTRE = 20, 28, 14.0
+#: the scale at which strokes are measured and adjusted: the digit's longer side, in pixels
+STROKE_SCALE = 80
+#: stroke width / longer side of the digit: MNIST's median, measured through this pipeline (7.0 px at 80 px)
+STROKE_RATIO = 0.088
+
+
+class ImageError(NumnetError):
+    """An image file that cannot be read, is not an image, is too large, or shows no digit."""
+
+
+# reading ------------------------------------------------------------------------------------
+def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Decode an image file (PNG, JPEG, BMP, GIF) into a float64 grayscale array in [0, 1].
+
+    The header is read first and images over ``max_pixels`` are refused before decoding
+    (a decompression bomb cannot exhaust memory). Needs Pillow (``pip install 'numnet[image]'``).
+    """
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise ImageError("reading images needs Pillow: pip install 'numnet[image]' (or pip install pillow)") from None
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ImageError("is a directory, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path, formats=FORMATS) as im:
+                w, h = im.size
+                if w < 1 or h < 1:
+                    raise ImageError("empty image")
+                if w * h > max_pixels:
+                    raise ImageError(f"image too large ({w}×{h} pixels, at most {max_pixels:,} accepted)")
+                if im.format == "JPEG" and max(w, h) > 2 * WORK_SIZE:
+                    im.draft("L", (w // 4, h // 4))          # decode JPEG at reduced size
+                im.seek(0)                                     # first frame of a GIF
+                im.load()
+                return _to_gray(im)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError("no such file") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"not an image (or not {', '.join(FORMATS[:-1])} or {FORMATS[-1]})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError("image too large (decompression bomb guard)") from None
+    except PermissionError:
+        raise ImageError("permission denied") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as e:
+        raise ImageError(f"cannot decode image ({e})") from None
+
+
+def _to_gray(im) -> np.ndarray:
+    """A decoded Pillow image → float64 luminance in [0, 1], alpha flattened onto the background
+    that contrasts with the ink (so dark ink and light ink on transparency both work)."""
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        lo, hi = float(a.min()), float(a.max())
+        return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+    if not has_alpha:
+        return np.asarray(im.convert("L"), dtype=np.float64) / 255
+    rgba = np.asarray(im.convert("RGBA"), dtype=np.float64) / 255
+    lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
+    alpha = rgba[..., 3]
+    if alpha.min() >= 1:
+        return lum
+    # ink = the opaque part; put it on white if it is dark, on black if it is light
+    ink_level = float((lum * alpha).sum() / max(alpha.sum(), 1e-12))
+    background = 1.0 if ink_level < 0.5 else 0.0
+    return lum * alpha + background * (1 - alpha)
+
+
+# resampling ---------------------------------------------------------------------------------
+def resample_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) weights of anti-aliased linear resampling (a triangle filter stretched to the
+    output pixel's footprint when shrinking, as Pillow's BILINEAR): ``out = R @ in``."""
+    scale = n_out / n_in
+    support = max(1.0, 1.0 / scale)                    # filter half-width, in input pixels
+    centres = (np.arange(n_out) + 0.5) / scale         # output pixel centres, in input coordinates
+    dist = np.abs((np.arange(n_in) + 0.5)[None, :] - centres[:, None]) / support
+    w = np.clip(1 - dist, 0, None)
+    w /= w.sum(axis=1, keepdims=True)
+    return w
+
+
+def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a 2-D array with :func:`resample_matrix` along each axis."""
+    return resample_matrix(img.shape[0], height) @ img @ resample_matrix(img.shape[1], width).T
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold: the level that maximises the between-class variance of the histogram."""
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    p = hist / max(hist.sum(), 1)
+    levels = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(p)
+    mu = np.cumsum(p * levels)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mu[-1] * w0 - mu) ** 2 / (w0 * (1 - w0))
+    between[~np.isfinite(between)] = -1
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+# morphology ---------------------------------------------------------------------------------
+def _shift_max(a: np.ndarray, offsets, fill=0) -> np.ndarray:
+    """max over the shifted copies a[y+dy, x+dx] for (dy, dx) in offsets (out of range: fill)."""
+    h, w = a.shape
+    pad = max(max(abs(dy), abs(dx)) for dy, dx in offsets)
+    p = np.pad(a, pad, constant_values=fill)
+    out = None
+    for dy, dx in offsets:
+        view = p[pad + dy:pad + dy + h, pad + dx:pad + dx + w]
+        out = view.copy() if out is None else np.maximum(out, view)
+    return out
+
+
+def _disk(radius: int):
+    r = int(radius)
+    return [(dy, dx) for dy in range(-r, r + 1) for dx in range(-r, r + 1) if dy * dy + dx * dx <= r * r + r]
+
+
+def dilate(a: np.ndarray, radius: int) -> np.ndarray:
+    """Grey-level dilation by a disk: each pixel becomes the max of its neighbourhood."""
+    return a if radius < 1 else _shift_max(a, _disk(radius))
+
+
+def erode(a: np.ndarray, radius: int) -> np.ndarray:
+    return a if radius < 1 else -_shift_max(-a, _disk(radius), fill=0)
+
+
+def label_components(mask: np.ndarray, max_iter: int = 10000) -> np.ndarray:
+    """8-connected components of a boolean mask: labels ≥ 1 on the mask, 0 elsewhere.
+
+    Each ink pixel starts with its own label (index + 1) and repeatedly takes the largest label in
+    its 3×3 neighbourhood; pointer jumping (a label l looks up the label that pixel l − 1 has
+    reached) makes it converge in a few rounds.
+    """
+    h, w = mask.shape
+    m = mask.ravel()
+    flat = np.where(m, np.arange(1, h * w + 1), 0)
+    neighbours = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+    for _ in range(max_iter):
+        new = _shift_max(flat.reshape(h, w), neighbours).ravel() * m
+        for _ in range(4):
+            new = np.where(m, new[new - 1], 0)
+        if np.array_equal(new, flat):
+            break
+        flat = new
+    return flat.reshape(h, w)
+
+
+def stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width of a boolean ink mask: 2·area / perimeter (a long stroke of width w and
+    length L has area w·L and perimeter ≈ 2L)."""
+    area = int(ink.sum())
+    if area == 0:
+        return 0.0
+    p = np.pad(ink, 1)
+    # boundary edges between ink and paper, horizontally and vertically
+    perimeter = int(np.count_nonzero(p[1:, :] != p[:-1, :]) + np.count_nonzero(p[:, 1:] != p[:, :-1]))
+    return 2.0 * area / max(perimeter, 1)
+
+
+# the pipeline -------------------------------------------------------------------------------
+def to_mnist(gray, return_steps: bool = False):
+    """A grayscale digit image (2-D, values in [0, 1], or uint8) → 28×28 uint8, white on black.
+
+    Raises :class:`ImageError` when no ink stands out from the paper.
+    ``return_steps=True`` also returns a dict with the intermediate arrays and numbers.
+    """
+    x = np.asarray(gray)
+    if x.ndim != 2 or x.size == 0:
+        raise ImageError(f"expected a 2-D grayscale image, got shape {x.shape}")
+    x = x.astype(np.float64) / 255 if x.dtype == np.uint8 else np.clip(x.astype(np.float64), 0, 1)
+    steps = {}
+    # 0. bound the work: shrink large images (anti-aliased, which also averages paper grain)
+    h, w = x.shape
+    if max(h, w) > WORK_SIZE:
+        f = WORK_SIZE / max(h, w)
+        x = resize(x, max(1, round(h * f)), max(1, round(w * f)))
+    # 1. polarity: the border is paper (the median of the outer ring)
+    ring = max(1, min(x.shape) // 20)
+    border = np.concatenate([x[:ring].ravel(), x[-ring:].ravel(), x[:, :ring].ravel(), x[:, -ring:].ravel()])
+    paper = float(np.median(border))
+    inverted = paper > 0.5
+    if inverted:
+        x, paper = 1 - x, 1 - paper
+    steps["inverted"] = inverted
+    # 2. paper level and noise, Otsu threshold between paper and ink
+    x = np.clip(x - paper, 0, None)
+    top = float(x.max())
+    if top < 0.08:
+        raise ImageError("no ink found (the image is nearly uniform)")
+    x = x / top
+    t = otsu_threshold(x)
+    ink_mask = x > t
+    paper_px = x[~ink_mask]
+    noise = 1.4826 * float(np.median(np.abs(paper_px - np.median(paper_px)))) if paper_px.size else 0.0
+    ink_level = float(np.median(x[ink_mask])) if ink_mask.any() else 0.0
+    if ink_mask.mean() > 0.6 or ink_level - float(np.median(paper_px) if paper_px.size else 0) < max(6 * noise, 0.15):
+        raise ImageError("no ink found (nothing stands out from the paper)")
+    lo = max(t * 0.5, min(t, float(np.median(paper_px)) + 3 * noise))
+    v = np.clip((x - lo) / max(ink_level - lo, 1e-6), 0, 1)
+    # 3. specks: keep connected pieces that hold a fair share of the ink
+    keep = _main_components(ink_mask, v)
+    v = v * dilate(keep.astype(np.float64), 1)
+    if not v.any():
+        raise ImageError("no ink found")
+    steps["threshold"], steps["paper"], steps["noise"] = t, paper, noise
+    steps["clean"] = v
+    # 4. crop to the ink
+    rows, cols = np.nonzero(v.any(axis=1))[0], np.nonzero(v.any(axis=0))[0]
+    v = v[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    # 5. strokes: at STROKE_SCALE px, bring the stroke width towards STROKE_RATIO of the size
+    v, width = _normalise_strokes(v)
+    steps["stroke_width"] = width
+    # 6. longer side → 20 px, aspect ratio kept
+    h, w = v.shape
+    f = BOX / max(h, w)
+    small = resize(v, max(1, round(h * f)), max(1, round(w * f)))
+    small /= max(float(small.max()), 1e-12)
+    steps["box"] = small
+    # 7. centre of mass → (14, 14) of the 28×28 field (kept entirely inside the field)
+    out = place_by_centre_of_mass(small)
+    steps["field"] = out
+    img = np.round(out * 255).astype(np.uint8)
+    return (img, steps) if return_steps else img
+
+
+def _main_components(mask: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The part of ``mask`` that belongs to the digit: connected pieces with ≥ 5 % of the ink;
+    pieces touching the border (scanner edges, shadows) are dropped when enough ink lies inside."""
+    h, w = mask.shape
+    f = max(1, int(np.ceil(max(h, w) / 128)))           # label on a coarse grid (max-pooled mask)
+    hh, ww = -(-h // f), -(-w // f)
+    coarse = np.pad(mask, ((0, hh * f - h), (0, ww * f - w))).reshape(hh, f, ww, f).any(axis=(1, 3))
+    labels = label_components(coarse)
+    full = np.repeat(np.repeat(labels, f, axis=0), f, axis=1)[:h, :w] * mask
+    ids, inverse = np.unique(full, return_inverse=True)
+    mass = np.bincount(inverse.ravel(), weights=v.ravel())
+    mass[ids == 0] = 0
+    total = mass.sum()
+    if total <= 0:
+        return mask
+    edge = np.zeros_like(labels, dtype=bool)
+    edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = True
+    touching = np.isin(ids, np.unique(labels[edge & coarse]))
+    good = (mass >= 0.05 * total) & (ids != 0)
+    inside = good & ~touching
+    if mass[inside].sum() >= 0.3 * total:
+        good = inside
+    return good[inverse].reshape(h, w)
+
+
+def _normalise_strokes(v: np.ndarray):
+    """Resample the cropped digit so its longer side is STROKE_SCALE px, then dilate or erode
+    so that its stroke width approaches STROKE_RATIO · STROKE_SCALE. Returns (image, width)."""
+    h, w = v.shape
+    f = STROKE_SCALE / max(h, w)
+    big = resize(v, max(1, round(h * f)), max(1, round(w * f)))
+    big = np.pad(big, 2)
+    width = stroke_width(big > 0.5)
+    target = STROKE_RATIO * STROKE_SCALE
+    if 0 < width < target * 0.8:
+        big = dilate(big, int(round((target - width) / 2)))
+    elif width > target * 1.6:
+        thinner = erode(big, int(round((width - target) / 2)))
+        if (thinner > 0.5).sum() > 0.3 * (big > 0.5).sum():
+            big = thinner
+    rows, cols = np.nonzero(big.max(axis=1) > 0.02)[0], np.nonzero(big.max(axis=0) > 0.02)[0]
+    return big[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], width
+
+
+def place_by_centre_of_mass(small: np.ndarray, field: int = FIELD, centre: float = CENTRE) -> np.ndarray:
+    """Paste ``small`` into a field×field zero image, shifted by whole pixels so that its centre of
+    mass is as close as possible to (centre, centre) while every pixel stays inside."""
+    h, w = small.shape
+    mass = small.sum()
+    cy = (small.sum(axis=1) @ np.arange(h)) / mass
+    cx = (small.sum(axis=0) @ np.arange(w)) / mass
+    top = int(np.clip(round(centre - cy), 0, field - h))
+    left = int(np.clip(round(centre - cx), 0, field - w))
+    out = np.zeros((field, field))
+    out[top:top + h, left:left + w] = small
+    return out
+
+
+def centre_of_mass(img: np.ndarray):
+    """(row, column) centre of mass of a 2-D array's values."""
+    img = np.asarray(img, dtype=np.float64)
+    mass = img.sum()
+    return (float(img.sum(axis=1) @ np.arange(img.shape[0]) / mass),
+            float(img.sum(axis=0) @ np.arange(img.shape[1]) / mass))
+
+
+def load_digit(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """:func:`read_image` then :func:`to_mnist`: a file → 28×28 uint8 as the network expects."""
+    return to_mnist(read_image(path, max_pixels))
