@@ -13,7 +13,11 @@ from .gradcheck import numerical_gradient
 from .layers import Dense, Flatten, Layer, ReLU, Sigmoid, Softmax, Standardize, Step, Tanh
 from .losses import MAE, MSE, BinaryCrossEntropy, LogSoftmaxNLL, NLLLoss, SoftmaxCrossEntropy, rmse
 from .model import Sequential, load
-from .optim import SGD, Adam, Momentum
+from .optim import SGD, Adam, AdamW, Momentum
+from . import schedules
+from .augment import RandomAffine
+from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D, Reshape
+from .regularization import BatchNorm, Dropout
 from .preprocess import ImageError
 
 __version__ = "0.1.0"
@@ -22,6 +26,7 @@ __all__ = [
     "Sequential", "load", "load_mnist", "mlp", "numerical_gradient",
     "Layer", "Dense", "Flatten", "Standardize", "ReLU", "Sigmoid", "Tanh", "Step", "Softmax",
     "SoftmaxCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "MSE", "MAE", "BinaryCrossEntropy", "rmse",
-    "SGD", "Momentum", "Adam",
+    "SGD", "Momentum", "Adam", "AdamW", "schedules", "RandomAffine",
+    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Reshape", "Dropout", "BatchNorm",
     "NumnetError", "DatasetError", "ModelFileError", "ConfigError", "ImageError",
 ]

@@ -14,17 +14,33 @@ from .errors import ConfigError
 
 
 class Optimizer:
-    def __init__(self, lr: float):
+    """Base class. ``weight_decay`` λ (SGD, Momentum, Adam) is L2 regularisation as in ``torch.optim``:
+    the gradient becomes g + λ·W (the gradient of L + (λ/2)·‖W‖²) before the update.
+    ``AdamW`` instead decays the weights directly (decoupled weight decay)."""
+
+    def __init__(self, lr: float, weight_decay: float = 0.0):
         if not lr > 0:
             raise ConfigError(f"learning rate must be positive, got {lr}")
+        if not weight_decay >= 0:
+            raise ConfigError(f"weight decay must be >= 0, got {weight_decay}")
         self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
         self.t = 0          # steps taken
         self.state = {}     # per-parameter buffers, keyed by (position, name)
 
     def step(self, params, grads):
         self.t += 1
         for i, (p, g) in enumerate(zip(params, grads)):
-            self.update(i, p, g)
+            self.update(i, p, self.l2(i, p, g))
+
+    def l2(self, i, p, g):
+        """g + λ·W in a scratch buffer (the gradient itself is left alone); g when λ = 0."""
+        if not self.weight_decay:
+            return g
+        gw = self.buffer(i, "l2", p)
+        np.multiply(p, self.weight_decay, out=gw)
+        gw += g
+        return gw
 
     def update(self, i, p, g):
         raise NotImplementedError
@@ -37,7 +53,10 @@ class Optimizer:
         return self.state[key]
 
     def config(self):
-        return {"type": type(self).__name__.lower(), "lr": self.lr}
+        cfg = {"type": type(self).__name__.lower(), "lr": self.lr}
+        if self.weight_decay:
+            cfg["weight_decay"] = self.weight_decay
+        return cfg
 
 
 class SGD(Optimizer):
@@ -58,8 +77,8 @@ class Momentum(Optimizer):
     W ← W + v (whose v is −η times ours).
     """
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.9):
-        super().__init__(lr)
+    def __init__(self, lr: float = 0.01, momentum: float = 0.9, weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
         self.momentum = float(momentum)
 
     def update(self, i, p, g):
@@ -84,8 +103,9 @@ class Adam(Optimizer):
     over the parameters; see ``update``).
     """
 
-    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
-        super().__init__(lr)
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        super().__init__(lr, weight_decay)
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
 
     def update(self, i, p, g):
@@ -114,12 +134,34 @@ class Adam(Optimizer):
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
 
-REGISTRY = {"sgd": SGD, "momentum": Momentum, "adam": Adam}
-DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 1e-3}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``:
+
+    W ← W − η·λ·W, then the Adam step on the plain gradient (no λ·W in m or v).
+    Default λ = 0.01, as in PyTorch.
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.01):
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+    def step(self, params, grads):
+        self.t += 1
+        for i, (p, g) in enumerate(zip(params, grads)):
+            if self.weight_decay:
+                p *= 1 - self.lr * self.weight_decay       # decoupled decay with the current η
+            self.update(i, p, g)
+
+    def config(self):
+        return {**super().config(), "weight_decay": self.weight_decay}
+
+
+REGISTRY = {"sgd": SGD, "momentum": Momentum, "adam": Adam, "adamw": AdamW}
+DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "adam": 1e-3, "adamw": 1e-3}
 
 
 def get(name, lr=None, **kwargs) -> Optimizer:
-    """An optimizer by name ('sgd', 'momentum', 'adam'); ``lr=None`` takes its default rate."""
+    """An optimizer by name ('sgd', 'momentum', 'adam', 'adamw'); ``lr=None`` takes its default rate."""
     if isinstance(name, Optimizer):
         return name
     cls = REGISTRY.get(name)

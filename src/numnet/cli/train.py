@@ -13,10 +13,18 @@ def add_parser(sub):
     p.add_argument("--init", metavar="NAME",
                    help="weight initialisation: he, lecun, xavier or normal:STD (default: lecun for relu, "
                         "xavier for sigmoid/tanh)")
-    p.add_argument("--optimizer", default="adam", choices=["sgd", "momentum", "adam"])
-    p.add_argument("--lr", type=positive_float, help="learning rate (default: adam 1e-3, momentum 0.01, sgd 0.1)")
-    p.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
-    p.add_argument("--batch-size", type=positive_int, default=100, help="mini-batch size (default 100)")
+    p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best"],
+                   help="preset network and training recipe (default mlp: --hidden/--activation); cnn: a fast "
+                        "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle")
+    p.add_argument("--arch", metavar="SPEC", help='layers as text, e.g. "conv(32,5)-relu-pool(2)-conv(64,5)-relu-pool(2)-'
+                                                  'flatten-dense(128)-relu-dropout(0.5)-dense(10)"')
+    p.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw"], help="default: the preset's (adam)")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default: the preset's; adam 1e-3, momentum 0.01, sgd 0.1)")
+    p.add_argument("--weight-decay", type=float, metavar="L", help="L2 weight decay (decoupled for adamw)")
+    p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], help="learning-rate schedule")
+    p.add_argument("--augment", choices=["none", "shift", "affine"], help="random shifts (and rotations, scaling)")
+    p.add_argument("--epochs", type=positive_int, help="passes over the training set (default 5, or the preset's)")
+    p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default 100, or the preset's)")
     p.add_argument("--seed", type=int, default=0, help="seed for weights and batch order (default 0)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only")
@@ -37,21 +45,40 @@ def run(args) -> int:
     import numpy as np
 
     import numnet
-    from numnet.architectures import mlp, parse_sizes
+    from numnet.architectures import build, mlp, parse_sizes, preset
 
     from .progress import EpochBar
 
     out = Output(args.json)
     if args.save:
         check_writable(args.save)
-    layers = mlp(parse_sizes(args.hidden), args.activation, init=args.init)
+    spec, recipe = preset(args.model)
+    if args.arch and args.model != "mlp":
+        raise numnet.ConfigError("give --model or --arch, not both")
+    spec = args.arch or spec
+    if args.optimizer not in (None, recipe["optimizer"]):
+        recipe["lr"] = None                                # another optimizer: its own default rate
+    recipe.update({k: v for k in ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size")
+                   if (v := getattr(args, k)) is not None})
+    args.optimizer, args.epochs, args.batch_size = recipe["optimizer"], recipe["epochs"], recipe["batch_size"]
+    if spec is None:
+        layers = mlp(parse_sizes(args.hidden), args.activation, init=args.init)
+    else:
+        build(spec)                                        # a bad spec fails before the data is read
     (x_train, y_train), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    if spec is not None:
+        layers = build(spec, input_shape=x_train.shape[1:], num_classes=int(y_train.max()) + 1)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     model = numnet.Sequential(layers, dtype=np.dtype(args.dtype), seed=args.seed)
-    optimizer = numnet.optim.get(args.optimizer, args.lr)
+    optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
+                                 **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
+    schedule = numnet.schedules.get(recipe.get("schedule"), optimizer.lr)
+    augment = numnet.augment.get(recipe.get("augment"))
     sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + "-10"
-    out.say(f"training {sizes} {args.activation} with {args.optimizer} (lr {optimizer.lr:g}), "
+    sizes = f"{sizes} {args.activation}" if spec is None else spec
+    extras = "".join(f", {k} {recipe[k]}" for k in ("weight_decay", "schedule", "augment") if recipe.get(k))
+    out.say(f"training {sizes} with {args.optimizer} (lr {optimizer.lr:g}{extras}), "
             f"batch {args.batch_size}, {args.epochs} epochs, {len(x_train)} samples, {args.dtype}, seed {args.seed}")
 
     if args.gradient == "numerical":
@@ -67,10 +94,11 @@ def run(args) -> int:
     with EpochBar(out.show_progress, args.epochs, on_epoch) as bar:
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
                   validation_data=(x_test, y_test), seed=args.seed, progress=bar,
-                  gradient=args.gradient)
+                  gradient=args.gradient, schedule=schedule, augment=augment)
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
-    model.info.update({"hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
+    model.info.update({"model": args.model, "arch": spec, "recipe": recipe,
+                       "hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
                        "seed": args.seed, "data_dir": args.data_dir, "limit": args.limit,
                        "train_seconds": train_seconds})
     out.say(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}) after {train_seconds:.1f} s")
