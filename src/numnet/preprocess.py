@@ -273,20 +273,21 @@ def _main_components(mask: np.ndarray, v: np.ndarray) -> np.ndarray:
     coarse = np.pad(mask, ((0, hh * f - h), (0, ww * f - w))).reshape(hh, f, ww, f).any(axis=(1, 3))
     labels = label_components(coarse)
     full = np.repeat(np.repeat(labels, f, axis=0), f, axis=1)[:h, :w] * mask
-    ids, inverse = np.unique(full, return_inverse=True)
-    mass = np.bincount(inverse.ravel(), weights=v.ravel())
-    mass[ids == 0] = 0
+    mass = np.bincount(full.ravel(), weights=v.ravel(), minlength=labels.size + 1)
+    mass[0] = 0
     total = mass.sum()
     if total <= 0:
         return mask
     edge = np.zeros_like(labels, dtype=bool)
     edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = True
-    touching = np.isin(ids, np.unique(labels[edge & coarse]))
-    good = (mass >= 0.05 * total) & (ids != 0)
+    touching = np.zeros(len(mass), dtype=bool)
+    touching[labels[edge & coarse]] = True
+    good = mass >= 0.05 * total
     inside = good & ~touching
     if mass[inside].sum() >= 0.3 * total:
         good = inside
-    return good[inverse].reshape(h, w)
+    good[0] = False
+    return good[full]
 
 
 def _normalise_strokes(v: np.ndarray):
