@@ -155,3 +155,20 @@ def test_numnet_never_imports_torch():
             "build_parser()\n"
             "assert 'torch' not in sys.modules, 'numnet imported torch'\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_check_with_dropout_and_batchnorm_uses_one_mask_and_keeps_the_statistics(mnist):
+    """Random layers draw the same mask in every perturbed pass; BatchNorm's running statistics and
+    the generators are as before the check."""
+    (x, y), _ = mnist
+    layers_ = [numnet.Flatten(), numnet.Dense(784, 12), numnet.BatchNorm(12), numnet.Tanh(), numnet.Dropout(0.4),
+               numnet.Dense(12, 10)]
+    model = numnet.Sequential(layers_, dtype=np.float64, seed=5)
+    bn, dropout = model.layers[2], model.layers[4]
+    running = bn.running_mean.copy(), bn.running_var.copy()
+    state = dropout.rng.bit_generator.state
+    report = check_gradients(model, x[:8] / 255.0, y[:8], entries=60)
+    assert report.passed, report
+    assert [p.name for p in report.parameters] == ["1.W", "1.b", "2.gamma", "2.beta", "5.W", "5.b"]
+    assert np.array_equal(bn.running_mean, running[0]) and np.array_equal(bn.running_var, running[1])
+    assert dropout.rng.bit_generator.state == state

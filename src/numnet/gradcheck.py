@@ -71,15 +71,30 @@ def relative_error(a, n, tiny: float = 1e-12):
     return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), tiny)
 
 
-def _loss_functions(model, x, y):
+def _rng_states(model):
+    """The state of every layer's random generator (``layer.rng``, e.g. Dropout's masks)."""
+    return {i: layer.rng.bit_generator.state for i, layer in enumerate(model.layers)
+            if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+
+
+def _set_rng_states(model, states):
+    for i, state in states.items():
+        model.layers[i].rng.bit_generator.state = state
+
+
+def _loss_functions(model, x, y, rng_states):
     """For each layer k with parameters: (k, f) where f() = L(layers[k:](input of layer k), y).
 
     The layers before k do not depend on layer k's parameters, so their output is computed once.
+    Every pass starts the layers' generators from ``rng_states``: a random layer (Dropout) draws
+    the same mask each time, so L is one deterministic function of θ.
     """
     fs, h = [], x
+    _set_rng_states(model, rng_states)
     for k, layer in enumerate(model.layers):
         if layer.param_names:
             def f(h=h, k=k):
+                _set_rng_states(model, rng_states)
                 out = h
                 for later in model.layers[k:]:
                     out = later.forward(out)
@@ -119,9 +134,11 @@ def numerical_gradients(model, x, y, h: float | None = None, progress=None):
     if h is None:
         h = 1e-4 if model.dtype == np.float64 else 1e-2
     with _KeepState(model, training=True):
+        states = _rng_states(model)
         loss = model.loss.forward(model.forward(x), y)
+        after = _rng_states(model)     # left as after one forward pass, as backprop's would be
         total, done = model.num_parameters, 0
-        for k, f in _loss_functions(model, x, y):
+        for k, f in _loss_functions(model, x, y, states):
             layer = model.layers[k]
             for name in layer.param_names:
                 p, g = getattr(layer, name), getattr(layer, "d" + name)
@@ -129,6 +146,7 @@ def numerical_gradients(model, x, y, h: float | None = None, progress=None):
                 done += p.size
                 if progress is not None:
                     progress(done, total)
+        _set_rng_states(model, after)
     return loss
 
 
@@ -174,11 +192,13 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
     if not isinstance(y, np.ndarray):
         y = np.asarray(y)
     with _KeepState(model, training=True):
+        states = _rng_states(model)    # restored on the way out: the check draws no randomness
         saved_grads = model.flat_grads.copy()
         saved_input_grad = [layer.input_grad for layer in model.layers]
         try:
             for layer in model.layers:
                 layer.input_grad = True
+            _set_rng_states(model, states)
             model.loss.forward(model.forward(x), y)
             model.backward(model.loss.backward())
             analytic = {name: g.reshape(-1).copy() for name, g in model.named_gradients()}
@@ -187,7 +207,7 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
             for layer, flag in zip(model.layers, saved_input_grad):
                 layer.input_grad = flag
         results = []
-        for k, f in _loss_functions(model, x, y):
+        for k, f in _loss_functions(model, x, y, states):
             layer = model.layers[k]
             for name in layer.param_names:
                 p, a = getattr(layer, name), analytic[f"{k}.{name}"]
@@ -201,4 +221,5 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
                 results.append(ParameterCheck(f"{k}.{name}", tuple(p.shape), len(idx),
                                               float(abs_err.max()) if len(idx) else 0.0, max_rel,
                                               bool(max_rel <= tolerance)))
+        _set_rng_states(model, states)
     return GradcheckReport(all(r.passed for r in results), tolerance, h, tiny, results)
