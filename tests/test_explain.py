@@ -105,7 +105,7 @@ def test_unknown_layers_are_described_generically(mnist):
     r = explain(model, xt[0], yt[0])
     generic = [s for s in r["forward"] if s.get("generic")]
     assert len(generic) == 1 and generic[0]["equation"] == "a4 = Doubler(h1, s)"
-    assert generic[0]["shapes"] == "(16) → (16)"
+    assert generic[0]["shapes"] == "(16×1) → (16×1)   with s (16)"
     assert r["forward"][3]["equation"].startswith("h1 = σ(z1)")
     back = [s for s in r["backward"] if s.get("generic")]
     assert back and back[0]["params"]["s"]["shape"] == [16]
@@ -123,3 +123,19 @@ def test_cli_explain(tmp_path_factory, capsys):
     assert result["index"] == 0 and {"forward", "backward", "output", "adam"} <= set(result)
     assert main(["explain", path, "--index", "10000"]) == 2
     assert "--index" in capsys.readouterr().err
+
+
+def test_convolutional_layers_are_explained(mnist):
+    if not hasattr(numnet, "Conv2D"):
+        pytest.skip("no Conv2D in this numnet")
+    (_, _), (xt, yt) = mnist
+    layers = [numnet.Reshape((1, 28, 28)), numnet.Conv2D(1, 4, 5), numnet.ReLU(), numnet.MaxPool2D(2),
+              numnet.Flatten(), numnet.Dense(4 * 12 * 12, 10)]
+    r = explain(numnet.Sequential(layers, seed=0), xt[0], yt[0])
+    conv = r["forward"][1]
+    assert conv["equation"].startswith("a1 = W ⋆ a0 + b")
+    assert conv["shapes"] == "(1×28×28) → (4×24×24)   with W (4×1×5×5), b (4)"
+    assert r["forward"][3]["shapes"] == "(4×24×24) → (4×12×12)"
+    assert r["forward"][-1]["shapes"] == "(10×576)·(576×1) + (10×1) → (10×1)"
+    assert any(s.get("params", {}).get("W", {}).get("shape") == [4, 1, 5, 5] for s in r["backward"])
+    json.dumps(r)

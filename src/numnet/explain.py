@@ -24,6 +24,19 @@ ACTIVATION_FORMULAS = {
 }
 
 
+#: layers of other modules, known by class name (so this module imports none of them):
+#: the forward equation, given the input symbol; their backward is described generically
+KNOWN = {
+    "Conv2D": "{new} = W ⋆ {x} + b   (cross-correlation of each filter with every patch)",
+    "MaxPool2D": "{new} = maxpool({x})   (the largest value of each window)",
+    "AvgPool2D": "{new} = avgpool({x})   (the mean of each window)",
+    "GlobalAvgPool2D": "{new} = mean of each channel of {x}",
+    "Dropout": "{new} = {x}   (dropout is off when evaluating; in training {x} ⊙ mask / (1 − p))",
+    "BatchNorm": "{new} = γ ⊙ ({x} − μ_running) / √(σ²_running + ε) + β",
+    "Reshape": "{new} = reshape({x})",
+}
+
+
 def _shape(a) -> str:
     """Shape in the seed's column-vector notation: a vector of n values is (n×1)."""
     shape = tuple(np.shape(a))
@@ -98,10 +111,12 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
             new = f"a{i}"
             params = {n: list(p.shape) for n, p in layer.params.items()}
             args = ", ".join([name] + list(params))
-            step["equation"] = f"{new} = {kind}({args})"
-            step["shapes"] = f"{_dims(a.shape[1:])} → {_dims(out.shape[1:])}"
+            step["equation"] = KNOWN.get(kind, "{new} = " + kind + "(" + args + ")").format(new=new, x=name)
+            step["shapes"] = f"{_shape(a[0])} → {_shape(out[0])}"
+            if params:
+                step["shapes"] += "   with " + ", ".join(f"{n} {_dims(sh)}" for n, sh in params.items())
             step["params"] = params
-            step["generic"] = True
+            step["generic"] = kind not in KNOWN
         step["output"] = new
         step["values"] = _summary(out[0])
         steps.append(step)
@@ -159,10 +174,10 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
             entry["shapes"] = f"{_shape(grad[0])} → {_shape(g_in[0])}"
         else:
             entry["equation"] = f"∂L/∂{inp} = {kind}.backward(∂L/∂{outp})"
-            entry["shapes"] = f"{_dims(grad.shape[1:])} → {_dims(g_in.shape[1:])}"
+            entry["shapes"] = f"{_shape(grad[0])} → {_shape(g_in[0])}"
             entry["params"] = {n: {"shape": list(g.shape), "norm": float(np.linalg.norm(g))}
                                for n, g in layer.grads.items()}
-            entry["generic"] = True
+            entry["generic"] = kind not in KNOWN
         entry["values"] = _summary(g_in[0])
         back.append(entry)
         grad = g_in
