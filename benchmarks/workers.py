@@ -149,12 +149,15 @@ def task_sgemm(n=2048, reps=7):
 
 
 def task_train(hidden, batch, epochs, seed=0, activation="relu", init=None, opt="adam", lr=1e-3,
-               evaluate=False, target=None, schedule=None):
+               evaluate=False, target=None, schedule=None, limit=None, return_params=False):
     """Wall time of training (``evaluate``: with a test-set evaluation after each epoch, included
     in the time; ``target``: stop after the first epoch whose test accuracy reaches it;
-    ``schedule="linear"``: learning rate lr·(1 − step/total_steps), total over all ``epochs``)."""
+    ``schedule="linear"``: learning rate lr·(1 − step/total_steps), total over all ``epochs``;
+    ``limit``: train on the first ``limit`` samples (Standardize still fitted on all 60,000);
+    ``return_params``: also return the trained parameters, flattened, for the parity check)."""
     marks, accs = [], []
-    total_steps = -(-N_TRAIN // batch) * epochs
+    n = limit or N_TRAIN
+    total_steps = -(-n // batch) * epochs
     lr_at = (lambda step, total: lr * (1 - step / total)) if schedule == "linear" else None
     if FRAMEWORK == "numnet":
         model = make_numnet(hidden, activation, init, seed)
@@ -168,15 +171,18 @@ def task_train(hidden, batch, epochs, seed=0, activation="relu", init=None, opt=
                     if target is not None and entry["val_accuracy"] >= target:
                         raise StopTraining
 
+        if limit:
+            model.adapt(X_TRAIN)
         start = time.perf_counter()
         try:
-            model.fit(X_TRAIN, Y_TRAIN, epochs=epochs, batch_size=batch, optimizer=optimizer,
+            model.fit(X_TRAIN[:n], Y_TRAIN[:n], epochs=epochs, batch_size=batch, optimizer=optimizer,
                       validation_data=(X_TEST, Y_TEST) if evaluate else None, seed=seed, progress=progress,
                       schedule=lr_at)
         except StopTraining:
             pass
         seconds = time.perf_counter() - start
         final = accs[-1] if accs else model.evaluate(X_TEST, Y_TEST)[1]
+        params = model.flat_params
     else:
         x, y, xt, yt = torch_data()
         net = make_torch(hidden, activation, init, seed)
@@ -186,8 +192,8 @@ def task_train(hidden, batch, epochs, seed=0, activation="relu", init=None, opt=
         step = 0
         start = time.perf_counter()
         for _ in range(epochs):
-            order = torch.from_numpy(rng.permutation(N_TRAIN))
-            for s in range(0, N_TRAIN, batch):
+            order = torch.from_numpy(rng.permutation(n))
+            for s in range(0, n, batch):
                 idx = order[s:s + batch]
                 if lr_at is not None:
                     for group in optimizer.param_groups:
@@ -204,7 +210,9 @@ def task_train(hidden, batch, epochs, seed=0, activation="relu", init=None, opt=
                     break
         seconds = time.perf_counter() - start
         final = accs[-1] if accs else torch_accuracy(net, xt, yt)
-    return {"seconds": seconds, "epochs_run": len(marks), "accuracies": accs, "final_accuracy": final,
+        params = torch.cat([q.detach().reshape(-1) for q in net.parameters()]).numpy()
+    extra = {"params": params.astype(float).tolist()} if return_params else {}
+    return {**extra, "seconds": seconds, "epochs_run": len(marks), "accuracies": accs, "final_accuracy": final,
             "epoch_marks": [m - start for m in marks]}
 
 
@@ -252,7 +260,41 @@ def task_infer(hidden, batch=10000, reps=15, latency_calls=3000):
     return out
 
 
-TASKS = {"info": task_info, "sgemm": task_sgemm, "train": task_train, "infer": task_infer}
+def task_profile(hidden, batch, epochs=1, seed=0, top=12):
+    """cProfile of numnet's ``fit`` (one epoch): the functions with the most own time."""
+    import cProfile
+    import pstats
+
+    model = make_numnet(hidden, seed=seed)
+    optimizer = numnet_optimizer("adam", 1e-3)
+    prof = cProfile.Profile()
+    prof.enable()
+    model.fit(X_TRAIN, Y_TRAIN, epochs=epochs, batch_size=batch, optimizer=optimizer, seed=seed)
+    prof.disable()
+    stats = pstats.Stats(prof).stats
+    total = sum(v[2] for v in stats.values())
+    rows = sorted(((v[2], v[3], v[1], k) for k, v in stats.items()), reverse=True)[:top]
+    root = os.path.dirname(os.path.dirname(numnet.__file__))
+
+    def where(k):
+        path, line, name = k
+        if path.startswith(root):
+            with open(path) as f:       # name the method's class: the last "class X" above it
+                above = f.readlines()[:line]
+            cls = next((ln.split()[1].split("(")[0].rstrip(":") for ln in reversed(above)
+                        if ln.startswith("class ")), None)
+            name = f"{cls}.{name}" if cls and above[-1].startswith("    ") else name
+            return f"{os.path.relpath(path, root)}:{line} {name}"
+        return name if path == "~" else f"{os.path.basename(path)}:{line} {name}"
+    return {"total": total, "rows": [{"function": where(k), "own_s": own, "cum_s": cum, "calls": calls}
+                                     for own, cum, calls, k in rows]}
+
+
+def task_init_params(hidden, seed=0):
+    return make_numnet(hidden, seed=seed).flat_params.astype(float).tolist()
+
+
+TASKS = {"info": task_info, "init_params": task_init_params, "profile": task_profile, "sgemm": task_sgemm, "train": task_train, "infer": task_infer}
 
 
 def main():
