@@ -4,7 +4,8 @@ Each framework runs in its own long-lived worker process (``workers.py``) starte
 thread count (OMP/OPENBLAS/MKL_NUM_THREADS, threadpoolctl, torch.set_num_threads); this script
 sends both the same workloads, alternating numnet and PyTorch (and which of the two goes first)
 on every repeat, and reports medians and the ratio numnet time / PyTorch time (lower is better).
-It writes benchmarks/RESULTS.md (and the raw figures to benchmarks/results.json).
+It writes benchmarks/RESULTS.md (and the raw figures to benchmarks/results.json); a --quick or
+--only run writes benchmarks/out/ instead (git ignores it), so it never overwrites the full results.
 
 Workload names for --only (comma-separated): parity (the two sides train identically), sgemm, seed002, seed002-2ep, mlp256, to98,
 inference, memory, help, seed000, seed001, profile (cProfile of numnet's fit, for the report).
@@ -438,7 +439,7 @@ def build_report(raw: dict, args, command: str) -> str:
         "epoch ≥ 98.0%.",
         "- Memory: `ru_maxrss` of the `numnet train` child alone (`os.wait4`).",
         "",
-        "Raw figures: `benchmarks/results.json`.",
+        f"Raw figures: `{os.path.relpath(args.json, ROOT)}`.",
         "",
     ]
     if "profile" in raw:
@@ -458,9 +459,16 @@ def main(argv=None):
     p.add_argument("--only", metavar="NAMES", help=f"comma-separated subset of: {', '.join(NAMES)}")
     p.add_argument("--repeats", type=int, default=5, help="repeats per timed workload (default 5)")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for BLAS and torch (default: all)")
-    p.add_argument("--output", default=os.path.join(HERE, "RESULTS.md"), help="report path")
-    p.add_argument("--json", default=os.path.join(HERE, "results.json"), help="raw figures path")
+    p.add_argument("--output", help="report path (default benchmarks/RESULTS.md; with --quick or --only, "
+                                     "benchmarks/out/RESULTS.md, which git ignores)")
+    p.add_argument("--json", help="raw figures path (default: results.json beside the report)")
     args = p.parse_args(argv)
+    if args.output is None:
+        folder = os.path.join(HERE, "out") if (args.quick or args.only) else HERE
+        os.makedirs(folder, exist_ok=True)
+        args.output = os.path.join(folder, "RESULTS.md")
+    if args.json is None:
+        args.json = os.path.join(os.path.dirname(os.path.abspath(args.output)), "results.json")
     names = NAMES if not args.only else [n.strip() for n in args.only.split(",")]
     unknown = set(names) - set(NAMES)
     if unknown:
