@@ -195,8 +195,8 @@ class MaxPool2D(_Pool2D):
     def backward(self, grad):
         x, y = self.x, self.y
         dx = np.zeros_like(x)
-        taken = np.zeros(y.shape, dtype=bool)
-        hit = np.empty(y.shape, dtype=bool)
+        taken = np.zeros_like(y, dtype=bool)           # *_like: the same memory layout as y (and x)
+        hit = np.empty_like(y, dtype=bool)
         overlap = any(s < k for s, k in zip(self.stride, self.kernel_size))
         dx_views = dict(self._windows(dx))
         for i, (uv, view) in enumerate(self._windows(x)):
