@@ -9,7 +9,7 @@
 from .architectures import mlp
 from .datasets import load_mnist
 from .errors import ConfigError, DatasetError, ModelFileError, NumnetError
-from .gradcheck import numerical_gradient
+from .gradcheck import check_gradients, numerical_gradient
 from .layers import Dense, Flatten, Layer, ReLU, Sigmoid, Softmax, Standardize, Step, Tanh
 from .losses import MAE, MSE, BinaryCrossEntropy, LogSoftmaxNLL, NLLLoss, SoftmaxCrossEntropy, rmse
 from .model import Sequential, load
@@ -23,7 +23,7 @@ from .preprocess import ImageError
 __version__ = "0.1.0"
 
 __all__ = [
-    "Sequential", "load", "load_mnist", "mlp", "numerical_gradient",
+    "Sequential", "load", "load_mnist", "mlp", "numerical_gradient", "check_gradients",
     "Layer", "Dense", "Flatten", "Standardize", "ReLU", "Sigmoid", "Tanh", "Step", "Softmax",
     "SoftmaxCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "MSE", "MAE", "BinaryCrossEntropy", "rmse",
     "SGD", "Momentum", "Adam", "AdamW", "schedules", "RandomAffine",
