@@ -99,7 +99,7 @@ def speed(args):
         torch.nn.Conv2d(32, 64, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Flatten(), torch.nn.Linear(1024, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
     topt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    xt_all, yt_all = torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+    xt_all, yt_all = torch.from_numpy(np.array(x)), torch.from_numpy(y.astype(np.int64))
     gen = torch.Generator().manual_seed(0)
 
     def numnet_block(start):
