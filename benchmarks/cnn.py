@@ -57,8 +57,9 @@ def train(args):
 
         def progress(event, **e):
             if event == "epoch":
-                print(f"  seed {seed} epoch {e['epoch']}: train loss {e['train_loss']:.4f} test acc "
-                      f"{e['val_accuracy']:.4f} ({e['seconds']:.1f} s)", file=sys.stderr, flush=True)
+                test = f" test acc {e['val_accuracy']:.4f}" if "val_accuracy" in e else ""
+                print(f"  seed {seed} epoch {e['epoch']}: train loss {e['train_loss']:.4f} train acc "
+                      f"{e['train_accuracy']:.4f}{test} ({e['seconds']:.1f} s)", file=sys.stderr, flush=True)
 
         start = time.perf_counter()
         model.fit(x, y, epochs=recipe["epochs"], batch_size=recipe["batch_size"], optimizer=opt, schedule=schedule,
