@@ -183,3 +183,24 @@ def test_cli_predict_human_output(mnist, tmp_path_factory, tmp_path, capsys):
     assert main(["predict", saved_tiny_model(tmp_path_factory), path]) == 0
     out = capsys.readouterr().out
     assert "seven.jpg" in out and "→" in out and "%" in out
+
+
+def test_uneven_lighting_and_tight_crops(mnist):
+    """A photo darker on one side, and a fat digit cropped to its ink, read like the original."""
+    from numnet.preprocess import dilate, resize
+
+    rng = np.random.default_rng(5)
+    (_, _), (xt, yt) = mnist
+    model = tiny_model()
+    n = 30
+    shaded, tight = [], []
+    light = 1 - 0.5 * np.linspace(0, 1, 240)[None, :]           # 50 % darker on the right
+    for i in range(n):
+        shaded.append(to_mnist(page_from_digit(xt[i], rng, size=100, page=(200, 240), offset=(50, 70)) * light))
+        d = dilate(resize(xt[i] / 255, 112, 112), 3)
+        rows, cols = np.nonzero(d.max(axis=1) > 0.1)[0], np.nonzero(d.max(axis=0) > 0.1)[0]
+        d = d[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        tight.append(to_mnist(np.clip(0.9 - 0.8 * d + rng.normal(0, 0.02, d.shape), 0, 1)))
+    direct = np.mean(model.predict(xt[:n]) == yt[:n])
+    assert np.mean(model.predict(np.stack(shaded)) == yt[:n]) >= direct - 0.1
+    assert np.mean(model.predict(np.stack(tight)) == yt[:n]) >= direct - 0.1

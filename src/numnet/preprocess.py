@@ -7,10 +7,13 @@ the same to a photo or scan of a digit, in NumPy:
 
 1. grayscale in [0, 1] (:func:`read_image` decodes the file with Pillow, the only step that does not
    use NumPy; alpha is flattened onto a contrasting background);
-2. polarity: the paper is the median of the image's border; light paper (dark ink) is inverted so
-   that ink is bright, as in MNIST;
+2. polarity and paper: the corners are paper, the ink is the far tail of the histogram from them
+   (or, when unclear, the minority); dark ink on light paper is inverted so that ink is bright, as
+   in MNIST. The paper's level is subtracted: a constant, or a smooth quadratic surface fitted
+   under the ink when the lighting of a photo varies across it;
 3. paper noise: Otsu's threshold splits paper from ink; pixels below it become 0, ink is rescaled
-   so that the stroke's typical level is 1; specks (connected pieces with little ink) are dropped;
+   so that the stroke's typical level is 1; specks (connected pieces with little ink) and pieces
+   along the border (scanner edges) are dropped;
 4. crop to the ink's bounding box;
 5. stroke width: MNIST strokes are about 1/7 of the digit's height; a thin pen on a large scan
    would fade to faint grey lines at 20 px, so strokes are thickened (or thinned) towards that;
@@ -138,6 +141,22 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     return float(edges[int(np.argmax(between)) + 1])
 
 
+def separability(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's criterion η = σ²_between / σ²_total at his threshold: 1 for two clean levels (ink and
+    paper), near 0.6-0.8 for a blurred or noisy pair, lower when there is no clear split."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    lo, hi = float(v.min()), float(v.max())
+    if hi - lo < 0.02:                          # flat: no ink to separate
+        return 0.0
+    v = (v - lo) / (hi - lo)
+    t = otsu_threshold(v, bins)
+    a, b = v[v <= t], v[v > t]
+    if not len(a) or not len(b):
+        return 0.0
+    wa, wb = len(a) / len(v), len(b) / len(v)
+    return float(wa * wb * (a.mean() - b.mean()) ** 2 / max(v.var(), 1e-12))
+
+
 # morphology ---------------------------------------------------------------------------------
 def _shift_max(a: np.ndarray, offsets, fill=0) -> np.ndarray:
     """max over the shifted copies a[y+dy, x+dx] for (dy, dx) in offsets (out of range: fill)."""
@@ -215,16 +234,24 @@ def to_mnist(gray, return_steps: bool = False):
     if max(h, w) > WORK_SIZE:
         f = WORK_SIZE / max(h, w)
         x = resize(x, max(1, round(h * f)), max(1, round(w * f)))
-    # 1. polarity: the border is paper (the median of the outer ring)
-    ring = max(1, min(x.shape) // 20)
-    border = np.concatenate([x[:ring].ravel(), x[-ring:].ravel(), x[:, :ring].ravel(), x[:, -ring:].ravel()])
-    paper = float(np.median(border))
-    inverted = paper > 0.5
-    if inverted:
-        x, paper = 1 - x, 1 - paper
-    steps["inverted"] = inverted
-    # 2. paper level and noise, Otsu threshold between paper and ink
-    x = np.clip(x - paper, 0, None)
+    # 1-2. paper and polarity. The corners of a picture of a digit are paper; the ink is the tail
+    #    of the histogram far from them (dark ink on light paper is inverted so that ink is bright,
+    #    as in MNIST). When that is unclear, the ink is the minority. Then the paper's level is
+    #    subtracted: a constant, or a smooth surface where lighting varies across a photo (if that
+    #    separates paper from ink better).
+    h, w = x.shape
+    c = max(1, min(h, w) // 10)
+    corners = np.concatenate([x[:c, :c].ravel(), x[:c, -c:].ravel(), x[-c:, :c].ravel(), x[-c:, -c:].ravel()])
+    paper_level = float(np.median(corners))
+    lo, hi = np.percentile(x, [0.2, 99.8])
+    below, above = paper_level - lo, hi - paper_level
+    light_ink, dark_ink = _remove_paper(x), _remove_paper(1 - x)
+    if abs(below - above) >= 0.1:
+        inverted = below > above
+    else:
+        inverted = dark_ink[1] < light_ink[1]
+    x, _, background_range = dark_ink if inverted else light_ink
+    steps["inverted"], steps["background_range"] = inverted, background_range
     top = float(x.max())
     if top < 0.08:
         raise ImageError("no ink found (the image is nearly uniform)")
@@ -234,7 +261,7 @@ def to_mnist(gray, return_steps: bool = False):
     paper_px = x[~ink_mask]
     noise = 1.4826 * float(np.median(np.abs(paper_px - np.median(paper_px)))) if paper_px.size else 0.0
     ink_level = float(np.median(x[ink_mask])) if ink_mask.any() else 0.0
-    if ink_mask.mean() > 0.6 or ink_level - float(np.median(paper_px) if paper_px.size else 0) < max(6 * noise, 0.15):
+    if ink_mask.mean() > 0.75 or ink_level - float(np.median(paper_px) if paper_px.size else 0) < max(6 * noise, 0.15):
         raise ImageError("no ink found (nothing stands out from the paper)")
     lo = max(t * 0.5, min(t, float(np.median(paper_px)) + 3 * noise))
     v = np.clip((x - lo) / max(ink_level - lo, 1e-6), 0, 1)
@@ -243,7 +270,7 @@ def to_mnist(gray, return_steps: bool = False):
     v = v * dilate(keep.astype(np.float64), 1)
     if not v.any():
         raise ImageError("no ink found")
-    steps["threshold"], steps["paper"], steps["noise"] = t, paper, noise
+    steps["threshold"], steps["noise"] = t, noise
     steps["clean"] = v
     # 4. crop to the ink
     rows, cols = np.nonzero(v.any(axis=1))[0], np.nonzero(v.any(axis=0))[0]
@@ -262,6 +289,54 @@ def to_mnist(gray, return_steps: bool = False):
     steps["field"] = out
     img = np.round(out * 255).astype(np.uint8)
     return (img, steps) if return_steps else img
+
+
+def _remove_paper(x: np.ndarray):
+    """(x − paper level clipped at 0, fraction of the image above Otsu's threshold after that,
+    range of the subtracted level) for ink brighter than paper."""
+    paper = x[x <= otsu_threshold(x)]
+    background = float(np.median(paper if paper.size else x))
+    surface = paper_background(x)
+    if np.ndim(surface) and separability(x - surface) > separability(x) + 0.02:
+        background = surface
+    y = np.clip(x - background, 0, None)
+    top = float(y.max())
+    fraction = float((y > otsu_threshold(y / top) * top).mean()) if top > 0 else 1.0
+    return y, fraction, float(np.ptp(background))
+
+
+def paper_background(x: np.ndarray, blocks: int = 12):
+    """The paper's level under the ink (ink bright, paper dark): a smooth quadratic surface
+    a + b·y + c·x + d·y² + e·xy + f·x², fitted to the 20th percentile of each of about
+    ``blocks`` × ``blocks`` tiles, ignoring tiles that lie well above the fit (covered by ink).
+    Uneven lighting in a photo becomes a flat paper; on evenly lit paper it is a constant."""
+    h, w = x.shape
+    size = max(2, int(np.ceil(max(h, w) / blocks)))
+    gh, gw = h // size, w // size
+    if gh < 3 or gw < 3:
+        return float(np.percentile(x, 20))
+    tiles = x[:gh * size, :gw * size].reshape(gh, size, gw, size).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
+    level = np.percentile(tiles, 20, axis=2).ravel()
+    ty, tx = np.meshgrid((np.arange(gh) + 0.5) * size / h * 2 - 1, (np.arange(gw) + 0.5) * size / w * 2 - 1,
+                         indexing="ij")
+
+    def design(yy, xx):
+        return np.stack([np.ones_like(yy), yy, xx, yy * yy, yy * xx, xx * xx], axis=-1)
+
+    A = design(ty.ravel(), tx.ravel())
+    keep = np.ones(len(level), dtype=bool)
+    for _ in range(6):
+        coef, *_ = np.linalg.lstsq(A[keep], level[keep], rcond=None)
+        resid = level - A @ coef
+        spread = 1.4826 * float(np.median(np.abs(resid[keep]))) + 0.01
+        new = resid < 2.5 * spread              # tiles far above the surface hold ink
+        if keep.sum() < 8 or np.array_equal(new, keep):
+            break
+        keep = new
+    if keep.mean() < 0.4:                       # mostly ink: no trustworthy surface
+        return float(np.percentile(x, 20))
+    yy, xx = np.meshgrid(np.arange(h) / h * 2 - 1 + 1 / h, np.arange(w) / w * 2 - 1 + 1 / w, indexing="ij")
+    return design(yy, xx) @ coef
 
 
 def _main_components(mask: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -306,6 +381,8 @@ def _normalise_strokes(v: np.ndarray):
         if (thinner > 0.5).sum() > 0.3 * (big > 0.5).sum():
             big = thinner
     rows, cols = np.nonzero(big.max(axis=1) > 0.02)[0], np.nonzero(big.max(axis=0) > 0.02)[0]
+    if not len(rows):
+        raise ImageError("no ink found")
     return big[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1], width
 
 
