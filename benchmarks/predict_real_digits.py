@@ -67,7 +67,8 @@ def render(digit8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", help="a model saved by `numnet train --save` (default: train numnet train's default)")
-    ap.add_argument("--limit", type=int, help="use the first N digits only")
+    ap.add_argument("--skip", type=int, default=0, metavar="N", help="leave out the first N digits")
+    ap.add_argument("--limit", type=int, help="use N digits only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep", metavar="DIR", help="write the rendered images (and what the network saw) here")
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -77,10 +78,10 @@ def main(argv=None) -> int:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    images, labels = digits.images, digits.target
+    images, labels = digits.images[args.skip:], digits.target[args.skip:]
     if args.limit:
         images, labels = images[:args.limit], labels[:args.limit]
-    rng = np.random.default_rng(args.seed)
+    rng = np.random.default_rng([args.seed, args.skip])
 
     work = args.keep or tempfile.mkdtemp(prefix="numnet-real-digits-")
     os.makedirs(work, exist_ok=True)

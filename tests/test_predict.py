@@ -204,3 +204,15 @@ def test_uneven_lighting_and_tight_crops(mnist):
     direct = np.mean(model.predict(xt[:n]) == yt[:n])
     assert np.mean(model.predict(np.stack(shaded)) == yt[:n]) >= direct - 0.1
     assert np.mean(model.predict(np.stack(tight)) == yt[:n]) >= direct - 0.1
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    page = np.full((40, 70), 0.9)
+    page[10:30, 5:12] = 0.1                                     # ink at the left
+    exif = Image.Exif()
+    exif[0x0112] = 6                                            # "rotate 90° clockwise to display"
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(np.round(page * 255).astype(np.uint8)).save(path, exif=exif)
+    gray = read_image(path)
+    assert gray.shape == (70, 40)                               # shown upright: taller than wide
+    assert gray[:20].mean() < gray[-20:].mean()                 # the ink moved to the top

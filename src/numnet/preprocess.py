@@ -55,7 +55,7 @@ def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     (a decompression bomb cannot exhaust memory). Needs Pillow (``pip install 'numnet[image]'``).
     """
     try:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image, ImageOps, UnidentifiedImageError
     except ImportError:
         raise ImageError("reading images needs Pillow: pip install 'numnet[image]' (or pip install pillow)") from None
     path = os.fspath(path)
@@ -74,7 +74,7 @@ def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
                     im.draft("L", (w // 4, h // 4))          # decode JPEG at reduced size
                 im.seek(0)                                     # first frame of a GIF
                 im.load()
-                return _to_gray(im)
+                return _to_gray(ImageOps.exif_transpose(im))  # phone photos: upright as shot
     except ImageError:
         raise
     except FileNotFoundError:
