@@ -152,6 +152,13 @@ class Conv2D(Layer):
                 "padding": list(self.padding), "init": self.init if isinstance(self.init, str) else "he"}
 
 
+def _like(ref, a):
+    """``a``'s values in an array laid out in memory like ``ref`` (same shape)."""
+    out = np.empty_like(ref, dtype=a.dtype)
+    out[...] = a
+    return out
+
+
 class _Pool2D(Layer):
     """Shared shape logic of the k×k pooling layers (stride defaults to k; no padding)."""
 
@@ -198,6 +205,8 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, grad):
         x, y = self.x, self.y
+        if grad.strides != y.strides:          # e.g. NCHW from Flatten.backward: one copy into y's layout
+            grad = _like(y, grad)
         dx = np.zeros_like(x)
         taken = np.zeros_like(y, dtype=bool)           # *_like: the same memory layout as y (and x)
         hit = np.empty_like(y, dtype=bool)
