@@ -5,28 +5,44 @@
     model = numnet.Sequential(numnet.mlp(hidden=(25, 25)))
     model.fit(x_train, y_train, epochs=2, batch_size=100, optimizer=numnet.Adam(1e-3))
     loss, acc = model.evaluate(x_test, y_test)
+
+Names are imported on first use (PEP 562), so ``numnet --help`` does not pay for NumPy.
 """
-from .architectures import mlp
-from .datasets import load_mnist
-from .errors import ConfigError, DatasetError, ModelFileError, NumnetError
-from .gradcheck import check_gradients, numerical_gradient
-from .layers import Dense, Flatten, Layer, ReLU, Sigmoid, Softmax, Standardize, Step, Tanh
-from .losses import MAE, MSE, BinaryCrossEntropy, LogSoftmaxNLL, NLLLoss, SoftmaxCrossEntropy, rmse
-from .model import Sequential, load
-from .optim import SGD, Adam, AdamW, Momentum
-from . import schedules
-from .augment import RandomAffine
-from .conv import AvgPool2D, Conv2D, GlobalAvgPool2D, MaxPool2D, Reshape
-from .regularization import BatchNorm, Dropout
-from .preprocess import ImageError
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Sequential", "load", "load_mnist", "mlp", "numerical_gradient", "check_gradients",
-    "Layer", "Dense", "Flatten", "Standardize", "ReLU", "Sigmoid", "Tanh", "Step", "Softmax",
-    "SoftmaxCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "MSE", "MAE", "BinaryCrossEntropy", "rmse",
-    "SGD", "Momentum", "Adam", "AdamW", "schedules", "RandomAffine",
-    "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "Reshape", "Dropout", "BatchNorm",
-    "NumnetError", "DatasetError", "ModelFileError", "ConfigError", "ImageError",
-]
+#: public name -> the module that defines it
+_EXPORTS = {
+    "architectures": ["mlp"],
+    "datasets": ["load_mnist"],
+    "errors": ["ConfigError", "DatasetError", "ModelFileError", "NumnetError"],
+    "gradcheck": ["check_gradients", "numerical_gradient"],
+    "layers": ["Dense", "Flatten", "Layer", "ReLU", "Sigmoid", "Softmax", "Standardize", "Step", "Tanh"],
+    "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
+    "model": ["Sequential", "load"],
+    "optim": ["SGD", "Adam", "AdamW", "Momentum"],
+    "augment": ["RandomAffine"],
+    "conv": ["AvgPool2D", "Conv2D", "GlobalAvgPool2D", "MaxPool2D", "Reshape"],
+    "regularization": ["BatchNorm", "Dropout"],
+    "preprocess": ["ImageError"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+_SUBMODULES = set(_EXPORTS) | {"init", "metrics", "idx", "schedules", "explain", "report", "evaluation", "cli"}
+
+__all__ = sorted(_WHERE) + ["schedules"]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
