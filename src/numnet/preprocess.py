@@ -80,7 +80,7 @@ def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     except FileNotFoundError:
         raise ImageError("no such file") from None
     except UnidentifiedImageError:
-        raise ImageError(f"not an image (or not {', '.join(FORMATS[:-1])} or {FORMATS[-1]})") from None
+        raise ImageError(f"not an image, or not a {', '.join(FORMATS[:-1])} or {FORMATS[-1]} one") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError("image too large (decompression bomb guard)") from None
     except PermissionError:
