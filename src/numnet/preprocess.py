@@ -256,7 +256,11 @@ def to_mnist(gray, return_steps: bool = False):
     if top < 0.08:
         raise ImageError("no ink found (the image is nearly uniform)")
     x = x / top
-    t = otsu_threshold(x)
+    # Otsu's threshold; when the ink is a tiny share of the image (a thin pen on a large page)
+    # it can fall inside the paper's noise, so it is kept above the paper's level + 5 σ
+    median = float(np.median(x))
+    sigma = 1.4826 * float(np.median(np.abs(x - median)))
+    t = max(otsu_threshold(x), min(median + 5 * sigma, 0.5))
     ink_mask = x > t
     paper_px = x[~ink_mask]
     noise = 1.4826 * float(np.median(np.abs(paper_px - np.median(paper_px)))) if paper_px.size else 0.0
@@ -296,25 +300,42 @@ def _remove_paper(x: np.ndarray):
     range of the subtracted level) for ink brighter than paper."""
     paper = x[x <= otsu_threshold(x)]
     background = float(np.median(paper if paper.size else x))
-    surface = paper_background(x)
-    if np.ndim(surface) and separability(x - surface) > separability(x) + 0.02:
-        background = surface
+    surface, _, _ = _paper_surface(x)
+    if surface is not None:
+        # the surface wins if paper and ink separate better after it, or as well while far less
+        # of the image lands on the ink side (Otsu then splits light from shadow, not ink from paper)
+        sep_surface, sep_constant = separability(x - surface), separability(x)
+        if sep_surface > sep_constant + 0.02 or (sep_surface > sep_constant - 0.03 and
+                                                 _ink_fraction(x - surface) < _ink_fraction(x - background) - 0.15):
+            background = surface
     y = np.clip(x - background, 0, None)
+    return y, _ink_fraction(y), float(np.ptp(background))
+
+
+def _ink_fraction(y: np.ndarray) -> float:
+    """Share of the image above Otsu's threshold (after scaling to [0, 1])."""
+    y = np.clip(y, 0, None)
     top = float(y.max())
-    fraction = float((y > otsu_threshold(y / top) * top).mean()) if top > 0 else 1.0
-    return y, fraction, float(np.ptp(background))
+    return float((y > otsu_threshold(y / top) * top).mean()) if top > 0 else 1.0
 
 
 def paper_background(x: np.ndarray, blocks: int = 12):
     """The paper's level under the ink (ink bright, paper dark): a smooth quadratic surface
     a + b·y + c·x + d·y² + e·xy + f·x², fitted to the 20th percentile of each of about
     ``blocks`` × ``blocks`` tiles, ignoring tiles that lie well above the fit (covered by ink).
-    Uneven lighting in a photo becomes a flat paper; on evenly lit paper it is a constant."""
+    A constant (the 20th percentile) where no surface can be trusted."""
+    surface, _, _ = _paper_surface(x, blocks)
+    return float(np.percentile(x, 20)) if surface is None else surface
+
+
+def _paper_surface(x: np.ndarray, blocks: int = 12):
+    """(surface, spread of the paper tiles around it, fraction of tiles kept as paper), or
+    (None, 0, 0) when the image is too small or mostly ink."""
     h, w = x.shape
     size = max(2, int(np.ceil(max(h, w) / blocks)))
     gh, gw = h // size, w // size
     if gh < 3 or gw < 3:
-        return float(np.percentile(x, 20))
+        return None, 0.0, 0.0
     tiles = x[:gh * size, :gw * size].reshape(gh, size, gw, size).transpose(0, 2, 1, 3).reshape(gh, gw, -1)
     level = np.percentile(tiles, 20, axis=2).ravel()
     ty, tx = np.meshgrid((np.arange(gh) + 0.5) * size / h * 2 - 1, (np.arange(gw) + 0.5) * size / w * 2 - 1,
@@ -334,9 +355,9 @@ def paper_background(x: np.ndarray, blocks: int = 12):
             break
         keep = new
     if keep.mean() < 0.4:                       # mostly ink: no trustworthy surface
-        return float(np.percentile(x, 20))
+        return None, 0.0, float(keep.mean())
     yy, xx = np.meshgrid(np.arange(h) / h * 2 - 1 + 1 / h, np.arange(w) / w * 2 - 1 + 1 / w, indexing="ij")
-    return design(yy, xx) @ coef
+    return design(yy, xx) @ coef, spread, float(keep.mean())
 
 
 def _main_components(mask: np.ndarray, v: np.ndarray) -> np.ndarray:
