@@ -29,7 +29,8 @@ class PlotError(NumnetError):
     """matplotlib is missing."""
 
 
-def _pyplot():
+def pyplot_or_explain():
+    """matplotlib.pyplot on the Agg backend, or a PlotError that says how to install it."""
     try:
         import matplotlib
     except ImportError:
@@ -164,7 +165,7 @@ def make_report(model, x_test, y_test, out_dir, title="numnet model", n_examples
     """
     from .evaluation import evaluate_classifier
 
-    plt = _pyplot()
+    plt = pyplot_or_explain()
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as e:

@@ -21,6 +21,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     import os
+    import sys
 
     import numpy as np
 
@@ -72,6 +73,6 @@ def run(args) -> int:
             top = "   ".join(f"{t['class']} {t['probability']:6.1%}" for t in results[path]["top"])
             out.say(f"{path:<{width}}  → {results[path]['prediction']}   ({top})")
     for path, problem in failures.items():
-        print(f"numnet predict: error: {path}: {problem}", file=__import__("sys").stderr)
+        print(f"numnet predict: error: {path}: {problem}", file=sys.stderr)
     out.emit({"predictions": predictions, "errors": errors})
     return 2 if errors else 0

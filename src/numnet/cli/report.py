@@ -21,10 +21,10 @@ def run(args) -> int:
     import os
 
     import numnet
-    from numnet.report import _pyplot, make_report
+    from numnet.report import make_report, pyplot_or_explain
 
     out = Output(args.json)
-    _pyplot()                                  # say how to install matplotlib before any work
+    pyplot_or_explain()                                  # say how to install matplotlib before any work
     model = numnet.load(args.model)
     (_, _), (x_test, y_test) = numnet.load_mnist(args.data_dir)
     result = make_report(model, x_test, y_test, args.out, title=f"numnet report: {os.path.basename(args.model)}")
