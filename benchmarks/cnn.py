@@ -45,6 +45,8 @@ def train(args):
     recipe = dict(preset["recipe"])
     if args.epochs:
         recipe["epochs"] = args.epochs
+    if args.augment:
+        recipe["augment"] = args.augment
     (x, y), (xt, yt) = numnet.load_mnist(args.data_dir)
     results = []
     for seed in [int(s) for s in args.seeds.split(",")]:
@@ -148,6 +150,7 @@ def main():
     t = sub.add_parser("train")
     t.add_argument("--preset", default="cnn", choices=["mlp", "lenet5", "cnn", "cnn-best", "mlp-reg"])
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    t.add_argument("--augment", choices=["none", "shift", "affine"], help="override the recipe's augmentation")
     t.add_argument("--seeds", default="0")
     t.add_argument("--data-dir")
     t.add_argument("--per-epoch", action="store_true", help="evaluate on the test set after every epoch")
