@@ -22,7 +22,9 @@ def channels_last(x):
     (lambda: Conv2D(2, 3, 3, stride=2, padding=1, dtype=np.float64), (2, 2, 7, 6)),
     (lambda: Conv2D(3, 2, (2, 3), stride=(1, 2), padding=(1, 0), dtype=np.float64), (2, 3, 5, 7)),
     (lambda: Conv2D(1, 2, 3, padding=2, dtype=np.float64), (2, 5, 5)),          # (N, H, W) images
+    (lambda: Conv2D(6, 2, 3, stride=2, padding=1, dtype=np.float64), (2, 6, 5, 6)),   # > few_channels
     (lambda: MaxPool2D(2), (2, 3, 6, 4)),
+    (lambda: MaxPool2D(2), (2, 2, 7, 5)),                                        # a row and a column left over
     (lambda: MaxPool2D(3, stride=2), (2, 2, 7, 7)),                              # overlapping windows
     (lambda: AvgPool2D(2), (2, 3, 5, 4)),
     (lambda: AvgPool2D(3, stride=2), (2, 2, 7, 7)),

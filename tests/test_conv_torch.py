@@ -15,6 +15,8 @@ def t(a, grad=False):
 
 @pytest.mark.parametrize("c_in, c_out, k, stride, padding, hw", [
     (3, 4, 3, 1, 0, (7, 6)), (3, 4, 3, 2, 1, (7, 6)), (2, 5, (3, 2), (2, 1), (0, 1), (8, 5)), (1, 2, 5, 1, 2, (9, 9)),
+    (6, 4, 3, 2, 1, (7, 6)), (8, 3, (2, 3), 1, (1, 0), (6, 7)),      # > few_channels: rows of windows
+    (1, 3, 3, 1, 0, (30, 30)),               # 3·28·28 rows: dW as a sum of 1024-row products
 ])
 def test_conv2d(c_in, c_out, k, stride, padding, hw, rng):
     conv = Conv2D(c_in, c_out, k, stride=stride, padding=padding, dtype=np.float64, seed=3)
