@@ -80,6 +80,22 @@ def test_short_training_reaches_sane_accuracy(mnist):
     np.testing.assert_array_equal(model.predict(xt[:10]), proba.argmax(1))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_inference_on_pixels_folds_standardize_into_the_first_dense(mnist, dtype):
+    (x, y), (xt, yt) = mnist
+    model = Sequential(numnet.mlp((16, 12)), dtype=dtype, seed=0)
+    model.fit(x[:600], y[:600], epochs=1, batch_size=50)
+    assert model._folded_input_layer()[0] == 2                  # Flatten, Standardize, Dense: folded
+    layer_by_layer = model.forward(model.prepare(xt[:300]))
+    z = np.concatenate([out for _, out in model._outputs(xt[:1200], batch_size=512)])[:300]
+    np.testing.assert_allclose(z, layer_by_layer, rtol=1e-4 if dtype == np.float32 else 1e-10,
+                               atol=1e-4 if dtype == np.float32 else 1e-10)
+    np.testing.assert_array_equal(model.predict(xt[:1200].astype(dtype) / 255), model.predict(xt[:1200]))
+    no_std = Sequential([numnet.Flatten(), Dense(784, 10)], seed=0)
+    assert no_std._folded_input_layer() is None                 # nothing to fold: the plain forward
+    assert no_std.predict(xt[:5]).shape == (5,)
+
+
 def test_seed_001_network_trains_with_sgd(mnist):
     (x, y), (xt, yt) = mnist
     model = Sequential(numnet.mlp((50,), "relu", init="normal:0.01"), seed=0)   # TwoLayerNet 784-50-10
