@@ -150,7 +150,8 @@ def main():
     t = sub.add_parser("train")
     t.add_argument("--preset", default="cnn", choices=["mlp", "lenet5", "cnn", "cnn-best", "mlp-reg"])
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
-    t.add_argument("--augment", choices=["none", "shift", "affine"], help="override the recipe's augmentation")
+    t.add_argument("--augment", choices=["none", "shift", "affine", "shift-flip"],
+                   help="override the recipe's augmentation")
     t.add_argument("--seeds", default="0")
     t.add_argument("--data-dir")
     t.add_argument("--per-epoch", action="store_true", help="evaluate on the test set after every epoch")

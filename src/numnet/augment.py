@@ -18,15 +18,18 @@ class RandomAffine:
     For output pixel p (row, column) the value is read at the source point
         q = c + A⁻¹·(p − c − t),   A = s·R(θ)
     with θ ~ U(−rotation, rotation) degrees, s ~ U(1 − scale, 1 + scale), t ~ U(−shift, shift)²
-    pixels. Bilinear interpolation between the four pixels around q; outside the image counts as 0
+    pixels. With ``flip`` = f, each image is also mirrored left-right with probability f (the source
+    column becomes c_x − (q_x − c_x)): for clothes (Fashion-MNIST), not for digits.
+    Bilinear interpolation between the four pixels around q; outside the image counts as 0
     (background). Images are the last two axes: (N, H, W) or (N, C, H, W); ``shape`` = (H, W)
     reshapes flat rows (N, H·W).
     """
 
-    def __init__(self, shift: float = 2.0, rotation: float = 10.0, scale: float = 0.1, shape=None):
-        self.shift, self.rotation, self.scale = float(shift), float(rotation), float(scale)
-        if min(self.shift, self.rotation, self.scale) < 0 or self.scale >= 1:
-            raise ConfigError(f"invalid augmentation: shift {shift}, rotation {rotation}, scale {scale}")
+    def __init__(self, shift: float = 2.0, rotation: float = 10.0, scale: float = 0.1, flip: float = 0.0,
+                 shape=None):
+        self.shift, self.rotation, self.scale, self.flip = float(shift), float(rotation), float(scale), float(flip)
+        if min(self.shift, self.rotation, self.scale) < 0 or self.scale >= 1 or not 0 <= self.flip <= 1:
+            raise ConfigError(f"invalid augmentation: shift {shift}, rotation {rotation}, scale {scale}, flip {flip}")
         self.shape = tuple(shape) if shape is not None else None
 
     def __call__(self, x, rng):
@@ -47,7 +50,11 @@ class RandomAffine:
         dy = (rows.ravel() - cy)[None, :] - t[:, :1]             # (N, H·W): p − c − t
         dx = (cols.ravel() - cx)[None, :] - t[:, 1:]
         qy = (cy + cos[:, None] * dy - sin[:, None] * dx).astype(dtype)
-        qx = (cx + sin[:, None] * dy + cos[:, None] * dx).astype(dtype)
+        qx = cx + sin[:, None] * dy + cos[:, None] * dx
+        if self.flip:
+            mirror = rng.random(N) < self.flip
+            qx[mirror] = 2 * cx - qx[mirror]
+        qx = qx.astype(dtype)
         y0, x0 = np.floor(qy), np.floor(qx)
         wy, wx = qy - y0, qx - x0
         y0, x0 = y0.astype(np.intp), x0.astype(np.intp)
@@ -64,17 +71,24 @@ class RandomAffine:
         return out.reshape(in_shape)
 
     def config(self):
-        return {"type": "affine", "shift": self.shift, "rotation": self.rotation, "scale": self.scale}
+        return {"type": "affine", "shift": self.shift, "rotation": self.rotation, "scale": self.scale,
+                "flip": self.flip}
+
+
+#: the named augmentations of ``--augment``
+NAMED = {
+    "shift": dict(shift=2, rotation=0, scale=0),                # ±2 px shifts only
+    "affine": dict(shift=2, rotation=10, scale=0.1),            # shifts, ±10°, ±10% scale (digits)
+    "shift-flip": dict(shift=2, rotation=0, scale=0, flip=0.5),  # shifts and left-right mirrors (clothes)
+}
 
 
 def get(name):
-    """'none' -> None; 'shift' (±2 px shifts only); 'affine' (shifts, ±10°, ±10% scale)."""
+    """'none' -> None, or one of NAMED: 'shift', 'affine', 'shift-flip'."""
     if name in (None, "none"):
         return None
     if callable(name):
         return name
-    if name == "shift":
-        return RandomAffine(shift=2, rotation=0, scale=0)
-    if name == "affine":
-        return RandomAffine()
-    raise ConfigError(f"unknown augmentation {name!r} (choose from none, shift, affine)")
+    if name in NAMED:
+        return RandomAffine(**NAMED[name])
+    raise ConfigError(f"unknown augmentation {name!r} (choose from none, {', '.join(NAMED)})")
