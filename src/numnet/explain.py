@@ -205,7 +205,7 @@ def _adam_step(model, steps, lr):
     where = np.unravel_index(int(np.argmax(np.abs(dW))), dW.shape)
     old = float(W[where])
     opt.step([W], [dW])
-    m, v = opt.state[(0, "m")][where], opt.state[(0, "v")][where]
+    m, v = (moment[where] for moment in opt.moments(0))
     t = opt.t
     m_hat, v_hat = float(m) / (1 - opt.beta1 ** t), float(v) / (1 - opt.beta2 ** t)
     return {"param": f"W{k}", "entry": [int(where[0]), int(where[1])], "lr": lr, "beta1": opt.beta1,
