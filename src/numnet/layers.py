@@ -114,8 +114,13 @@ class ReLU(Layer):
     """ReLU(z) = max(0, z);   dReLU/dz = 1 where z > 0 else 0."""
 
     def forward(self, z):
-        self.mask = z > 0
-        return np.maximum(z, 0)
+        self.a = np.maximum(z, 0)
+        return self.a
+
+    @property
+    def mask(self):
+        """dReLU/dz as booleans: z > 0, i.e. a > 0 (computed when needed: evaluation skips it)."""
+        return self.a > 0
 
     def backward(self, grad):
         return grad * self.mask
