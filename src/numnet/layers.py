@@ -220,7 +220,7 @@ class Standardize(Layer):
         for x in batches:
             n += len(x)
             total = total + x.sum(axis=0)
-            total_sq = total_sq + np.square(x).sum(axis=0)
+            total_sq = total_sq + np.einsum("n...,n...->...", x, x)     # Σ x², without an x² array
         self.mean = total / n
         self.std = np.asarray(np.sqrt(max(float(np.mean(total_sq / n - self.mean ** 2)), 1e-12)))
         self.shape, self.adapted = self.mean.shape, True

@@ -106,7 +106,7 @@ class Sequential:
         return x.astype(self.dtype, copy=False)
 
     # training -----------------------------------------------------------------------------------
-    def adapt(self, x, chunk: int = 10000):
+    def adapt(self, x, chunk: int = 4096):
         """Fit data-dependent layers (``Standardize``) in front of the first trainable layer."""
         for i, layer in enumerate(self.layers):
             if layer.param_names:
