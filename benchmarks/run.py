@@ -26,6 +26,26 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FRAMEWORKS = ("numnet", "torch")
+#: why the goals that are not met are not, from the profiles behind the tables (see the README)
+WHY_NOT_MET = """## Why some goals are not met
+
+- **Small batches (workload 1, ratio ≤ 0.2).** A seed-002 step (batch 15) costs numnet about 250 µs:
+  Adam's 10 element-wise passes over the 59,210 parameters about 95 µs (each pass is a separate NumPy
+  call over the whole flat buffer; PyTorch fuses them), the eight small GEMMs about 40 µs (OpenBLAS on
+  15-row matrices), and about 60 NumPy calls of 1-2 µs each. A ratio of 0.2 needs about 150 µs a step:
+  less than the separate NumPy operations of this network take, whatever the Python around them.
+- **Large batches (workloads 2 and 3, 2b).** The GEMMs are not the gap: measured shape by shape, NumPy's
+  OpenBLAS runs the 784-256-256-10 GEMMs at 230-300 GFLOP/s, as fast as PyTorch's. The gap is the
+  element-wise work around them (Adam over 269,322 parameters, about 0.6 ms a step; bias, ReLU, softmax,
+  the pixel scaling and standardisation), which PyTorch runs on both cores and partly fuses, and NumPy
+  on one core, one pass per operation. The GFLOP/s column counts GEMM work only, so it inherits this.
+- **Inference at batch 10,000 (workload 4).** numnet's `predict` starts from uint8 pixels (one
+  conversion pass; PyTorch gets preloaded standardised floats) and does the bias and ReLU passes on one
+  core; the GEMMs take the same time on both sides.
+- **Batch-1 latency (4b).** Two GEMVs read about 1 MB of weights (about 15 µs); the remaining dozen
+  NumPy calls of about 1 µs each make up the rest.
+"""
+
 NAMES = ["parity", "sgemm", "seed002", "seed002-2ep", "mlp256", "to98", "inference", "memory", "help", "seed000", "seed001",
          "profile"]
 
@@ -395,6 +415,7 @@ def build_report(raw: dict, args, command: str) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     lines += [f"| {' | '.join(r)} |" for r in rows]
+    lines += ["", WHY_NOT_MET]
     lines += [
         "",
         "## Machine and software",
