@@ -99,6 +99,15 @@ def test_standardize_adapt_and_gradient(rng):
     check_layer(s, x[:4], rng)
 
 
+def test_standardize_adapts_on_integer_batches_without_overflow():
+    x = np.full((80000, 3), 255, np.int32)
+    x[::2] = 0                                        # Σx² = 2.6e9 > int32's 2.1e9
+    s = numnet.Standardize()
+    s.adapt([x[:30000], x[30000:]])
+    np.testing.assert_allclose(s.mean, 127.5)
+    np.testing.assert_allclose(s.std, 127.5)
+
+
 def test_fit_adapts_standardize_once(mnist):
     (x, y), _ = mnist
     model = numnet.Sequential(numnet.mlp((8,)), seed=0)

@@ -91,6 +91,11 @@ def test_inference_on_pixels_folds_standardize_into_the_first_dense(mnist, dtype
     np.testing.assert_allclose(z, layer_by_layer, rtol=1e-4 if dtype == np.float32 else 1e-10,
                                atol=1e-4 if dtype == np.float32 else 1e-10)
     np.testing.assert_array_equal(model.predict(xt[:1200].astype(dtype) / 255), model.predict(xt[:1200]))
+    images = Sequential([numnet.Standardize(), Dense(784, 10)], seed=0)     # no Flatten: rows only
+    images.adapt(x[:1024].reshape(1024, -1))
+    assert images.predict(x[:1024].reshape(1024, -1)).shape == (1024,)
+    with pytest.raises(ValueError):                  # (N, 28, 28) images fail alike folded or not
+        images.predict(x[:1024])
     no_std = Sequential([numnet.Flatten(), Dense(784, 10)], seed=0)
     assert no_std._folded_input_layer() is None                 # nothing to fold: the plain forward
     assert no_std.predict(xt[:5]).shape == (5,)

@@ -218,6 +218,8 @@ class Standardize(Layer):
         dtype, accumulated in float64."""
         n, total, total_sq = 0, np.float64(0), np.float64(0)
         for x in batches:
+            if x.dtype.kind in "biu":
+                x = x.astype(np.float64)                                # integer sums of squares overflow
             n += len(x)
             total = total + x.sum(axis=0)
             total_sq = total_sq + np.einsum("n...,n...->...", x, x)     # Σ x², without an x² array

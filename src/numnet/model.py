@@ -239,7 +239,7 @@ class Sequential:
         std = self.layers[i]
         dense = self.layers[i + 1] if i + 1 < len(self.layers) else None
         if not (isinstance(std, layers_mod.Standardize) and std.adapted and isinstance(dense, layers_mod.Dense)
-                and std.mean.size == dense.in_features):
+                and std.mean.shape == (dense.in_features,)):
             return None
         inv_std = 1 / float(std.std)
         W = dense.W.astype(np.float64)
@@ -251,7 +251,9 @@ class Sequential:
         h = x
         for layer in self.layers[:i - 1]:          # the Flattens
             h = layer.forward(h)
-        z = h.reshape(len(h), -1).astype(self.dtype) @ W_folded.T
+        if h.ndim != 2 or h.shape[1] != W_folded.shape[1]:
+            return self.forward(self.prepare(x))     # not the rows the Dense expects: the plain path decides
+        z = h.astype(self.dtype) @ W_folded.T
         z += b_folded
         for layer in self.layers[i + 1:]:
             z = layer.forward(z)

@@ -103,6 +103,8 @@ class Adam(Optimizer):
     instead of 12; a seed-002 epoch gets 10% faster): it keeps the moments without their (1 − β)
     factors, M = m/(1 − β1) and V = v/(1 − β2), so that M ← β1·M + g and V ← β2·V + g², and folds
     all the constant factors into two scalars (see ``update``). ``moments(i)`` gives m and v.
+    (V is 1000 times v, so in float32 it overflows for gradients above about 6e17 instead of 2e19;
+    either is far beyond any trainable loss.)
     """
 
     def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
