@@ -101,6 +101,23 @@ def test_inference_on_pixels_folds_standardize_into_the_first_dense(mnist, dtype
     assert no_std.predict(xt[:5]).shape == (5,)
 
 
+def test_inference_chunks_keep_activations_small_and_results_equal(mnist, monkeypatch):
+    (x, y), (xt, yt) = mnist
+    model = Sequential(numnet.mlp((16,)), seed=0)
+    model.fit(x[:500], y[:500], epochs=1, batch_size=50)
+    assert model._chunk_rows((28, 28), 10000) == 10000             # 784 values a sample: one chunk
+    whole = model.predict_proba(xt[:700])
+    monkeypatch.setattr(Sequential, "activation_budget", 784 * 64)
+    assert model._chunk_rows((28, 28), 10000) == 64
+    chunked = model.predict_proba(xt[:700])
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-7)        # only BLAS rounding differs
+    assert model.evaluate(xt[:700], yt[:700])[1] == np.mean(chunked.argmax(1) == yt[:700])
+    from numnet.architectures import build
+    cnn = Sequential(build("conv(32,5)-pool(2)-relu-flatten-dense(10)"), seed=0)
+    monkeypatch.setattr(Sequential, "activation_budget", 1 << 23)
+    assert cnn._chunk_rows((28, 28), 10000) == (1 << 23) // (32 * 24 * 24)
+
+
 def test_seed_001_network_trains_with_sgd(mnist):
     (x, y), (xt, yt) = mnist
     model = Sequential(numnet.mlp((50,), "relu", init="normal:0.01"), seed=0)   # TwoLayerNet 784-50-10
