@@ -56,3 +56,11 @@ def test_bad_settings_raise(images, rng):
         RandomAffine(flip=1.5)
     with pytest.raises(ConfigError, match="needs images"):
         RandomAffine()(images.reshape(40, -1), rng)
+
+
+def test_far_shifts_read_background_zeros(images, rng):
+    out = RandomAffine(shift=50, rotation=45, scale=0.5)(images, rng)   # most sources far outside
+    assert np.all(np.isfinite(out)) and out.min() >= 0 and out.max() <= 1 + 1e-6
+    assert np.mean(out == 0) > 0.5
+    edge = RandomAffine(shift=0, rotation=0, scale=0)(np.ones((2, 4, 5), np.float32), rng)
+    np.testing.assert_allclose(edge, 1, atol=1e-6)                     # borders are not darkened

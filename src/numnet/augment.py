@@ -55,16 +55,20 @@ class RandomAffine:
             mirror = rng.random(N) < self.flip
             qx[mirror] = 2 * cx - qx[mirror]
         qx = qx.astype(dtype)
+        # outside the image counts as 0: read from a copy framed by zeros (one row/column before,
+        # two after), with q clipped to [−1, H] × [−1, W] (farther points read only the frame)
+        np.clip(qy, -1, H, out=qy)
+        np.clip(qx, -1, W, out=qx)
         y0, x0 = np.floor(qy), np.floor(qx)
         wy, wx = qy - y0, qx - x0
-        y0, x0 = y0.astype(np.intp), x0.astype(np.intp)
-        flat = x.reshape(x.shape[:-2] + (H * W,))                   # (N, [C,] H·W)
-        out = np.zeros(flat.shape, dtype=dtype)
-        for oy, ox, w in ((0, 0, (1 - wy) * (1 - wx)), (0, 1, (1 - wy) * wx), (1, 0, wy * (1 - wx)), (1, 1, wy * wx)):
-            yy, xx = y0 + oy, x0 + ox
-            inside = (yy >= 0) & (yy < H) & (xx >= 0) & (xx < W)
-            idx = np.where(inside, yy * W + xx, 0)
-            w = np.where(inside, w, 0).astype(dtype)
+        Wp = W + 3
+        idx0 = (y0.astype(np.intp) + 1) * Wp + (x0.astype(np.intp) + 1)   # top-left corner in the frame
+        framed = np.zeros(x.shape[:-2] + (H + 3, Wp), dtype=dtype)
+        framed[..., 1:H + 1, 1:W + 1] = x
+        flat = framed.reshape(x.shape[:-2] + ((H + 3) * Wp,))           # (N, [C,] (H+3)·(W+3))
+        out = np.zeros(x.shape[:-2] + (H * W,), dtype=dtype)
+        for offset, w in ((0, (1 - wy) * (1 - wx)), (1, (1 - wy) * wx), (Wp, wy * (1 - wx)), (Wp + 1, wy * wx)):
+            idx, w = idx0 + offset, w.astype(dtype)
             if flat.ndim == 3:
                 idx, w = idx[:, None, :], w[:, None, :]
             out += np.take_along_axis(flat, idx, axis=-1) * w
