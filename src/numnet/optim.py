@@ -115,7 +115,7 @@ class Adam(Optimizer):
     def update(self, i, p, g):
         b1, b2, t = self.beta1, self.beta2, self.t
         M, V = self.buffer(i, "M", p), self.buffer(i, "V", p)
-        step, denom = self.buffer(i, "step", p), self.buffer(i, "denom", p)
+        step = self.buffer(i, "step", p)         # one scratch array: g², then the denominator, then the step
         M *= b1                                  # M ← β1·M + g        (m = (1 − β1)·M)
         M += g
         np.multiply(g, g, out=step)              # V ← β2·V + g²       (v = (1 − β2)·V)
@@ -124,9 +124,9 @@ class Adam(Optimizer):
         # m̂ = M·(1 − β1)/(1 − β1ᵗ) and √v̂ = s·√V with s = √((1 − β2)/(1 − β2ᵗ)), so
         # W ← W − η·m̂/(√v̂ + ε) = W − (η·(1 − β1)/((1 − β1ᵗ)·s))·M / (√V + ε/s)
         s = math.sqrt((1 - b2) / (1 - b2 ** t))   # Python floats: a NumPy float64 would upcast the float32 arrays
-        np.sqrt(V, out=denom)
-        denom += self.eps / s
-        np.divide(M, denom, out=step)
+        np.sqrt(V, out=step)
+        step += self.eps / s
+        np.divide(M, step, out=step)
         step *= self.lr * (1 - b1) / ((1 - b1 ** t) * s)
         p -= step
 
