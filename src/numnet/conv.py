@@ -135,10 +135,7 @@ class Conv2D(Layer):
         dZ = dz.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, O)       # a view for channels-last dz
         dW_matT = _sum_of_products(self.cols.T, dZ)    # dW_matᵀ = X_colᵀ·dZ (kh·kw·C, O): OpenBLAS is
         self.dW[...] = dW_matT.reshape(kh, kw, C, O).transpose(3, 2, 0, 1)    # several times faster than dZᵀ·X_col
-        ones = self._buffer("ones", (len(dZ),), dZ.dtype)
-        if not ones[0]:
-            ones[...] = 1
-        np.matmul(ones, dZ, out=self.db)                              # db = Σ rows of dZ, as a GEMV
+        self._sum_rows(dZ, out=self.db)                               # db = Σ rows of dZ
         if not self.input_grad:
             return None
         # dX_col = dZ·W_mat, computed as one (N·Ho·Wo, C) block per kernel position (u, v) (a stack of
