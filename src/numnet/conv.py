@@ -72,6 +72,11 @@ class Conv2D(Layer):
         self.W[...] = f(self.W.shape, self.in_channels * kh * kw, self.out_channels * kh * kw, rng)
         self.b[...] = 0
 
+    def replica(self):
+        twin = super().replica()
+        twin._scratch = {}                      # its own im2col buffers
+        return twin
+
     def _buffer(self, name, shape, dtype):
         """Scratch array reused from batch to batch (zeros when first made)."""
         buf = self._scratch.get(name)

@@ -9,6 +9,8 @@ Shapes use N for the batch size. Row batches throughout: a sample is a row of ``
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from . import init as initializers
@@ -21,6 +23,7 @@ class Layer:
     buffer_names: tuple = ()  # other state saved with the model (e.g. running statistics)
     training = True           # False in evaluation mode (Sequential.train / .eval)
     input_grad = True         # False: backward may skip dL/dx and return None
+    per_sample = True         # False: in training, a sample's output depends on its batch (BatchNorm)
 
     def forward(self, x):
         raise NotImplementedError
@@ -52,6 +55,12 @@ class Layer:
             params[n][...] = getattr(self, n)
             setattr(self, n, params[n])
             setattr(self, "d" + n, grads[n])
+
+    def replica(self) -> "Layer":
+        """A twin for another worker thread of ``Sequential.fit(workers=k)``: it shares the parameters
+        and the saved state (the very same arrays) and keeps its own caches; ``Sequential`` gives it
+        gradient arrays of its own. Layers with scratch buffers or random generators override this."""
+        return copy.copy(self)
 
     def _sum_rows(self, a, out=None):
         """Σ over the rows of an (M, K) array, as a GEMV with a cached ones vector: 5x faster than

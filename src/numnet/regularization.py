@@ -31,6 +31,11 @@ class Dropout(Layer):
     def init_params(self, rng):
         self.rng = np.random.default_rng(int(rng.integers(2 ** 63)))
 
+    def replica(self):
+        twin = super().replica()
+        twin.rng = np.random.default_rng(int(self.rng.integers(2 ** 63)))   # its own masks, seeded
+        return twin
+
     def forward(self, x):
         if not self.training or self.p == 0:
             self.mask = None
@@ -66,6 +71,7 @@ class BatchNorm(Layer):
 
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
+    per_sample = False      # the statistics come from the whole batch: fit keeps it on one worker
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32):
         self.num_features = int(num_features)

@@ -32,6 +32,9 @@ def add_parser(sub):
     p.add_argument("--gradient", default="backprop", choices=["backprop", "numerical"],
                    help="backprop (default) or numerical: central differences, seed 001's way, two forward "
                         "passes per parameter per batch (slow: small networks and --limit only)")
+    p.add_argument("--workers", type=positive_int, metavar="N",
+                   help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
+                        "convolutional networks without BatchNorm, else 1)")
     add_data_option(p)
     p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
     p.add_argument("--min-accuracy", type=float, metavar="A",
@@ -76,11 +79,13 @@ def run(args) -> int:
                                  **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
     schedule = numnet.schedules.get(recipe.get("schedule"), optimizer.lr)
     augment = numnet.augment.get(recipe.get("augment"))
+    workers = model.check_workers(args.workers, args.batch_size, args.gradient)
     sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + "-10"
     sizes = f"{sizes} {args.activation}" if spec is None else spec
     extras = "".join(f", {k} {recipe[k]}" for k in ("weight_decay", "schedule", "augment") if recipe.get(k))
     out.say(f"training {sizes} with {args.optimizer} (lr {optimizer.lr:g}{extras}), "
-            f"batch {args.batch_size}, {args.epochs} epochs, {len(x_train)} samples, {args.dtype}, seed {args.seed}")
+            f"batch {args.batch_size}, {args.epochs} epochs, {len(x_train)} samples, {args.dtype}, seed {args.seed}"
+            + (f", {workers} worker threads" if workers > 1 else ""))
 
     if args.gradient == "numerical":
         out.warn(f"--gradient numerical: {2 * model.num_parameters:,} forward passes per batch (two per parameter) "
@@ -95,7 +100,7 @@ def run(args) -> int:
     with EpochBar(out.show_progress, args.epochs, on_epoch) as bar:
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
                   validation_data=(x_test, y_test), seed=args.seed, progress=bar,
-                  gradient=args.gradient, schedule=schedule, augment=augment)
+                  gradient=args.gradient, schedule=schedule, augment=augment, workers=workers)
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
     model.info.update({"model": args.model, "arch": spec, "recipe": recipe,
@@ -107,7 +112,7 @@ def run(args) -> int:
         model.save(args.save)
         out.say(f"saved {args.save}")
     out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds,
-              "epochs": args.epochs, "model_path": args.save,
+              "epochs": args.epochs, "workers": workers, "model_path": args.save,
               "history": [{"epoch": e["epoch"], "train_loss": e["train_loss"], "train_accuracy": e["train_accuracy"],
                            "test_loss": e["val_loss"], "test_accuracy": e["val_accuracy"]} for e in model.history]})
     if args.min_accuracy is not None and test_accuracy < args.min_accuracy:

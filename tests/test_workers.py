@@ -1,0 +1,122 @@
+"""Data-parallel training: fit(workers=k) splits each batch over k threads and averages the gradients."""
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_info, threadpool_limits
+
+import numnet
+from numnet import ConfigError, Sequential
+from numnet.architectures import build
+
+SMALL_CNN = "conv(4,3)-pool(2)-relu-conv(6,3)-relu-flatten-dense(16)-relu-dropout(0.2)-dense(10)"
+
+
+def cnn(seed=0):
+    return Sequential(build(SMALL_CNN, input_shape=(28, 28)), seed=seed)
+
+
+def train(model, data, workers, batch_size=50, n=600, optimizer="sgd", **kw):
+    (x, y), _ = data
+    model.fit(x[:n], y[:n], epochs=1, batch_size=batch_size, optimizer=numnet.optim.get(optimizer, 0.05),
+              seed=1, workers=workers, **kw)
+    return model
+
+
+def blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("workers, batch_size", [(2, 50), (3, 50), (2, 37), (4, 9)])
+def test_parallel_step_is_the_serial_step_up_to_rounding(mnist, workers, batch_size):
+    """The same first step: the gradient of the whole batch is the size-weighted mean of the parts'."""
+    (x, y), _ = mnist
+    xb = (x[:batch_size] / 255).astype(np.float32)
+    model = Sequential(build("conv(4,3)-pool(2)-relu-flatten-dense(10)", input_shape=(28, 28)), seed=0)
+    model.train()
+    out, loss = model.forward(xb), None
+    loss = model.loss.forward(out, y[:batch_size])
+    model.backward(model.loss.backward())
+    serial = model.flat_grads.copy()
+    from concurrent.futures import ThreadPoolExecutor
+    twins = [model._twin() for _ in range(workers - 1)]
+    with ThreadPoolExecutor(workers - 1) as pool:
+        out_p, loss_p = model._parallel_step(pool, twins, xb, y[:batch_size])
+    np.testing.assert_allclose(out_p, out, rtol=1e-5, atol=1e-6)
+    assert loss_p == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose(model.flat_grads, serial, rtol=1e-4, atol=1e-6 * np.abs(serial).max())
+    assert np.abs(serial).max() > 0
+
+
+def test_training_with_two_workers_follows_one_worker(mnist):
+    # without dropout the two runs differ by float rounding only
+    spec = "conv(4,3)-pool(2)-relu-flatten-dense(10)"
+    one = train(Sequential(build(spec, input_shape=(28, 28)), seed=0), mnist, workers=1)
+    two = train(Sequential(build(spec, input_shape=(28, 28)), seed=0), mnist, workers=2)
+    moved = np.abs(one.flat_params - Sequential(build(spec, input_shape=(28, 28)), seed=0).flat_params).max()
+    assert np.abs(one.flat_params - two.flat_params).max() < 1e-3 * moved
+    assert one.info["workers"] == 1 and two.info["workers"] == 2
+
+
+def test_same_seed_same_workers_same_result(mnist):
+    a = train(cnn(), mnist, workers=2)
+    b = train(cnn(), mnist, workers=2)
+    np.testing.assert_array_equal(a.flat_params, b.flat_params)
+    assert a.history[-1]["train_loss"] == b.history[-1]["train_loss"]
+
+
+def test_workers_keep_their_own_caches_and_share_the_parameters():
+    model = cnn()
+    twin = model._twin()
+    for a, b in zip(model.layers, twin.layers):
+        assert a is not b
+        for name in a.param_names:
+            assert getattr(a, name) is getattr(b, name)                     # the same parameters
+            assert not np.shares_memory(getattr(a, "d" + name), getattr(b, "d" + name))
+    assert model.layers[1]._scratch is not twin.layers[1]._scratch          # own im2col buffers
+    drop_a, drop_b = model.layers[-2], twin.layers[-2]
+    assert drop_a.rng is not drop_b.rng
+    assert not np.array_equal(drop_a.rng.random(8), drop_b.rng.random(8))  # other masks
+
+
+def test_blas_threads_are_restored_after_fit(mnist):
+    with threadpool_limits(2, user_api="blas"):
+        before = blas_threads()
+        train(cnn(), mnist, workers=2, n=200)
+        assert blas_threads() == before
+
+
+def test_auto_workers():
+    conv = cnn()
+    with threadpool_limits(2, user_api="blas"):
+        assert conv.auto_workers(64) == 2
+        assert conv.auto_workers(16) == 1                       # too small a batch to share
+        assert conv.auto_workers(64, gradient="numerical") == 1
+        assert Sequential(numnet.mlp((16,))).auto_workers(64) == 1          # MLP steps are too short
+        with_bn = Sequential(build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28)))
+        assert with_bn.auto_workers(64) == 1
+    with threadpool_limits(1, user_api="blas"):
+        assert conv.auto_workers(64) == 1
+
+
+def test_bad_workers_are_refused(mnist):
+    with pytest.raises(ConfigError, match="positive integer"):
+        cnn().check_workers(0, 64)
+    with pytest.raises(ConfigError, match="positive integer"):
+        cnn().check_workers(1.5, 64)
+    with pytest.raises(ConfigError, match="numerical"):
+        cnn().check_workers(2, 64, gradient="numerical")
+    with_bn = Sequential(build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28)))
+    with pytest.raises(ConfigError, match="BatchNorm"):
+        train(with_bn, mnist, workers=2)
+
+
+def test_cli_workers_option(tmp_path, capsys):
+    import json
+
+    from numnet.cli import main
+    code = main(["train", "--arch", "conv(4,3)-pool(2)-relu-flatten-dense(10)", "--epochs", "2", "--limit", "1000",
+                 "--batch-size", "50", "--workers", "2", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["workers"] == 2 and result["test_accuracy"] > 0.5
+    assert main(["train", "--model", "cnn-best", "--workers", "2", "--limit", "100", "--json"]) == 2
+    assert "BatchNorm" in capsys.readouterr().err
