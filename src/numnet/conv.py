@@ -114,23 +114,24 @@ class Conv2D(Layer):
             xp[:, ph:ph + H, pw:pw + W, :] = x_hwc
         else:
             xp = x_hwc
+        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw]
         if C <= self.few_channels:
-            # few channels (grey images): one contiguous block per kernel position (u, v), i.e. X_colᵀ
-            # as a (kh·kw·C, N·Ho·Wo) array; self.cols is its transpose, a view. 3x faster to gather
-            # than rows of kh·kw·C floats, and the same X_col for the GEMMs below.
-            cols_t = self._buffer("cols_t", (kh, kw, C, N, Ho, Wo), x.dtype)
-            for u in range(kh):
-                for v in range(kw):
-                    np.copyto(cols_t[u, v], xp[:, u:u + sh * (Ho - 1) + 1:sh, v:v + sw * (Wo - 1) + 1:sw, :]
-                              .transpose(3, 0, 1, 2))
-            self.cols = cols_t.reshape(kh * kw * C, N * Ho * Wo).T
+            # few channels (grey images): X_colᵀ as a (kh·kw·C + 1, N·Ho·Wo) array, one contiguous block
+            # per kernel position (u, v) (3x faster to gather than rows of kh·kw·C floats), and a last
+            # row of ones so that the bias rides in the GEMM: z = [X_col, 1]·[W_mat, b]ᵀ, and in the
+            # backward [X_col, 1]ᵀ·dZ gives dW_matᵀ and db together (saves two passes over z and dZ).
+            K = kh * kw * C
+            cols_t = self._buffer("cols_t", (K + 1, N * Ho * Wo), x.dtype)
+            np.copyto(cols_t[:K].reshape(kh, kw, C, N, Ho, Wo), windows.transpose(4, 5, 3, 0, 1, 2))
+            cols_t[K] = 1
+            self.cols = cols_t.T                                      # a view
+            z = self.cols @ np.concatenate([self.W_mat, self.b[:, None]], axis=1).T
         else:
-            windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw]
             cols = self._buffer("cols", (N, Ho, Wo, kh, kw, C), x.dtype)        # im2col, channels last
             np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
             self.cols = cols.reshape(N * Ho * Wo, kh * kw * C)
-        z = self.cols @ self.W_mat.T                                  # (N·Ho·Wo, O): the GEMM
-        z += self.b
+            z = self.cols @ self.W_mat.T                              # (N·Ho·Wo, O): the GEMM
+            z += self.b
         return z.reshape(N, Ho, Wo, self.out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, dz):
@@ -139,8 +140,12 @@ class Conv2D(Layer):
         O, Ho, Wo = dz.shape[1:]
         dZ = dz.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, O)       # a view for channels-last dz
         dW_matT = _sum_of_products(self.cols.T, dZ)    # dW_matᵀ = X_colᵀ·dZ (kh·kw·C, O): OpenBLAS is
-        self.dW[...] = dW_matT.reshape(kh, kw, C, O).transpose(3, 2, 0, 1)    # several times faster than dZᵀ·X_col
-        self._sum_rows(dZ, out=self.db)                               # db = Σ rows of dZ
+        if len(dW_matT) > kh * kw * C:                 # several times faster than dZᵀ·X_col
+            self.db[...] = dW_matT[-1]                 # the row of ones: db = Σ rows of dZ
+            dW_matT = dW_matT[:-1]
+        else:
+            self._sum_rows(dZ, out=self.db)                           # db = Σ rows of dZ
+        self.dW[...] = dW_matT.reshape(kh, kw, C, O).transpose(3, 2, 0, 1)
         if not self.input_grad:
             return None
         # dX_col = dZ·W_mat, computed as one (N·Ho·Wo, C) block per kernel position (u, v) (a stack of
