@@ -52,3 +52,28 @@ def test_optimizer_registry_and_errors():
         numnet.optim.get("rmsprop")
     with pytest.raises(numnet.ConfigError):
         SGD(0)
+
+
+@pytest.mark.parametrize("name, kwargs", [("sgd", {}), ("sgd", {"weight_decay": 0.1}), ("momentum", {}),
+                                          ("adam", {}), ("adam", {"weight_decay": 0.01}), ("adamw", {})])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_updates_in_parts_on_threads_equal_the_whole_update(name, kwargs, parts, rng):
+    """fit(workers=k) updates a big parameter buffer in k slices at once: the same values bit for bit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = numnet.optim.Optimizer.min_part * parts + 7
+    p0 = rng.standard_normal(n).astype(np.float32)
+    grads = [rng.standard_normal(n).astype(np.float32) for _ in range(3)]
+    small0 = rng.standard_normal(5).astype(np.float32)          # below min_part: updated in one piece
+    whole, split = numnet.optim.get(name, 0.01, **kwargs), numnet.optim.get(name, 0.01, **kwargs)
+    p_whole, p_split, s_whole, s_split = p0.copy(), p0.copy(), small0.copy(), small0.copy()
+    with ThreadPoolExecutor(parts - 1) as pool:
+        for g in grads:
+            whole.step([p_whole, s_whole], [g, g[:5]])
+            split.step([p_split, s_split], [g, g[:5]], pool, parts)
+    np.testing.assert_array_equal(p_split, p_whole)
+    np.testing.assert_array_equal(s_split, s_whole)
+    assert not np.array_equal(p_whole, p0)
+    assert whole.state.keys() == split.state.keys()
+    for key in whole.state:
+        np.testing.assert_array_equal(split.state[key], whole.state[key])

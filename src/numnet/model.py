@@ -213,7 +213,7 @@ class Sequential:
                         out, loss = self._parallel_step(pool, twins, xb, yb)
                     else:
                         out, loss = _forward_backward(self, xb, yb)
-                    opt.step(params, grads)
+                    opt.step(params, grads, pool, workers)
                     loss_sum += loss * m
                     if classify:
                         correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
@@ -284,20 +284,18 @@ class Sequential:
     def _parallel_step(self, pool, twins, x, y):
         """``_forward_backward`` on k nearly equal parts of the batch, this thread taking the first and
         the twins the others. The loss is a mean over samples, so the batch's loss and gradient are the
-        parts' ones weighted by (part size / batch size); the gradient lands in ``self.flat_grads``."""
+        parts' ones weighted by (part size / batch size): each part scales its dL/d(output) by its
+        weight, and the parts' parameter gradients add up in ``self.flat_grads``."""
         m, k = len(x), len(twins) + 1
         if m < k:
             return _forward_backward(self, x, y)
         edges = [m * i // k for i in range(k + 1)]
-        futures = [pool.submit(_forward_backward, twin, x[a:b], y[a:b])
-                   for twin, a, b in zip(twins, edges[1:], edges[2:])]
-        results = [_forward_backward(self, x[:edges[1]], y[:edges[1]])] + [f.result() for f in futures]
         weights = [(b - a) / m for a, b in zip(edges, edges[1:])]
-        g = self.flat_grads
-        g *= weights[0]
-        for twin, w in zip(twins, weights[1:]):
-            twin.flat_grads *= w
-            g += twin.flat_grads
+        futures = [pool.submit(_forward_backward, twin, x[a:b], y[a:b], w)
+                   for twin, a, b, w in zip(twins, edges[1:], edges[2:], weights[1:])]
+        results = [_forward_backward(self, x[:edges[1]], y[:edges[1]], weights[0])] + [f.result() for f in futures]
+        for twin in twins:
+            self.flat_grads += twin.flat_grads
         loss = sum(w * part_loss for w, (_, part_loss) in zip(weights, results))
         return np.concatenate([out for out, _ in results]), loss
 
@@ -420,12 +418,13 @@ class Sequential:
         return f"Sequential([\n  {inner}\n], loss={type(self.loss).__name__}, dtype={self.dtype.name})"
 
 
-def _forward_backward(model, x, y):
+def _forward_backward(model, x, y, weight=None):
     """One training step's forward and backward pass: (output, loss); the gradients land in the
-    model's ``flat_grads``."""
+    model's ``flat_grads``, those of ``weight``·loss if a weight is given."""
     out = model.forward(x)
     loss = model.loss.forward(out, y)
-    model.backward(model.loss.backward())
+    grad = model.loss.backward()
+    model.backward(grad if weight is None else grad * weight)
     return out, loss
 
 

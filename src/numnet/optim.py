@@ -7,6 +7,8 @@ those of the seeds and match ``torch.optim`` (tested against it).
 from __future__ import annotations
 
 import math
+import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,10 +30,27 @@ class Optimizer:
         self.t = 0          # steps taken
         self.state = {}     # per-parameter buffers, keyed by (position, name)
 
-    def step(self, params, grads):
+    def step(self, params, grads, pool=None, parts: int = 1):
+        """Update every parameter in place from its gradient. With a thread pool (``fit(workers=k)``)
+        a large contiguous parameter is updated in ``parts`` slices at once, this thread taking the
+        first: the formulas are element-wise, so the values are the same as in one piece."""
         self.t += 1
         for i, (p, g) in enumerate(zip(params, grads)):
-            self.update(i, p, self.l2(i, p, g))
+            g = self.l2(i, p, g)
+            if pool is None or parts < 2 or p.size < self.min_part * parts or not (
+                    p.flags.c_contiguous and g.flags.c_contiguous):
+                self.update(i, p, g)
+                continue
+            p1, g1 = p.reshape(-1), g.reshape(-1)
+            edges = [p.size * j // parts for j in range(parts + 1)]
+            jobs = [(Part(i, p1, slice(a, b)), p1[a:b], g1[a:b]) for a, b in zip(edges, edges[1:])]
+            futures = [pool.submit(self.update, *job) for job in jobs[1:]]
+            self.update(*jobs[0])
+            for f in futures:
+                f.result()
+
+    #: slices of fewer entries are not worth a thread
+    min_part = 1 << 16
 
     def l2(self, i, p, g):
         """g + λ·W in a scratch buffer (the gradient itself is left alone); g when λ = 0."""
@@ -46,7 +65,12 @@ class Optimizer:
         raise NotImplementedError
 
     def buffer(self, i, name, like):
-        """A zero-initialised state array ``name`` for parameter ``i``, created on first use."""
+        """A zero-initialised state array ``name`` for parameter ``i``, created on first use; for a
+        ``Part`` of a parameter, that slice of the whole parameter's array."""
+        if isinstance(i, Part):
+            with _CREATING:
+                whole = self.buffer(i.index, name, i.whole)
+            return whole[i.part]
         key = (i, name)
         if key not in self.state:
             self.state[key] = np.zeros_like(like)
@@ -57,6 +81,16 @@ class Optimizer:
         if self.weight_decay:
             cfg["weight_decay"] = self.weight_decay
         return cfg
+
+
+class Part(NamedTuple):
+    """Entries ``part`` (a slice) of the flattened parameter ``index``, updated on their own thread."""
+    index: int
+    whole: np.ndarray
+    part: slice
+
+
+_CREATING = threading.Lock()     # state arrays are created once, whichever thread asks first
 
 
 class SGD(Optimizer):
@@ -149,12 +183,13 @@ class AdamW(Adam):
                  weight_decay: float = 0.01):
         super().__init__(lr, beta1, beta2, eps, weight_decay)
 
-    def step(self, params, grads):
-        self.t += 1
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if self.weight_decay:
-                p *= 1 - self.lr * self.weight_decay       # decoupled decay with the current η
-            self.update(i, p, g)
+    def l2(self, i, p, g):
+        return g                                             # no λ·W in the gradient ...
+
+    def update(self, i, p, g):
+        if self.weight_decay:
+            p *= 1 - self.lr * self.weight_decay             # ... but decoupled decay with the current η
+        super().update(i, p, g)
 
     def config(self):
         return {**super().config(), "weight_decay": self.weight_decay}
