@@ -13,8 +13,16 @@ from .test_layers import check_layer
 
 
 def channels_last(x):
-    """The same (N, C, H, W) values with channels-last memory, as Conv2D hands them on."""
+    """The same (N, C, H, W) values with channels-last (N, H, W, C) memory."""
     return np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def spatial_major(x):
+    """The same (N, C, H, W) values with (H, W, N, C) memory, as Conv2D hands them on."""
+    return np.ascontiguousarray(x.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1)
+
+
+LAYOUTS = {"nchw": np.ascontiguousarray, "nhwc": channels_last, "hwnc": spatial_major}
 
 
 @pytest.mark.parametrize("make, shape", [
@@ -42,6 +50,32 @@ def test_gradients(make, shape, rng):
     check_layer(layer, x, rng)
     if x.ndim == 4:
         check_layer(make(), channels_last(x), rng)
+        check_layer(make(), spatial_major(x), np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("make", [lambda: Conv2D(3, 4, 3, padding=1, dtype=np.float64, seed=2),
+                                  lambda: Conv2D(3, 4, 2, dtype=np.float64, seed=2),
+                                  lambda: MaxPool2D(2), lambda: BatchNorm(3, dtype=np.float64)])
+@pytest.mark.parametrize("x_layout", list(LAYOUTS))
+@pytest.mark.parametrize("grad_layout", list(LAYOUTS))
+def test_any_memory_layout_gives_the_same_values(make, x_layout, grad_layout, rng):
+    """Layers hand (H, W, N, C) memory on, but take x and dL/dy in any layout: same outputs, same gradients."""
+    x = np.round(rng.standard_normal((3, 3, 6, 6)), 1)            # rounded: ties in the max pools
+    ref, layer = make(), make()
+    y_ref = ref.forward(x)
+    grad = rng.standard_normal(y_ref.shape)
+    dx_ref = ref.backward(grad)
+    y = layer.forward(LAYOUTS[x_layout](x))
+    dx = layer.backward(LAYOUTS[grad_layout](grad))
+    np.testing.assert_allclose(y, y_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, dx_ref, rtol=1e-12, atol=1e-12)
+    for name in layer.param_names:
+        np.testing.assert_allclose(getattr(layer, "d" + name), getattr(ref, "d" + name), rtol=1e-12, atol=1e-12)
+
+
+def test_conv_output_is_spatial_major_in_memory(rng):
+    z = Conv2D(2, 3, 3, dtype=np.float64).forward(rng.standard_normal((4, 2, 5, 5)))
+    assert z.shape == (4, 3, 3, 3) and z.transpose(2, 3, 0, 1).flags.c_contiguous
 
 
 def test_batchnorm_gradients_in_eval_mode(rng):

@@ -1,18 +1,20 @@
 """Convolution and pooling layers on image batches (N, C, H, W), as ``torch.nn.Conv2d`` & co.
 
-Conv2D is im2col + one GEMM. The columns are gathered channels-last, (N, Ho, Wo, kh, kw, C),
-so that every window copy reads C contiguous floats when the input is itself channels-last in
-memory; and the output is returned as an (N, O, Ho, Wo) *view* of the GEMM's (N·Ho·Wo, O) result,
-i.e. channels-last memory behind the usual NCHW shape. Element-wise layers (ReLU, BatchNorm, pooling)
-keep that layout, the next convolution's column copy reads it contiguously, and its backward gets
-dL/dz as a free (N·Ho·Wo, O) view. Shapes and values are NCHW as in PyTorch; only memory differs.
+Conv2D is im2col + one GEMM, with the batch *inside* the image in memory: activations live as
+(H, W, N, C) arrays ("spatial-major"), handed from layer to layer as (N, C, H, W) *views*. Shapes and
+values are NCHW as in PyTorch; only memory differs. Why: the GEMM's rows are the output positions
+(i, j, n), so its (Ho·Wo·N, O) result is already the next activation, and everything that moves
+windows around — pooling's strided views, col2im's shifted adds — works on blocks of N·C contiguous
+floats (1024 for a batch of 32 with 32 channels) instead of C: pooling and col2im run 1.4-2.3x faster
+than with channels-last (N, H, W, C) memory. Element-wise layers (ReLU, BatchNorm, pooling) keep the
+layout, and a convolution's backward gets dL/dz as a free (Ho·Wo·N, O) view.
 
 Sizes: Ho = ⌊(H + 2p − kh) / s⌋ + 1, Wo = ⌊(W + 2p − kw) / s⌋ + 1.
 """
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from . import init as initializers
 from .errors import ConfigError
@@ -100,45 +102,47 @@ class Conv2D(Layer):
         if self.training or N <= step:
             return self._forward(x, Ho, Wo)
         # evaluation keeps nothing for backward: big batches go through a slice at a time
-        z = np.empty((N, Ho, Wo, self.out_channels), dtype=x.dtype)
+        z = np.empty((Ho, Wo, N, self.out_channels), dtype=x.dtype)
         for n0 in range(0, N, step):
-            z[n0:n0 + step] = self._forward(x[n0:n0 + step], Ho, Wo).transpose(0, 2, 3, 1)
-        return z.transpose(0, 3, 1, 2)
+            z[:, :, n0:n0 + step] = self._forward(x[n0:n0 + step], Ho, Wo).transpose(2, 3, 0, 1)
+        return z.transpose(2, 3, 0, 1)
 
     def _forward(self, x, Ho, Wo):
         N, C, H, W = self.x_shape = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        x_hwc = x.transpose(0, 2, 3, 1)                              # (N, H, W, C), a view
-        if ph or pw:
-            xp = self._buffer("x_pad", (N, H + 2 * ph, W + 2 * pw, C), x.dtype)   # borders stay 0
-            xp[:, ph:ph + H, pw:pw + W, :] = x_hwc
+        x_hwnc = x.transpose(2, 3, 0, 1)                             # (H, W, N, C), a view
+        if ph or pw or not x_hwnc.flags.c_contiguous:
+            # padding, or an input in another memory layout (e.g. the images): one copy into (H, W, N, C)
+            xp = self._buffer("x_pad", (H + 2 * ph, W + 2 * pw, N, C), x.dtype)   # borders stay 0
+            xp[ph:ph + H, pw:pw + W] = x_hwnc
         else:
-            xp = x_hwc
-        windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, :sh * (Ho - 1) + 1:sh, :sw * (Wo - 1) + 1:sw]
+            xp = x_hwnc
+        sH, sW, sN, sC = xp.strides                 # windows[i, j, n, c, u, v] = xp[s·i + u, s·j + v, n, c], a view
+        windows = as_strided(xp, (Ho, Wo, N, C, kh, kw), (sH * sh, sW * sw, sN, sC, sH, sW), writeable=False)
         if C <= self.few_channels:
-            # few channels (grey images): X_colᵀ as a (kh·kw·C + 1, N·Ho·Wo) array, one contiguous block
+            # few channels (grey images): X_colᵀ as a (kh·kw·C + 1, Ho·Wo·N) array, one contiguous block
             # per kernel position (u, v) (3x faster to gather than rows of kh·kw·C floats), and a last
             # row of ones so that the bias rides in the GEMM: z = [X_col, 1]·[W_mat, b]ᵀ, and in the
             # backward [X_col, 1]ᵀ·dZ gives dW_matᵀ and db together (saves two passes over z and dZ).
             K = kh * kw * C
-            cols_t = self._buffer("cols_t", (K + 1, N * Ho * Wo), x.dtype)
-            np.copyto(cols_t[:K].reshape(kh, kw, C, N, Ho, Wo), windows.transpose(4, 5, 3, 0, 1, 2))
+            cols_t = self._buffer("cols_t", (K + 1, Ho * Wo * N), x.dtype)
+            np.copyto(cols_t[:K].reshape(kh, kw, C, Ho, Wo, N), windows.transpose(4, 5, 3, 0, 1, 2))
             cols_t[K] = 1
             self.cols = cols_t.T                                      # a view
             z = self.cols @ np.concatenate([self.W_mat, self.b[:, None]], axis=1).T
         else:
-            cols = self._buffer("cols", (N, Ho, Wo, kh, kw, C), x.dtype)        # im2col, channels last
+            cols = self._buffer("cols", (Ho, Wo, N, kh, kw, C), x.dtype)        # im2col
             np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
-            self.cols = cols.reshape(N * Ho * Wo, kh * kw * C)
-            z = self.cols @ self.W_mat.T                              # (N·Ho·Wo, O): the GEMM
+            self.cols = cols.reshape(Ho * Wo * N, kh * kw * C)
+            z = self.cols @ self.W_mat.T                              # (Ho·Wo·N, O): the GEMM
             z += self.b
-        return z.reshape(N, Ho, Wo, self.out_channels).transpose(0, 3, 1, 2)
+        return z.reshape(Ho, Wo, N, self.out_channels).transpose(2, 3, 0, 1)
 
     def backward(self, dz):
         N, C, H, W = self.x_shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         O, Ho, Wo = dz.shape[1:]
-        dZ = dz.transpose(0, 2, 3, 1).reshape(N * Ho * Wo, O)       # a view for channels-last dz
+        dZ = dz.transpose(2, 3, 0, 1).reshape(Ho * Wo * N, O)       # a view for (H, W, N, C) memory
         dW_matT = _sum_of_products(self.cols.T, dZ)    # dW_matᵀ = X_colᵀ·dZ (kh·kw·C, O): OpenBLAS is
         if len(dW_matT) > kh * kw * C:                 # several times faster than dZᵀ·X_col
             self.db[...] = dW_matT[-1]                 # the row of ones: db = Σ rows of dZ
@@ -148,16 +152,16 @@ class Conv2D(Layer):
         self.dW[...] = dW_matT.reshape(kh, kw, C, O).transpose(3, 2, 0, 1)
         if not self.input_grad:
             return None
-        # dX_col = dZ·W_mat, computed as one (N·Ho·Wo, C) block per kernel position (u, v) (a stack of
+        # dX_col = dZ·W_mat, computed as one (Ho·Wo·N, C) block per kernel position (u, v) (a stack of
         # GEMMs), so that col2im adds contiguous blocks: 4-6x faster than strided slices of dX_col
         W_k = self.W.transpose(2, 3, 0, 1).reshape(kh * kw, O, C)
-        dcols = np.matmul(dZ, W_k)                                    # (kh·kw, N·Ho·Wo, C)
-        dxp = np.zeros((N, H + 2 * ph, W + 2 * pw, C), dtype=dz.dtype)
+        dcols = np.matmul(dZ, W_k).reshape(kh, kw, Ho, Wo, N, C)
+        dxp = np.zeros((H + 2 * ph, W + 2 * pw, N, C), dtype=dz.dtype)
         for u in range(kh):                                           # col2im
             for v in range(kw):
-                dxp[:, u:u + sh * (Ho - 1) + 1:sh, v:v + sw * (Wo - 1) + 1:sw, :] += \
-                    dcols[u * kw + v].reshape(N, Ho, Wo, C)
-        dx = dxp[:, ph:ph + H, pw:pw + W, :].transpose(0, 3, 1, 2)
+                window = dxp[u:u + sh * (Ho - 1) + 1:sh, v:v + sw * (Wo - 1) + 1:sw]
+                np.add(window, dcols[u, v], out=window)
+        dx = dxp[ph:ph + H, pw:pw + W].transpose(2, 3, 0, 1)
         return dx[:, 0] if self.squeeze else dx
 
     def output_shape(self, input_shape):
@@ -174,15 +178,17 @@ class Conv2D(Layer):
 def _sum_of_products(a, b, rows: int = 1024):
     """a·b for a (K, R) and b (R, O) with a long inner dimension R and a small K·O result (conv dW).
 
-    For small K (a first layer's kh·kw·C = 25) OpenBLAS runs such long thin products 2x slower
-    than the sum of the products of 1024-column blocks, Σ_j a[:, j]·b[j]; otherwise one GEMM.
+    For small K (a first layer's kh·kw·C = 25) OpenBLAS runs such long thin products 1.3-2x slower
+    than the sum of the products of 1024-column blocks, Σ_j a[:, j]·b[j] (one stacked matmul);
+    otherwise one GEMM.
     """
     K, R = a.shape
     if K > 64 or R <= 2 * rows:
         return a @ b
-    out = a[:, :rows] @ b[:rows]
-    for j in range(rows, R, rows):
-        out += a[:, j:j + rows] @ b[j:j + rows]
+    n = R // rows
+    out = np.matmul(a[:, :n * rows].reshape(K, n, rows).transpose(1, 0, 2), b[:n * rows].reshape(n, rows, -1)).sum(axis=0)
+    if n * rows < R:
+        out += a[:, n * rows:] @ b[n * rows:]
     return out
 
 
@@ -230,7 +236,7 @@ class MaxPool2D(_Pool2D):
 
     def forward(self, x):
         self.x = x
-        views = self._windows(x)
+        self.views = views = self._windows(x)
         y = views[0][1].copy(order="K")         # keep the input's memory layout (channels last)
         for _, view in views[1:]:
             np.maximum(y, view, out=y)
@@ -244,17 +250,18 @@ class MaxPool2D(_Pool2D):
         (kh, kw), (sh, sw), (Ho, Wo) = self.kernel_size, self.stride, y.shape[-2:]
         tiled = (sh, sw) == (kh, kw) and x.shape[-2:] == (Ho * kh, Wo * kw)
         dx = np.empty_like(x) if tiled else np.zeros_like(x)   # windows that tile x write every entry
-        taken = np.zeros_like(y, dtype=bool)           # *_like: the same memory layout as y (and x)
-        hit = np.empty_like(y, dtype=bool)
         overlap = any(s < k for s, k in zip(self.stride, self.kernel_size))
         dx_views = dict(self._windows(dx))
-        for i, (uv, view) in enumerate(self._windows(x)):
-            np.equal(view, y, out=hit)
-            if i:
-                np.greater(hit, taken, out=hit)      # hit and not taken: the first max of the window only
-                taken |= hit
+        last = len(self.views) - 1
+        for i, (uv, view) in enumerate(self.views):
+            if i == 0:
+                taken = hit = np.equal(view, y)            # *_like / ufunc outputs: y's memory layout
+                hit_buffer = np.empty_like(hit)
             else:
-                taken[...] = hit
+                hit = np.equal(view, y, out=hit_buffer)
+                np.greater(hit, taken, out=hit)          # hit and not taken: the first max of the window only
+                if i < last:
+                    taken |= hit
             if overlap:
                 dx_views[uv] += grad * hit
             else:

@@ -88,19 +88,25 @@ class BatchNorm(Layer):
         self.gamma[...] = 1
         self.beta[...] = 0
 
-    def _rows(self, x):
-        """x as an (M, C) matrix (channels last; a view when x is channels-last in memory)."""
+    def _rows(self, x, order=None):
+        """x as an (M, C) matrix, its rows in ``order`` of the axes: by default (H, W, N), a view when
+        x is spatial-major in memory, as convolutions hand it on, else (N, H, W); the backward pass
+        uses the forward's order, so that dy's rows match x's."""
         if x.ndim == 2:
             return x
         if x.ndim != 4:
             raise ConfigError(f"BatchNorm expects (N, C) or (N, C, H, W) input, got shape {x.shape}")
-        return np.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+        if order is None:
+            order = (2, 3, 0, 1) if x.transpose(2, 3, 0, 1).flags.c_contiguous else (0, 2, 3, 1)
+        self._order = order
+        return x.transpose(order).reshape(-1, x.shape[1])
 
     def _unrows(self, y2, shape):
+        """The inverse of ``_rows``: (M, C) back to ``shape``, in the memory layout ``_rows`` chose."""
         if len(shape) == 2:
             return y2
-        N, C, H, W = shape
-        return y2.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        order = self._order
+        return y2.reshape([shape[i] for i in order]).transpose(np.argsort(order))
 
     def forward(self, x):
         if x.shape[1] != self.num_features:
@@ -132,7 +138,7 @@ class BatchNorm(Layer):
         return self.xc * self.inv_std
 
     def backward(self, grad):
-        dy = self._rows(grad)
+        dy = self._rows(grad, getattr(self, "_order", None))
         xc, inv_std = self.xc, self.inv_std
         M = len(dy)
         self._sum_rows(dy, out=self.dbeta)                              # dβ = Σ dy
