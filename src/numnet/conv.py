@@ -110,29 +110,32 @@ class Conv2D(Layer):
     def _forward(self, x, Ho, Wo):
         N, C, H, W = self.x_shape = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        x_hwnc = x.transpose(2, 3, 0, 1)                             # (H, W, N, C), a view
-        if ph or pw or not x_hwnc.flags.c_contiguous:
-            # padding, or an input in another memory layout (e.g. the images): one copy into (H, W, N, C)
-            xp = self._buffer("x_pad", (H + 2 * ph, W + 2 * pw, N, C), x.dtype)   # borders stay 0
-            xp[ph:ph + H, pw:pw + W] = x_hwnc
-        else:
-            xp = x_hwnc
-        sH, sW, sN, sC = xp.strides                 # windows[i, j, n, c, u, v] = xp[s·i + u, s·j + v, n, c], a view
-        windows = as_strided(xp, (Ho, Wo, N, C, kh, kw), (sH * sh, sW * sw, sN, sC, sH, sW), writeable=False)
         if C <= self.few_channels:
             # few channels (grey images): X_colᵀ as a (kh·kw·C + 1, Ho·Wo·N) array, one contiguous block
             # per kernel position (u, v) (3x faster to gather than rows of kh·kw·C floats), and a last
             # row of ones so that the bias rides in the GEMM: z = [X_col, 1]·[W_mat, b]ᵀ, and in the
             # backward [X_col, 1]ᵀ·dZ gives dW_matᵀ and db together (saves two passes over z and dZ).
+            xp = x.transpose(2, 3, 0, 1)                              # (H, W, N, C), a view
+            if ph or pw or not xp.flags.c_contiguous:                 # one copy (borders stay 0)
+                xp = self._buffer("x_hwnc", (H + 2 * ph, W + 2 * pw, N, C), x.dtype)
+                xp[ph:ph + H, pw:pw + W] = x.transpose(2, 3, 0, 1)
+            sH, sW, sN, sC = xp.strides          # windows[u, v, c, i, j, n] = xp[s·i + u, s·j + v, n, c]
+            windows = as_strided(xp, (kh, kw, C, Ho, Wo, N), (sH, sW, sC, sH * sh, sW * sw, sN), writeable=False)
             K = kh * kw * C
             cols_t = self._buffer("cols_t", (K + 1, Ho * Wo * N), x.dtype)
-            np.copyto(cols_t[:K].reshape(kh, kw, C, Ho, Wo, N), windows.transpose(4, 5, 3, 0, 1, 2))
+            np.copyto(cols_t[:K].reshape(kh, kw, C, Ho, Wo, N), windows)
             cols_t[K] = 1
             self.cols = cols_t.T                                      # a view
             z = self.cols @ np.concatenate([self.W_mat, self.b[:, None]], axis=1).T
         else:
+            # the windows are gathered from a channels-last (N, H, W, C) copy of x, where a window's
+            # kh·kw pieces of C floats lie close together (1.3x faster than from (H, W, N, C) memory)
+            xp = self._buffer("x_nhwc", (N, H + 2 * ph, W + 2 * pw, C), x.dtype)   # borders stay 0
+            xp[:, ph:ph + H, pw:pw + W] = x.transpose(0, 2, 3, 1)
+            sN, sH, sW, sC = xp.strides          # windows[i, j, n, u, v, c] = xp[n, s·i + u, s·j + v, c]
+            windows = as_strided(xp, (Ho, Wo, N, kh, kw, C), (sH * sh, sW * sw, sN, sH, sW, sC), writeable=False)
             cols = self._buffer("cols", (Ho, Wo, N, kh, kw, C), x.dtype)        # im2col
-            np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))
+            np.copyto(cols, windows)
             self.cols = cols.reshape(Ho * Wo * N, kh * kw * C)
             z = self.cols @ self.W_mat.T                              # (Ho·Wo·N, O): the GEMM
             z += self.b
