@@ -9,8 +9,9 @@
 ``train`` uses the library exactly as ``numnet train --model PRESET`` does (the preset's layers and
 recipe; --epochs overrides the recipe's). ``speed`` times training steps (batch gathering, forward,
 backward, Adam) of conv5x32-pool-conv5x64-pool-fc128-fc10 at batch 64 in both frameworks, in the
-same process with the same thread count, alternating blocks of batches between the two so that a
-busy machine slows both alike; it reports the median block time scaled to an epoch (938 batches),
+same process with the same thread count (numnet: one data-parallel worker thread per BLAS thread, its
+default for conv nets), alternating blocks of batches between the two so that a busy machine slows both
+alike; it reports the median block time scaled to an epoch (938 batches),
 and with --full-epoch also one real epoch of each. Everything prints one JSON line per result.
 """
 from __future__ import annotations
@@ -129,7 +130,8 @@ def speed(args):
             block(start)
             times[name].append((time.perf_counter() - t0) / args.batches * 938)
     result = {"benchmark": "cnn-epoch-seconds", "net": "conv5x32-pool-conv5x64-pool-fc128-fc10, batch 64, Adam",
-              "threads": args.threads, "batches_per_block": args.batches, "repeats": args.repeats,
+              "threads": args.threads, "numnet_workers": model.info.get("workers"),
+              "batches_per_block": args.batches, "repeats": args.repeats,
               "numnet_s_per_epoch_median": statistics.median(times["numnet"]),
               "torch_s_per_epoch_median": statistics.median(times["torch"]),
               "numnet_s_per_epoch_min": min(times["numnet"]), "torch_s_per_epoch_min": min(times["torch"]),
@@ -158,7 +160,8 @@ def main():
     t.add_argument("--threads", type=int, default=2)
     s = sub.add_parser("speed")
     s.add_argument("--threads", type=int, default=2)
-    s.add_argument("--batches", type=int, default=40, help="batches per timed block")
+    s.add_argument("--batches", type=int, default=200,
+                   help="batches per timed block (default 200: about 2.5 s, a fifth of an epoch)")
     s.add_argument("--repeats", type=int, default=6)
     s.add_argument("--full-epoch", action="store_true")
     args = p.parse_args()
