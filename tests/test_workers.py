@@ -77,11 +77,15 @@ def test_workers_keep_their_own_caches_and_share_the_parameters():
     assert not np.array_equal(drop_a.rng.random(8), drop_b.rng.random(8))  # other masks
 
 
-def test_blas_threads_are_restored_after_fit(mnist):
+def test_blas_runs_one_thread_per_worker_while_training_and_is_restored_after(mnist):
+    (x, y), (xt, yt) = mnist
+    during = []
     with threadpool_limits(2, user_api="blas"):
         before = blas_threads()
-        train(cnn(), mnist, workers=2, n=200)
-        assert blas_threads() == before
+        cnn().fit(x[:200], y[:200], epochs=2, batch_size=50, workers=2, validation_data=(xt[:50], yt[:50]),
+                  progress=lambda event, **e: during.extend(blas_threads()) if event == "batch" else None)
+        assert blas_threads() == before and set(before) == {2}
+    assert set(during) == {1}
 
 
 def test_auto_workers():
