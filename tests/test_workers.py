@@ -25,12 +25,15 @@ def blas_threads():
     return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
 
 
+@pytest.mark.parametrize("spec", ["conv(4,3)-pool(2)-relu-flatten-dense(10)",
+                                  "conv(4,3)-bn-pool(2)-relu-flatten-dense(8)-bn-relu-dense(10)"])
 @pytest.mark.parametrize("workers, batch_size", [(2, 50), (3, 50), (2, 37), (4, 9)])
-def test_parallel_step_is_the_serial_step_up_to_rounding(mnist, workers, batch_size):
-    """The same first step: the gradient of the whole batch is the size-weighted mean of the parts'."""
+def test_parallel_step_is_the_serial_step_up_to_rounding(mnist, spec, workers, batch_size):
+    """The same first step: the gradient of the whole batch is the size-weighted mean of the parts';
+    BatchNorm's statistics are those of the whole batch (the workers add up their partial sums)."""
     (x, y), _ = mnist
-    xb = (x[:batch_size] / 255).astype(np.float32)
-    model = Sequential(build("conv(4,3)-pool(2)-relu-flatten-dense(10)", input_shape=(28, 28)), seed=0)
+    xb = (x[:batch_size] / 255).astype(np.float64)
+    model = Sequential(build(spec, input_shape=(28, 28)), seed=0, dtype=np.float64)
     model.train()
     out, loss = model.forward(xb), None
     loss = model.loss.forward(out, y[:batch_size])
@@ -38,12 +41,35 @@ def test_parallel_step_is_the_serial_step_up_to_rounding(mnist, workers, batch_s
     serial = model.flat_grads.copy()
     from concurrent.futures import ThreadPoolExecutor
     twins = [model._twin() for _ in range(workers - 1)]
+    model._groups = model._share_batch_statistics(twins)
     with ThreadPoolExecutor(workers - 1) as pool:
         out_p, loss_p = model._parallel_step(pool, twins, xb, y[:batch_size])
-    np.testing.assert_allclose(out_p, out, rtol=1e-5, atol=1e-6)
-    assert loss_p == pytest.approx(loss, rel=1e-5)
-    np.testing.assert_allclose(model.flat_grads, serial, rtol=1e-4, atol=1e-6 * np.abs(serial).max())
+    np.testing.assert_allclose(out_p, out, rtol=1e-10, atol=1e-10)
+    assert loss_p == pytest.approx(loss, rel=1e-10)
+    np.testing.assert_allclose(model.flat_grads, serial, rtol=1e-8, atol=1e-10 * np.abs(serial).max())
     assert np.abs(serial).max() > 0
+
+
+def test_batchnorm_running_statistics_are_the_whole_batch_ones(mnist):
+    (x, y), _ = mnist
+    spec = "conv(4,3)-bn-relu-flatten-dense(10)"
+    one = train(Sequential(build(spec, input_shape=(28, 28)), seed=0), mnist, workers=1, n=300)
+    two = train(Sequential(build(spec, input_shape=(28, 28)), seed=0), mnist, workers=2, n=300)
+    np.testing.assert_allclose(two.layers[2].running_mean, one.layers[2].running_mean, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(two.layers[2].running_var, one.layers[2].running_var, rtol=1e-3, atol=1e-5)
+    assert two.layers[2].group is None                       # fit leaves the group
+
+
+def test_last_batch_smaller_than_the_workers_and_a_failing_worker(mnist):
+    (x, y), _ = mnist
+    model = Sequential(build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28)), seed=0)
+    model.fit(x[:41], y[:41], epochs=1, batch_size=20, workers=3)     # batches of 20, 20 and 1
+    assert model.info["workers"] == 3
+    bad_x = x[:40].copy()
+    bad_y = y[:40].astype(np.int64)
+    bad_y[35] = 99                        # a label out of range, in the second worker's part of a batch
+    with pytest.raises(IndexError):       # the worker's own error, raised here instead of hanging
+        model.fit(bad_x, bad_y, epochs=1, batch_size=40, workers=2)
 
 
 def test_training_with_two_workers_follows_one_worker(mnist):
@@ -96,7 +122,7 @@ def test_auto_workers():
         assert conv.auto_workers(64, gradient="numerical") == 1
         assert Sequential(numnet.mlp((16,))).auto_workers(64) == 1          # MLP steps are too short
         with_bn = Sequential(build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28)))
-        assert with_bn.auto_workers(64) == 1
+        assert with_bn.auto_workers(64) == 2                    # BatchNorm shares its statistics
     with threadpool_limits(1, user_api="blas"):
         assert conv.auto_workers(64) == 1
 
@@ -108,9 +134,18 @@ def test_bad_workers_are_refused(mnist):
         cnn().check_workers(1.5, 64)
     with pytest.raises(ConfigError, match="numerical"):
         cnn().check_workers(2, 64, gradient="numerical")
-    with_bn = Sequential(build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28)))
-    with pytest.raises(ConfigError, match="BatchNorm"):
-        train(with_bn, mnist, workers=2)
+
+    class WholeBatch(numnet.layers.Layer):
+        per_sample = False                # needs the whole batch and cannot share statistics
+
+        def forward(self, x):
+            return x - x.mean(axis=0)
+
+        def backward(self, grad):
+            return grad - grad.mean(axis=0)
+
+    with pytest.raises(ConfigError, match="WholeBatch needs the whole batch"):
+        train(Sequential([*build("flatten-dense(10)", input_shape=(28, 28)), WholeBatch()]), mnist, workers=2)
 
 
 def test_cli_workers_option(tmp_path, capsys):
@@ -122,5 +157,6 @@ def test_cli_workers_option(tmp_path, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["workers"] == 2 and result["test_accuracy"] > 0.5
-    assert main(["train", "--model", "cnn-best", "--workers", "2", "--limit", "100", "--json"]) == 2
-    assert "BatchNorm" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", "--model", "cnn", "--workers", "0", "--limit", "100", "--json"])
+    assert exit_.value.code == 2 and "--workers" in capsys.readouterr().err

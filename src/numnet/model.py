@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import math
 import os
+import threading
 import time
 import zipfile
 
@@ -32,6 +34,8 @@ class Sequential:
     ``seed``: initialises all parameters from ``numpy.random.default_rng(seed)``;
     ``seed=None`` keeps the layers' current values (used when loading a file).
     """
+
+    _groups = ()   # during fit(workers=k): the AllSums through which BatchNorm layers share statistics
 
     def __init__(self, layers, loss="cross_entropy", dtype=np.float32, seed: int | None = 0):
         self.layers = list(layers)
@@ -177,6 +181,7 @@ class Sequential:
         if first is not None:
             first.input_grad = False
         twins = [self._twin() for _ in range(workers - 1)]
+        self._groups = self._share_batch_statistics(twins)        # (removed again in the finally below)
         pool, blas = None, contextlib.ExitStack()
         if twins:
             from concurrent.futures import ThreadPoolExecutor
@@ -233,6 +238,10 @@ class Sequential:
             blas.close()
             if pool is not None:
                 pool.shutdown()
+            for layer in self.layers:
+                if hasattr(layer, "join"):
+                    layer.join(None)
+            self._groups = ()
             if first is not None:
                 first.input_grad = True
             self.eval()
@@ -245,12 +254,12 @@ class Sequential:
     def auto_workers(self, batch_size: int, gradient: str = "backprop") -> int:
         """The default of ``fit(workers=None)``: as many workers as BLAS has threads (at most one per
         16 samples of a batch) for convolutional networks, whose steps are long enough to share; 1 for
-        MLPs (their steps take a millisecond or two, about what handing work to threads costs), for
-        networks with BatchNorm and for numerical gradients. Measured with ``python benchmarks/cnn.py
-        speed --threads 2``: the `cnn` preset's step at batch 64 goes from 19 to 14 ms."""
+        MLPs (their steps take a millisecond or two, about what handing work to threads costs) and
+        for numerical gradients. On 2 cores a step of the `cnn` preset (batch 64) takes 19 ms with one
+        worker and 12-14 ms with two; one of `cnn-best` (batch 128, BatchNorm) 57 and 42 ms."""
         from .conv import Conv2D
-        if (gradient != "backprop" or not all(layer.per_sample for layer in self.layers)
-                or not any(isinstance(layer, Conv2D) for layer in self.layers)):
+        if (gradient != "backprop" or not any(isinstance(layer, Conv2D) for layer in self.layers)
+                or not all(layer.per_sample or hasattr(layer, "join") for layer in self.layers)):
             return 1
         return max(1, min(_blas_threads(), batch_size // 16))
 
@@ -263,10 +272,10 @@ class Sequential:
         if workers > 1:
             if gradient != "backprop":
                 raise ConfigError("numerical gradients run on one worker (workers=1)")
-            whole = next((layer for layer in self.layers if not layer.per_sample), None)
+            whole = next((layer for layer in self.layers if not (layer.per_sample or hasattr(layer, "join"))), None)
             if whole is not None:
-                raise ConfigError(f"{type(whole).__name__} needs the whole batch's statistics: train it "
-                                  f"with one worker (workers=1)")
+                raise ConfigError(f"{type(whole).__name__} needs the whole batch: train it with one worker "
+                                  f"(workers=1)")
         return int(workers)
 
     def _twin(self):
@@ -281,19 +290,46 @@ class Sequential:
                 setattr(layer, "d" + name, g)
         return twin
 
+    def _share_batch_statistics(self, twins):
+        """Layers that need statistics of the whole batch (BatchNorm) ``join`` an ``AllSum`` with their
+        twins, through which the workers add up their partial sums."""
+        groups = []
+        for i, layer in enumerate(self.layers):
+            if twins and hasattr(layer, "join"):
+                group = AllSum(len(twins) + 1)
+                for rank, model in enumerate([self, *twins]):
+                    model.layers[i].join(group, rank)
+                groups.append(group)
+        return groups
+
     def _parallel_step(self, pool, twins, x, y):
         """``_forward_backward`` on k nearly equal parts of the batch, this thread taking the first and
         the twins the others. The loss is a mean over samples, so the batch's loss and gradient are the
         parts' ones weighted by (part size / batch size): each part scales its dL/d(output) by its
         weight, and the parts' parameter gradients add up in ``self.flat_grads``."""
         m, k = len(x), len(twins) + 1
-        if m < k:
-            return _forward_backward(self, x, y)
+        if m < k:                      # fewer samples than workers: this thread alone, on its own statistics
+            joined = [(layer, layer.group, layer.rank) for layer in self.layers if hasattr(layer, "join")]
+            for layer, _, _ in joined:
+                layer.join(None)
+            try:
+                return _forward_backward(self, x, y)
+            finally:
+                for layer, group, rank in joined:
+                    layer.join(group, rank)
         edges = [m * i // k for i in range(k + 1)]
         weights = [(b - a) / m for a, b in zip(edges, edges[1:])]
-        futures = [pool.submit(_forward_backward, twin, x[a:b], y[a:b], w)
+        guarded = functools.partial(_guarded, self._groups, _forward_backward)
+        futures = [pool.submit(guarded, twin, x[a:b], y[a:b], w)
                    for twin, a, b, w in zip(twins, edges[1:], edges[2:], weights[1:])]
-        results = [_forward_backward(self, x[:edges[1]], y[:edges[1]], weights[0])] + [f.result() for f in futures]
+        try:
+            results = [guarded(self, x[:edges[1]], y[:edges[1]], weights[0])] + [f.result() for f in futures]
+        except threading.BrokenBarrierError:
+            # a worker failed and released the others: report its error, not the broken barrier
+            errors = [f.exception() for f in futures]
+            raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), None) or \
+                threading.BrokenBarrierError() from None
+
         for twin in twins:
             self.flat_grads += twin.flat_grads
         loss = sum(w * part_loss for w, (_, part_loss) in zip(weights, results))
@@ -426,6 +462,42 @@ def _forward_backward(model, x, y, weight=None):
     grad = model.loss.backward()
     model.backward(grad if weight is None else grad * weight)
     return out, loss
+
+
+def _guarded(groups, fn, *args):
+    """fn(*args) on a worker thread; if it fails, the other workers waiting in an ``AllSum`` are
+    released (BrokenBarrierError) instead of waiting for ever."""
+    try:
+        return fn(*args)
+    except BaseException:
+        for group in groups:
+            group.abort()
+        raise
+
+
+class AllSum:
+    """Partial sums of the k workers of ``fit(workers=k)`` added up: each worker calls
+    ``group(rank, a)`` with its part and gets the total, added in rank order, so every worker gets
+    the same array. (A worker can run at most one call ahead of the others, since it then waits for
+    them, so two sets of slots used in turn keep a call's parts until everyone has read them.)"""
+
+    def __init__(self, k: int):
+        self.slots = [[None] * k, [None] * k]
+        self.calls = [0] * k
+        self.barrier = threading.Barrier(k)
+
+    def __call__(self, rank: int, part):
+        slots = self.slots[self.calls[rank] % 2]
+        self.calls[rank] += 1
+        slots[rank] = part
+        self.barrier.wait()
+        total = slots[0].copy()
+        for other in slots[1:]:
+            total += other
+        return total
+
+    def abort(self):
+        self.barrier.abort()
 
 
 def _blas_threads() -> int:

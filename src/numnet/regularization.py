@@ -71,7 +71,9 @@ class BatchNorm(Layer):
 
     param_names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
-    per_sample = False      # the statistics come from the whole batch: fit keeps it on one worker
+    per_sample = False      # the statistics come from the whole batch: with fit(workers=k) the
+    group = None            # workers add up their partial sums through ``group(rank, partial)``
+    rank = 0
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32):
         self.num_features = int(num_features)
@@ -108,6 +110,15 @@ class BatchNorm(Layer):
         order = self._order
         return y2.reshape([shape[i] for i in order]).transpose(np.argsort(order))
 
+    def join(self, group, rank: int = 0):
+        """Take batch statistics over all the workers of ``fit(workers=k)``: ``group(rank, a)`` returns
+        the sum of every worker's ``a`` (None: this worker's batch alone, the default)."""
+        self.group, self.rank = group, rank
+
+    def _total(self, partial):
+        """Σ over the workers' parts of the batch of a per-channel sum (the sum itself with one worker)."""
+        return partial if self.group is None else self.group(self.rank, partial)
+
     def forward(self, x):
         if x.shape[1] != self.num_features:
             raise ConfigError(f"BatchNorm({self.num_features}) got {x.shape[1]} channels")
@@ -115,10 +126,10 @@ class BatchNorm(Layer):
         x2 = self._rows(x)
         dtype = x2.dtype
         if self.training:
-            M = len(x2)
-            mu = self._sum_rows(x2) / M                             # μ
+            M = self.M = int(self._total(np.array([len(x2)]))[0])      # values per channel, all workers
+            mu = self._total(self._sum_rows(x2)) / M                    # μ
             xc = x2 - mu                                                # x − μ
-            var = np.einsum("mc,mc->c", xc, xc) / M                     # biased variance σ²
+            var = self._total(np.einsum("mc,mc->c", xc, xc)) / M        # biased variance σ²
             inv_std = 1 / np.sqrt(var + self.eps)
             m = self.momentum
             self.running_mean = (1 - m) * self.running_mean + m * mu.astype(np.float64)
@@ -140,7 +151,6 @@ class BatchNorm(Layer):
     def backward(self, grad):
         dy = self._rows(grad, getattr(self, "_order", None))
         xc, inv_std = self.xc, self.inv_std
-        M = len(dy)
         self._sum_rows(dy, out=self.dbeta)                              # dβ = Σ dy
         np.multiply(np.einsum("mc,mc->c", dy, xc), inv_std, out=self.dgamma)   # dγ = Σ dy ⊙ x̂
         if not self.input_grad:
@@ -149,8 +159,13 @@ class BatchNorm(Layer):
         dx = dy * k
         if self.training:
             # dx = k/M · (M·dy − dβ − x̂ ⊙ dγ) = k·dy − (k·dγ·inv_std/M) ⊙ xc − k·dβ/M
-            dx -= xc * (k * self.dgamma * inv_std / M)
-            dx -= k * self.dbeta / M
+            # (dβ and dγ over the whole batch; self.dbeta, self.dgamma keep this worker's part, which
+            # fit adds up with the other workers' like every parameter gradient)
+            C, M = len(inv_std), self.M
+            dbeta_dgamma = self._total(np.concatenate([self.dbeta, self.dgamma]))
+            dbeta, dgamma = dbeta_dgamma[:C], dbeta_dgamma[C:]
+            dx -= xc * (k * dgamma * inv_std / M)
+            dx -= k * dbeta / M
         return self._unrows(dx, self.x_shape)
 
     def output_shape(self, input_shape):

@@ -34,7 +34,7 @@ def add_parser(sub):
                         "passes per parameter per batch (slow: small networks and --limit only)")
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
-                        "convolutional networks without BatchNorm, else 1)")
+                        "convolutional networks, 1 for MLPs)")
     add_data_option(p)
     p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
     p.add_argument("--min-accuracy", type=float, metavar="A",
