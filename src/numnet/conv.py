@@ -240,9 +240,12 @@ class MaxPool2D(_Pool2D):
     def forward(self, x):
         self.x = x
         self.views = views = self._windows(x)
-        y = views[0][1].copy(order="K")         # keep the input's memory layout (channels last)
-        for _, view in views[1:]:
-            np.maximum(y, view, out=y)
+        if len(views) == 1:
+            y = views[0][1].copy(order="K")
+        else:
+            y = np.maximum(views[0][1], views[1][1])   # a ufunc's output keeps the input's memory layout
+            for _, view in views[2:]:
+                np.maximum(y, view, out=y)
         self.y = y
         return y
 
