@@ -77,3 +77,19 @@ def test_updates_in_parts_on_threads_equal_the_whole_update(name, kwargs, parts,
     assert whole.state.keys() == split.state.keys()
     for key in whole.state:
         np.testing.assert_array_equal(split.state[key], whole.state[key])
+
+
+def test_updates_in_parts_of_a_2d_parameter_keep_its_state_shape(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = numnet.optim.Optimizer.min_part * 2
+    p, g = rng.standard_normal((2, n)).astype(np.float32), rng.standard_normal((2, n)).astype(np.float32)
+    opt, ref = Adam(0.01), Adam(0.01)
+    p_ref = p.copy()
+    with ThreadPoolExecutor(1) as pool:
+        opt.step([p], [g], pool, 2)
+        opt.step([p], [g])                                   # then in one piece: the same state arrays
+    ref.step([p_ref], [g])
+    ref.step([p_ref], [g])
+    np.testing.assert_array_equal(p, p_ref)
+    assert opt.moments(0)[0].shape == (2, n)

@@ -160,3 +160,37 @@ def test_cli_workers_option(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["train", "--model", "cnn", "--workers", "0", "--limit", "100", "--json"])
     assert exit_.value.code == 2 and "--workers" in capsys.readouterr().err
+
+
+def test_a_callback_that_evaluates_the_model_does_not_stop_training_mode(mnist):
+    """progress callbacks may call predict (eval mode): every step still trains, on every worker."""
+    import faulthandler
+
+    (x, y), _ = mnist
+    model = Sequential(build("conv(4,3)-bn-relu-flatten-dropout(0.2)-dense(10)", input_shape=(28, 28)), seed=0)
+    modes = []
+
+    def callback(event, **info):
+        model.predict(x[:10])
+        modes.append(model.layers[2].training)
+
+    faulthandler.dump_traceback_later(120, exit=True)        # a hang fails the test run instead of blocking it
+    try:
+        model.fit(x[:200], y[:200], epochs=2, batch_size=50, workers=2, progress=callback)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert modes and not any(modes)                          # the callback did see eval mode ...
+    assert len(model.history) == 2                           # ... and training went on
+
+
+def test_fit_calls_a_custom_optimizer_step_with_two_arguments(mnist):
+    (x, y), _ = mnist
+    calls = []
+
+    class Plain(numnet.SGD):
+        def step(self, params, grads):                       # the pre-workers signature
+            calls.append(len(params))
+            super().step(params, grads)
+
+    Sequential(numnet.mlp((8,))).fit(x[:100], y[:100], batch_size=50, optimizer=Plain(0.1))
+    assert calls == [1, 1]

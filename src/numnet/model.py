@@ -177,16 +177,16 @@ class Sequential:
         steps_per_epoch = -(-n // batch_size)
         step = 0
         self.adapt(x)
-        self.train()
-        if first is not None:
-            first.input_grad = False
-        twins = [self._twin() for _ in range(workers - 1)]
-        self._groups = self._share_batch_statistics(twins)        # (removed again in the finally below)
         pool, blas = None, contextlib.ExitStack()
-        if twins:
-            from concurrent.futures import ThreadPoolExecutor
-            pool = ThreadPoolExecutor(len(twins), thread_name_prefix="numnet-worker")
         try:
+            self.train()
+            if first is not None:
+                first.input_grad = False
+            twins = [self._twin() for _ in range(workers - 1)]
+            self._groups = self._share_batch_statistics(twins)    # (removed again in the finally below)
+            if twins:
+                from concurrent.futures import ThreadPoolExecutor
+                pool = ThreadPoolExecutor(len(twins), thread_name_prefix="numnet-worker")
             for epoch in range(len(self.history) + 1, len(self.history) + epochs + 1):
                 start_time = time.perf_counter()
                 order = rng.permutation(n) if shuffle else np.arange(n)
@@ -218,12 +218,16 @@ class Sequential:
                         out, loss = self._parallel_step(pool, twins, xb, yb)
                     else:
                         out, loss = _forward_backward(self, xb, yb)
-                    opt.step(params, grads, pool, workers)
+                    if pool is None:
+                        opt.step(params, grads)
+                    else:
+                        opt.step(params, grads, pool, workers)
                     loss_sum += loss * m
                     if classify:
                         correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
                     if progress is not None and (b % report_every == 0 or start + m >= n):
                         progress("batch", epoch=epoch, seen=start + m, total=n, loss=loss)
+                        self.train()           # in case the callback evaluated the model (eval mode)
                 blas.close()
                 entry = {"epoch": epoch, "train_loss": loss_sum / n,
                          "train_accuracy": correct / n if classify else None,
@@ -234,10 +238,13 @@ class Sequential:
                 self.history.append(entry)
                 if progress is not None:
                     progress("epoch", **entry)
+                    self.train()
         finally:
             blas.close()
+            for group in self._groups:      # e.g. after Ctrl-C: no worker may stay at a barrier
+                group.abort()
             if pool is not None:
-                pool.shutdown()
+                pool.shutdown(cancel_futures=True)
             for layer in self.layers:
                 if hasattr(layer, "join"):
                     layer.join(None)
@@ -327,7 +334,8 @@ class Sequential:
         except threading.BrokenBarrierError:
             # a worker failed and released the others: report its error, not the broken barrier
             errors = [f.exception() for f in futures]
-            raise next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), None) or \
+            raise next((e for e in errors if e is not None and not isinstance(e, threading.BrokenBarrierError)),
+                       None) or \
                 threading.BrokenBarrierError() from None
 
         for twin in twins:

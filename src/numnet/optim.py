@@ -43,7 +43,7 @@ class Optimizer:
                 continue
             p1, g1 = p.reshape(-1), g.reshape(-1)
             edges = [p.size * j // parts for j in range(parts + 1)]
-            jobs = [(Part(i, p1, slice(a, b)), p1[a:b], g1[a:b]) for a, b in zip(edges, edges[1:])]
+            jobs = [(Part(i, p, slice(a, b)), p1[a:b], g1[a:b]) for a, b in zip(edges, edges[1:])]
             futures = [pool.submit(self.update, *job) for job in jobs[1:]]
             self.update(*jobs[0])
             for f in futures:
@@ -70,7 +70,7 @@ class Optimizer:
         if isinstance(i, Part):
             with _CREATING:
                 whole = self.buffer(i.index, name, i.whole)
-            return whole[i.part]
+            return whole.reshape(-1)[i.part]
         key = (i, name)
         if key not in self.state:
             self.state[key] = np.zeros_like(like)
@@ -84,7 +84,8 @@ class Optimizer:
 
 
 class Part(NamedTuple):
-    """Entries ``part`` (a slice) of the flattened parameter ``index``, updated on their own thread."""
+    """Entries ``part`` (a slice) of the flattened parameter ``index``, updated on their own thread
+    (``update`` gets it as ``i``; ``buffer(i, ...)`` then returns that slice of the state)."""
     index: int
     whole: np.ndarray
     part: slice

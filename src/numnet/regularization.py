@@ -126,8 +126,9 @@ class BatchNorm(Layer):
         x2 = self._rows(x)
         dtype = x2.dtype
         if self.training:
-            M = self.M = int(self._total(np.array([len(x2)]))[0])      # values per channel, all workers
-            mu = self._total(self._sum_rows(x2)) / M                    # μ
+            total = self._total(np.append(self._sum_rows(x2).astype(np.float64), len(x2)))   # Σx and M
+            M = self.M = int(total[-1])                                 # values per channel, all workers
+            mu = (total[:-1] / M).astype(dtype)                         # μ
             xc = x2 - mu                                                # x − μ
             var = self._total(np.einsum("mc,mc->c", xc, xc)) / M        # biased variance σ²
             inv_std = 1 / np.sqrt(var + self.eps)
