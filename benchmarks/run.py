@@ -39,6 +39,11 @@ WHY_NOT_MET = """## Why some goals are not met
   element-wise work around them (Adam over 269,322 parameters, about 0.6 ms a step; bias, ReLU, softmax,
   the pixel scaling and standardisation), which PyTorch runs on both cores and partly fuses, and NumPy
   on one core, one pass per operation. The GFLOP/s column counts GEMM work only, so it inherits this.
+  Spreading the element-wise work over both cores with `fit(workers=2)` (each thread half the batch,
+  BLAS on one thread each; what makes convolutional networks level with PyTorch) does not pay here:
+  batch 128 0.88 -> 0.97 s an epoch, batch 512 0.55 -> 0.52 s, because handing work to a thread and
+  sharing Python's GIL cost 0.1-0.2 ms per hand-off against steps of 1-4 ms. A fused Adam through
+  numexpr was 2-3x slower than NumPy's ten passes on this machine.
 - **Inference at batch 10,000 (workload 4).** numnet's `predict` starts from uint8 pixels (one
   conversion pass; PyTorch gets preloaded standardised floats) and does the bias and ReLU passes on one
   core; the GEMMs take the same time on both sides.
