@@ -266,7 +266,7 @@ class Sequential:
         worker and 12-14 ms with two; one of `cnn-best` (batch 128, BatchNorm) 57 and 42 ms."""
         from .conv import Conv2D
         if (gradient != "backprop" or not any(isinstance(layer, Conv2D) for layer in self.layers)
-                or not all(layer.per_sample or hasattr(layer, "join") for layer in self.layers)):
+                or not all(map(_splits, self.layers))):
             return 1
         return max(1, min(_blas_threads(), batch_size // 16))
 
@@ -279,7 +279,7 @@ class Sequential:
         if workers > 1:
             if gradient != "backprop":
                 raise ConfigError("numerical gradients run on one worker (workers=1)")
-            whole = next((layer for layer in self.layers if not (layer.per_sample or hasattr(layer, "join"))), None)
+            whole = next((layer for layer in self.layers if not _splits(layer)), None)
             if whole is not None:
                 raise ConfigError(f"{type(whole).__name__} needs the whole batch: train it with one worker "
                                   f"(workers=1)")
@@ -470,6 +470,12 @@ def _forward_backward(model, x, y, weight=None):
     grad = model.loss.backward()
     model.backward(grad if weight is None else grad * weight)
     return out, loss
+
+
+def _splits(layer) -> bool:
+    """Whether ``layer`` can train on a worker's part of a batch: its output depends on each sample
+    alone, or it shares batch statistics with the other workers (``join``, as BatchNorm)."""
+    return layer.per_sample or hasattr(layer, "join")
 
 
 def _guarded(groups, fn, *args):
