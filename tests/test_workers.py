@@ -6,6 +6,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import numnet
 from numnet import ConfigError, Sequential
 from numnet.architectures import build
+from numnet.parallel import DataParallel, auto_workers, check_workers, twin
 
 SMALL_CNN = "conv(4,3)-pool(2)-relu-conv(6,3)-relu-flatten-dense(16)-relu-dropout(0.2)-dense(10)"
 
@@ -39,11 +40,8 @@ def test_parallel_step_is_the_serial_step_up_to_rounding(mnist, spec, workers, b
     loss = model.loss.forward(out, y[:batch_size])
     model.backward(model.loss.backward())
     serial = model.flat_grads.copy()
-    from concurrent.futures import ThreadPoolExecutor
-    twins = [model._twin() for _ in range(workers - 1)]
-    model._groups = model._share_batch_statistics(twins)
-    with ThreadPoolExecutor(workers - 1) as pool:
-        out_p, loss_p = model._parallel_step(pool, twins, xb, y[:batch_size])
+    with DataParallel(model, workers) as engine:
+        out_p, loss_p = engine.forward_backward(xb, y[:batch_size])
     np.testing.assert_allclose(out_p, out, rtol=1e-10, atol=1e-10)
     assert loss_p == pytest.approx(loss, rel=1e-10)
     np.testing.assert_allclose(model.flat_grads, serial, rtol=1e-8, atol=1e-10 * np.abs(serial).max())
@@ -57,7 +55,7 @@ def test_batchnorm_running_statistics_are_the_whole_batch_ones(mnist):
     two = train(Sequential(build(spec, input_shape=(28, 28)), seed=0), mnist, workers=2, n=300)
     np.testing.assert_allclose(two.layers[2].running_mean, one.layers[2].running_mean, rtol=1e-3, atol=1e-5)
     np.testing.assert_allclose(two.layers[2].running_var, one.layers[2].running_var, rtol=1e-3, atol=1e-5)
-    assert two.layers[2].group is None                       # fit leaves the group
+    assert "batch_sum" not in vars(two.layers[2])           # fit leaves the group
 
 
 def test_last_batch_smaller_than_the_workers_and_a_failing_worker(mnist):
@@ -91,14 +89,14 @@ def test_same_seed_same_workers_same_result(mnist):
 
 def test_workers_keep_their_own_caches_and_share_the_parameters():
     model = cnn()
-    twin = model._twin()
-    for a, b in zip(model.layers, twin.layers):
+    other = twin(model)
+    for a, b in zip(model.layers, other.layers):
         assert a is not b
         for name in a.param_names:
             assert getattr(a, name) is getattr(b, name)                     # the same parameters
             assert not np.shares_memory(getattr(a, "d" + name), getattr(b, "d" + name))
-    assert model.layers[1]._scratch is not twin.layers[1]._scratch          # own im2col buffers
-    drop_a, drop_b = model.layers[-2], twin.layers[-2]
+    assert model.layers[1]._scratch is not other.layers[1]._scratch         # own im2col buffers
+    drop_a, drop_b = model.layers[-2], other.layers[-2]
     assert drop_a.rng is not drop_b.rng
     assert not np.array_equal(drop_a.rng.random(8), drop_b.rng.random(8))  # other masks
 
@@ -117,23 +115,23 @@ def test_blas_runs_one_thread_per_worker_while_training_and_is_restored_after(mn
 def test_auto_workers():
     conv = cnn()
     with threadpool_limits(2, user_api="blas"):
-        assert conv.auto_workers(64) == 2
-        assert conv.auto_workers(16) == 1                       # too small a batch to share
-        assert conv.auto_workers(64, gradient="numerical") == 1
-        assert Sequential(numnet.mlp((16,))).auto_workers(64) == 1          # MLP steps are too short
+        assert auto_workers(conv, 64) == 2
+        assert auto_workers(conv, 16) == 1                       # too small a batch to share
+        assert auto_workers(conv, 64, gradient="numerical") == 1
+        assert auto_workers(Sequential(numnet.mlp((16,))), 64) == 1          # MLP steps are too short
         with_bn = Sequential(build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28)))
-        assert with_bn.auto_workers(64) == 2                    # BatchNorm shares its statistics
+        assert auto_workers(with_bn, 64) == 2                    # BatchNorm shares its statistics
     with threadpool_limits(1, user_api="blas"):
-        assert conv.auto_workers(64) == 1
+        assert auto_workers(conv, 64) == 1
 
 
 def test_bad_workers_are_refused(mnist):
     with pytest.raises(ConfigError, match="positive integer"):
-        cnn().check_workers(0, 64)
+        check_workers(cnn(), 0, 64)
     with pytest.raises(ConfigError, match="positive integer"):
-        cnn().check_workers(1.5, 64)
+        check_workers(cnn(), 1.5, 64)
     with pytest.raises(ConfigError, match="numerical"):
-        cnn().check_workers(2, 64, gradient="numerical")
+        check_workers(cnn(), 2, 64, gradient="numerical")
 
     class WholeBatch(numnet.layers.Layer):
         per_sample = False                # needs the whole batch and cannot share statistics

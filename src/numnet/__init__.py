@@ -17,18 +17,21 @@ _EXPORTS = {
     "architectures": ["mlp"],
     "datasets": ["load_mnist"],
     "errors": ["ConfigError", "DatasetError", "ModelFileError", "NumnetError"],
-    "gradcheck": ["check_gradients", "numerical_gradient"],
-    "layers": ["Dense", "Flatten", "Layer", "ReLU", "Sigmoid", "Softmax", "Standardize", "Step", "Tanh"],
+    "gradcheck": ["check_gradients"],
+    "gradients": ["numerical_gradient"],
+    "layers": ["AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "Layer",
+               "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Softmax", "Standardize", "Step", "Tanh"],
     "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
-    "model": ["Sequential", "load"],
+    "model": ["Sequential"],
+    "serialize": ["load"],
+    "training": ["StopTraining"],
     "optim": ["SGD", "Adam", "AdamW", "Momentum"],
     "augment": ["RandomAffine"],
-    "conv": ["AvgPool2D", "Conv2D", "GlobalAvgPool2D", "MaxPool2D", "Reshape"],
-    "regularization": ["BatchNorm", "Dropout"],
     "preprocess": ["ImageError"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-_SUBMODULES = set(_EXPORTS) | {"init", "metrics", "idx", "schedules", "explain", "report", "evaluation", "cli"}
+_SUBMODULES = set(_EXPORTS) | {"init", "metrics", "idx", "schedules", "explain", "report", "evaluation", "cli",
+                               "functional", "kernels", "parallel", "conv", "regularization"}
 
 __all__ = sorted(_WHERE) + ["schedules"]
 

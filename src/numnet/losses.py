@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-from .layers import sigmoid
+from .functional import log_softmax, one_hot, sigmoid
 
 
 class Loss:
@@ -15,16 +15,6 @@ class Loss:
 
     def config(self):
         return {"type": type(self).__name__}
-
-
-def one_hot(labels, num_classes: int, dtype=np.float32):
-    """Integer labels (N,) -> one-hot rows (N, num_classes)."""
-    labels = np.asarray(labels)
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ConfigError(f"labels must lie in 0..{num_classes - 1}")
-    y = np.zeros((len(labels), num_classes), dtype=dtype)
-    y[np.arange(len(labels)), labels] = 1
-    return y
 
 
 def _as_one_hot(target, z):
@@ -44,12 +34,6 @@ def _target_like(target, out):
     return target.astype(out.dtype, copy=False).reshape(out.shape)
 
 
-def log_softmax(z):
-    """log softmax(z) = z − logsumexp(z) = (z − max z) − log Σ e^(z − max z), row-wise."""
-    shifted = z - np.max(z, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-
-
 class SoftmaxCrossEntropy(Loss):
     """Softmax and cross-entropy fused on the logits z (N, K), numerically stable.
 
@@ -62,15 +46,12 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, z, target):
         target = np.asarray(target)
         n = len(z)
-        shifted = z - z.max(axis=1, keepdims=True)          # z − max z: e^z cannot overflow
-        e = np.exp(shifted)
-        sum_e = e.sum(axis=1, keepdims=True)
-        self.p = e / sum_e                                  # softmax(z)
-        if target.ndim == 1:                                # −log p_y = log Σ e − (z_y − max z)
+        log_p = log_softmax(z)                              # log softmax(z), stable
+        self.p = np.exp(log_p)                              # softmax(z), for the backward pass
+        if target.ndim == 1:                                # L = −(1/N) Σ_n log p[n, y_n]
             self.labels, self.y = target, None
-            return float(np.log(sum_e).sum() - shifted[np.arange(n), target].sum()) / n
+            return float(-log_p[np.arange(n), target].sum()) / n
         self.y = _as_one_hot(target, z)
-        log_p = shifted - np.log(sum_e)                     # log softmax(z)
         return float(-np.sum(self.y * log_p) / n)
 
     def backward(self):

@@ -79,7 +79,7 @@ def run(args) -> int:
                                  **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
     schedule = numnet.schedules.get(recipe.get("schedule"), optimizer.lr)
     augment = numnet.augment.get(recipe.get("augment"))
-    workers = model.check_workers(args.workers, args.batch_size, args.gradient)
+    workers = numnet.parallel.check_workers(model, args.workers, args.batch_size, args.gradient)
     sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + "-10"
     sizes = f"{sizes} {args.activation}" if spec is None else spec
     extras = "".join(f", {k} {recipe[k]}" for k in ("weight_decay", "schedule", "augment") if recipe.get(k))

@@ -1,0 +1,68 @@
+"""Pure functions of the seeds, written once each: the floor every layer, loss and view stands on.
+
+Nothing here keeps state or imports anything of numnet's but its errors. Shapes: row batches,
+a sample is a row (N, K); the functions work along the last axis.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+
+#: uint8 inputs are pixels: x = pixel / 255 (seed 000's "normalise to [0, 1]")
+PIXEL_SCALE = 1 / 255
+
+
+def sigmoid(z):
+    """σ(z) = 1 / (1 + e^(−z)), computed without overflow for large |z|;  σ′(z) = σ(z)·(1 − σ(z))."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softmax(z):
+    """softmax(z)_k = e^(z_k − max z) / Σ_j e^(z_j − max z), row-wise (the max keeps e^z finite)."""
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    e /= np.sum(e, axis=-1, keepdims=True)
+    return e
+
+
+def log_softmax(z):
+    """log softmax(z) = z − logsumexp(z) = (z − max z) − log Σ e^(z − max z), row-wise."""
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def one_hot(labels, num_classes: int, dtype=np.float32):
+    """Integer labels (N,) -> one-hot rows (N, num_classes): y[n, labels[n]] = 1."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ConfigError(f"labels must lie in 0..{num_classes - 1}")
+    y = np.zeros((len(labels), num_classes), dtype=dtype)
+    y[np.arange(len(labels)), labels] = 1
+    return y
+
+
+def to_float(x, dtype=np.float32, out=None):
+    """Model input from user data: uint8 pixels become x = pixel / 255, floats take ``dtype``
+    (into ``out`` if given: the training loop's reused batch buffer)."""
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        return np.multiply(x, PIXEL_SCALE, dtype=dtype, out=out)
+    if out is not None:
+        out[...] = x
+        return out
+    return x.astype(dtype, copy=False)
+
+
+def conv_out_size(size: int, k: int, s: int = 1, p: int = 0) -> int:
+    """Output size of a convolution or pooling window: ⌊(size + 2p − k) / s⌋ + 1."""
+    return (size + 2 * p - k) // s + 1
+
+
+def pair(v, name: str = "size") -> tuple:
+    """An int or a pair of ints as (a, b), e.g. a kernel size 5 -> (5, 5)."""
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ConfigError(f"{name} must be an int or a pair, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)

@@ -1,0 +1,56 @@
+"""numnet's layers, one module per family, and the one registry of layer types.
+
+    activations   ReLU, Sigmoid, Tanh, Step, Softmax
+    dense         Dense                      z = W·x + b
+    shape         Flatten, Reshape
+    norm          Standardize, BatchNorm
+    dropout       Dropout
+    conv          Conv2D                     Z = X_col·W_matᵀ + b
+    pool          MaxPool2D, AvgPool2D, GlobalAvgPool2D
+
+The contract every layer follows is in ``base.py``. A new layer is a class in one of these
+modules (or a new one) plus one line in ``REGISTRY`` below, so that saved models name it.
+"""
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..functional import sigmoid, softmax
+from .activations import ReLU, Sigmoid, Softmax, Step, Tanh
+from .base import Layer, Parameter
+from .conv import Conv2D
+from .dense import Dense
+from .dropout import Dropout
+from .norm import BatchNorm, Standardize
+from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+from .shape import Flatten, Reshape
+
+#: layer classes by name, as saved models name them
+REGISTRY = {cls.__name__: cls for cls in (
+    Dense, ReLU, Sigmoid, Tanh, Step, Softmax, Flatten, Reshape, Standardize, BatchNorm, Dropout,
+    Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
+)}
+
+
+def register(cls):
+    """Add a layer class of your own to the registry (usable as a decorator), so that models that
+    use it can be saved and loaded."""
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ConfigError(f"only Layer subclasses can be registered, not {cls!r}")
+    REGISTRY[cls.__name__] = cls
+    return cls
+
+
+def from_config(cfg: dict) -> Layer:
+    """The layer a ``config()`` dict describes."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"a layer must be described by an object, not {type(cfg).__name__}")
+    cfg = dict(cfg)
+    cls = REGISTRY.get(cfg.pop("type", None))
+    if cls is None:
+        raise ConfigError(f"unknown layer type in {cfg!r}")
+    return cls(**cfg)
+
+
+__all__ = ["REGISTRY", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D",
+           "Layer", "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Softmax", "Standardize", "Step",
+           "Tanh", "from_config", "register", "sigmoid", "softmax"]

@@ -1,0 +1,54 @@
+"""The fully connected layer of seed 000: z = W·x + b."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import init as initializers
+from .base import Layer
+
+
+class Dense(Layer):
+    """Fully connected layer, as ``nn.Linear`` and seed 000's z = W·x + b.
+
+    W: (out_features, in_features), b: (out_features,).
+    forward:  z = x·Wᵀ + b            x: (N, in) -> z: (N, out)
+    backward: dW = dzᵀ·x   (out, in)   db = Σ_n dz   (out,)   dx = dz·W   (N, in)
+    """
+
+    param_names = ("W", "b")
+    equations = {"forward": "{y} = W{k}·{x} + b{k}",
+                 "backward": "∂L/∂W{k} = ∂L/∂{y}·{x}ᵀ,   ∂L/∂b{k} = ∂L/∂{y},   ∂L/∂{x} = W{k}ᵀ·∂L/∂{y}",
+                 "shapes": "{W}·{x} + {b} → {y}"}
+    symbol = "z{k}"
+
+    def __init__(self, in_features: int, out_features: int, init="he", dtype=np.float32, seed: int = 0):
+        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        self.W = np.empty((self.out_features, self.in_features), dtype=dtype)
+        self.b = np.zeros(self.out_features, dtype=dtype)
+        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        self.init_params(np.random.default_rng(seed))
+
+    def init_params(self, rng):
+        f = initializers.get(self.init)
+        self.W[...] = f(self.W.shape, self.in_features, self.out_features, rng)
+        self.b[...] = 0
+
+    def forward(self, x):
+        self.x = x
+        z = x @ self.W.T
+        z += self.b
+        return z
+
+    def backward(self, dz):
+        np.matmul(dz.T, self.x, out=self.dW)         # dW = dzᵀ·x
+        dz.sum(axis=0, out=self.db)                  # db = Σ_n dz
+        if not self.input_grad:
+            return None       # first layer: dL/dx of the images is not needed (saves a GEMM)
+        return dz @ self.W                           # dx = dz·W
+
+    def output_shape(self, input_shape):
+        return (self.out_features,)
+
+    def config(self):
+        return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features,
+                "init": self.init if isinstance(self.init, str) else "he"}
