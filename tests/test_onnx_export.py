@@ -136,6 +136,23 @@ def test_float64_model_exports_in_double():
     assert proto.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
 
 
+def test_float64_cnn_as_float32_graph():
+    model = _trained(build("conv(3,5,padding=1)-bn-pool(2)-relu-dense(10)"), n=64, batch_size=32, dtype=np.float64)
+    proto = to_onnx(model, dtype="float32")
+    assert proto.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.FLOAT
+    x = _mnist()[2]
+    _, proba = run_reference(proto, x.astype(np.float32))
+    np.testing.assert_allclose(proba, model.predict_proba(x), rtol=0, atol=TOL)
+    with pytest.raises(ExportError, match="dtype"):
+        to_onnx(model, dtype="float16")
+
+
+def test_missing_onnx_package_is_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)             # import onnx now raises ImportError
+    with pytest.raises(ExportError, match=r"pip install 'numnet\[onnx\]'"):
+        to_onnx(preset_model("mlp"))
+
+
 def test_unsupported_layer_is_named():
     class LSTM(numnet.Layer):
         def forward(self, x):

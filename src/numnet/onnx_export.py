@@ -29,7 +29,8 @@ Layers, dispatched on ``type(layer).__name__``:
     Dropout          identity in evaluation                  (omitted)
 
 Any other layer raises :class:`ExportError` naming it. The graph computes in the model's dtype
-(float32, or float64 for float64 models).
+(float32, or float64 for float64 models) unless ``dtype=`` says otherwise: onnxruntime has no
+float64 Conv, so a float64 CNN for onnxruntime is exported with ``dtype="float32"``.
 """
 from __future__ import annotations
 
@@ -229,9 +230,10 @@ def check_supported(model):
                               f"{', '.join(CONVERTERS)}")
 
 
-def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET):
+def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, dtype=None):
     """The model as an ``onnx.ModelProto`` (see the module docstring for the graph), checked with
-    ``onnx.checker`` (full shape inference)."""
+    ``onnx.checker`` (full shape inference). ``dtype``: float32 or float64 for the graph's floats
+    (default: the model's)."""
     onnx = _onnx()
     helper = onnx.helper
     if input not in INPUT_KINDS:
@@ -239,9 +241,12 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET):
     max_opset = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= max_opset:
         raise ExportError(f"opset must be an integer from {MIN_OPSET} to {max_opset}, got {opset!r}")
+    dtype = np.dtype(model.dtype if dtype is None else dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ExportError(f"dtype must be float32 or float64, got {dtype}")
     check_supported(model)
     shape = sample_shape(model, input_shape)
-    g = _Graph(onnx, model.dtype)
+    g = _Graph(onnx, dtype)
     g.names.update({"input", "logits", "probabilities"})
     in_type = onnx.TensorProto.UINT8 if input == "uint8" else g.elem_type
     x = "input"
@@ -285,11 +290,12 @@ _INPUT_DOC = {"pixels": "float pixels 0..255 (scaled by 1/255 in the graph)",
               "scaled": "floats as the model's first layer takes them (no scaling)"}
 
 
-def export(model, path, input: str = "pixels", input_shape=None, opset: int = OPSET) -> dict:
-    """Write the model to ``path`` as ONNX, atomically (a temporary file in the same folder, then
-    renamed). Returns {path, bytes, opset, input, input_shape, nodes, initializers, seconds}."""
+def export(model, path, input: str = "pixels", input_shape=None, opset: int = OPSET, dtype=None) -> dict:
+    """Write the model to ``path`` as ONNX (arguments as :func:`to_onnx`), atomically (a temporary
+    file in the same folder, then renamed). Returns {path, bytes, opset, input, input_shape, dtype,
+    nodes, initializers, seconds}."""
     start = time.perf_counter()
-    proto = to_onnx(model, input=input, input_shape=input_shape, opset=opset)
+    proto = to_onnx(model, input=input, input_shape=input_shape, opset=opset, dtype=dtype)
     data = proto.SerializeToString()
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -307,7 +313,8 @@ def export(model, path, input: str = "pixels", input_shape=None, opset: int = OP
             os.unlink(tmp)
         raise ExportError(f"{path}: cannot write ({e.strerror or e})") from None
     return {"path": path, "bytes": len(data), "opset": int(opset), "input": input,
-            "input_shape": list(sample_shape(model, input_shape)), "nodes": len(proto.graph.node),
+            "input_shape": list(sample_shape(model, input_shape)),
+            "dtype": np.dtype(model.dtype if dtype is None else dtype).name, "nodes": len(proto.graph.node),
             "initializers": len(proto.graph.initializer), "seconds": time.perf_counter() - start}
 
 

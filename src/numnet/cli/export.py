@@ -15,6 +15,8 @@ def add_parser(sub):
                         "graph, as numnet does for uint8 images), uint8 pixels 0..255, or already scaled floats")
     p.add_argument("--opset", type=positive_int, default=None, metavar="N",
                    help="ONNX opset version (default 17; at least 13)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default=None,
+                   help="float type of the graph (default: the model's; onnxruntime has no float64 Conv)")
     add_json_option(p)
     p.set_defaults(run=run)
 
@@ -27,10 +29,10 @@ def run(args) -> int:
 
     out = Output(args.json)
     model = numnet.load(args.model)
-    info = export(model, args.output, input=args.input, opset=args.opset or OPSET)
+    info = export(model, args.output, input=args.input, opset=args.opset or OPSET, dtype=args.dtype)
     out.say(f"wrote {info['path']}: {info['bytes']:,} bytes, opset {info['opset']}, {info['nodes']} nodes; "
-            f"input 'input' (batch, {', '.join(map(str, info['input_shape']))}) {info['input']}, "
+            f"input 'input' (batch, {', '.join(map(str, info['input_shape']))}) {info['input']}, {info['dtype']}, "
             f"outputs 'logits', 'probabilities'")
     out.emit({"onnx_path": info["path"], "bytes": info["bytes"], "opset": info["opset"], "input": info["input"],
-              "input_shape": info["input_shape"], "nodes": info["nodes"], "seconds": info["seconds"]})
+              "input_shape": info["input_shape"], "dtype": info["dtype"], "nodes": info["nodes"], "seconds": info["seconds"]})
     return 0
