@@ -143,8 +143,9 @@ def test_float64_cnn_as_float32_graph():
     x = _mnist()[2]
     _, proba = run_reference(proto, x.astype(np.float32))
     np.testing.assert_allclose(proba, model.predict_proba(x), rtol=0, atol=TOL)
-    with pytest.raises(ExportError, match="dtype"):
-        to_onnx(model, dtype="float16")
+    for bad in ("float16", "floaty"):
+        with pytest.raises(ExportError, match="dtype"):
+            to_onnx(model, dtype=bad)
 
 
 def test_missing_onnx_package_is_a_clear_error(monkeypatch):

@@ -241,7 +241,10 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, 
     max_opset = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)) or not MIN_OPSET <= opset <= max_opset:
         raise ExportError(f"opset must be an integer from {MIN_OPSET} to {max_opset}, got {opset!r}")
-    dtype = np.dtype(model.dtype if dtype is None else dtype)
+    try:
+        dtype = np.dtype(model.dtype if dtype is None else dtype)
+    except TypeError:
+        dtype = None
     if dtype not in (np.float32, np.float64):
         raise ExportError(f"dtype must be float32 or float64, got {dtype}")
     check_supported(model)
