@@ -227,6 +227,12 @@ class Sequential:
 
         return save(self, path)
 
+    def summary(self, input_shape=None) -> str:
+        """Keras-style table of layers, output shapes and parameter counts (see ``numnet.summary``)."""
+        from .summary import summary
+
+        return summary(self, input_shape)
+
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n], loss={type(self.loss).__name__}, dtype={self.dtype.name})"

@@ -23,8 +23,6 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
-    import numnet.conv  # noqa: F401  (registers the conv and regularization layer types for load; until
-    import numnet.regularization  # noqa: F401  the layer registry fills itself on import)
     from numnet.onnx_export import OPSET, export
 
     out = Output(args.json)

@@ -29,8 +29,6 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
-    import numnet.conv  # noqa: F401  (registers the conv and regularization layer types for load; until
-    import numnet.regularization  # noqa: F401  the layer registry fills itself on import)
     from numnet.summary import summary, summary_dict
 
     out = Output(args.json)
