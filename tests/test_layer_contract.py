@@ -177,3 +177,23 @@ def test_the_math_floor_imports_no_machinery():
 def test_no_module_over_400_lines():
     long = {str(p.relative_to(SRC)): n for p in SRC.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert not long
+
+
+def test_the_readme_recipe_for_a_new_layer_works(mnist, tmp_path):
+    """The README's "How to add a layer" example, run as written: it trains, saves, reloads and
+    passes the gradient check."""
+    import re
+
+    readme = (SRC.parent.parent / "README.md").read_text()
+    section = readme[readme.index("### How to add a layer"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    Scale = scope["Scale"]
+    (x, y), _ = mnist
+    model = numnet.Sequential([numnet.Flatten(), Scale(784), numnet.Dense(784, 10)], dtype=np.float64, seed=0)
+    assert numnet.check_gradients(model, x[:8], y[:8]).passed
+    model.fit(x[:200], y[:200], epochs=1, batch_size=50)
+    assert not np.allclose(model.layers[1].s, 1)                  # the scales trained
+    model.save(tmp_path / "scale.npz")
+    np.testing.assert_array_equal(numnet.load(tmp_path / "scale.npz").layers[1].s, model.layers[1].s)
