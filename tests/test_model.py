@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import numnet
+from numnet import inference
 from numnet import Dense, ModelFileError, ReLU, Sequential, numerical_gradient
 from numnet.gradcheck import relative_error
 
@@ -85,9 +86,9 @@ def test_inference_on_pixels_folds_standardize_into_the_first_dense(mnist, dtype
     (x, y), (xt, yt) = mnist
     model = Sequential(numnet.mlp((16, 12)), dtype=dtype, seed=0)
     model.fit(x[:600], y[:600], epochs=1, batch_size=50)
-    assert model._folded_input_layer()[0] == 2                  # Flatten, Standardize, Dense: folded
+    assert inference.folded_input_layer(model)[0] == 2                  # Flatten, Standardize, Dense: folded
     layer_by_layer = model.forward(model.prepare(xt[:300]))
-    z = np.concatenate([out for _, out in model._outputs(xt[:1200], batch_size=512)])[:300]
+    z = np.concatenate([out for _, out in inference.outputs(model, xt[:1200], batch_size=512)])[:300]
     np.testing.assert_allclose(z, layer_by_layer, rtol=1e-4 if dtype == np.float32 else 1e-10,
                                atol=1e-4 if dtype == np.float32 else 1e-10)
     np.testing.assert_array_equal(model.predict(xt[:1200].astype(dtype) / 255), model.predict(xt[:1200]))
@@ -97,7 +98,7 @@ def test_inference_on_pixels_folds_standardize_into_the_first_dense(mnist, dtype
     with pytest.raises(ValueError):                  # (N, 28, 28) images fail alike folded or not
         images.predict(x[:1024])
     no_std = Sequential([numnet.Flatten(), Dense(784, 10)], seed=0)
-    assert no_std._folded_input_layer() is None                 # nothing to fold: the plain forward
+    assert inference.folded_input_layer(no_std) is None                 # nothing to fold: the plain forward
     assert no_std.predict(xt[:5]).shape == (5,)
 
 
@@ -105,17 +106,17 @@ def test_inference_chunks_keep_activations_small_and_results_equal(mnist, monkey
     (x, y), (xt, yt) = mnist
     model = Sequential(numnet.mlp((16,)), seed=0)
     model.fit(x[:500], y[:500], epochs=1, batch_size=50)
-    assert model._chunk_rows((28, 28), 10000) == 10000             # 784 values a sample: one chunk
+    assert inference.chunk_rows(model, (28, 28), 10000) == 10000             # 784 values a sample: one chunk
     whole = model.predict_proba(xt[:700])
-    monkeypatch.setattr(Sequential, "activation_budget", 784 * 64)
-    assert model._chunk_rows((28, 28), 10000) == 64
+    monkeypatch.setattr(inference, "ACTIVATION_BUDGET", 784 * 64)
+    assert inference.chunk_rows(model, (28, 28), 10000) == 64
     chunked = model.predict_proba(xt[:700])
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-7)        # only BLAS rounding differs
     assert model.evaluate(xt[:700], yt[:700])[1] == np.mean(chunked.argmax(1) == yt[:700])
     from numnet.architectures import build
     cnn = Sequential(build("conv(32,5)-pool(2)-relu-flatten-dense(10)"), seed=0)
-    monkeypatch.setattr(Sequential, "activation_budget", 1 << 23)
-    assert cnn._chunk_rows((28, 28), 10000) == (1 << 23) // (32 * 24 * 24)
+    monkeypatch.setattr(inference, "ACTIVATION_BUDGET", 1 << 23)
+    assert inference.chunk_rows(cnn, (28, 28), 10000) == (1 << 23) // (32 * 24 * 24)
 
 
 def test_seed_001_network_trains_with_sgd(mnist):

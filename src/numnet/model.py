@@ -10,10 +10,9 @@ import math
 
 import numpy as np
 
-from . import layers as layers_mod
-from . import losses
+from . import inference, losses
 from .errors import ConfigError
-from .functional import PIXEL_SCALE, softmax, to_float
+from .functional import sigmoid, softmax, to_float
 from .layers.base import Parameter
 
 FORMAT = "numnet-model"
@@ -37,6 +36,8 @@ class Sequential:
         self.history: list[dict] = []
         self.info: dict = {}   # training configuration and anything else worth saving
         self.input_shape = None
+        self.optimizer = None        # the optimizer ``fit`` used last (saved with the model)
+        self.training_state = None   # where the last ``fit`` stopped: epoch, step, generators (for resume)
         self._build(seed)
 
     def _build(self, seed):
@@ -125,94 +126,58 @@ class Sequential:
 
     def fit(self, x, y, **options):
         """Train the model: see :func:`numnet.training.fit` for the options (epochs, batch_size,
-        optimizer, validation_data, seed, progress, callbacks, augment, schedule, gradient, workers).
-        Returns the history, one dict per epoch."""
+        optimizer, validation_data, validation_split, seed, progress, callbacks, augment, schedule,
+        gradient, workers, checkpoint, resume). Returns the history, one dict per epoch."""
         from .training import fit
 
         return fit(self, x, y, **options)
 
     # inference --------------------------------------------------------------------------------
-    #: inference chunks hold at most this many values of the largest activation (32 MiB in float32)
-    activation_budget = 1 << 23
+    @property
+    def binary(self) -> bool:
+        """A one-output sigmoid classifier (trained with binary cross-entropy): it answers "is it
+        class 1?" with p = σ(z), and predicts 1 when p > 0.5."""
+        return isinstance(self.loss, losses.BinaryCrossEntropy) and self._out_width() == 1
 
-    def _chunk_rows(self, sample_shape, batch_size):
-        """Rows per inference chunk: ``batch_size``, or fewer where a sample's largest activation is
-        big. A CNN's first feature maps for 10,000 images would take 0.7 GB, and the passes over them
-        would cost more than the convolutions (evaluating MNIST's test set with the `cnn` preset:
-        3.5 s in one chunk, 1 s in chunks of 455 images)."""
-        shape, largest = tuple(sample_shape), math.prod(sample_shape)
-        try:
-            for layer in self.layers:
-                shape = tuple(layer.output_shape(shape))
-                largest = max(largest, math.prod(shape))
-        except (ConfigError, ValueError, TypeError, IndexError):
-            return batch_size          # the forward pass will say what is wrong with the input
-        return max(1, min(batch_size, self.activation_budget // max(largest, 1)))
+    def _out_width(self):
+        last = next((layer for layer in reversed(self.layers) if hasattr(layer, "out_features")), None)
+        return getattr(last, "out_features", None)
 
-    def _outputs(self, x, batch_size=10000):
-        self.eval()
-        x = np.asarray(x)
-        if len(x) > 256:                  # small inputs go in one piece (and skip the shape walk's ~30 µs)
-            batch_size = self._chunk_rows(x.shape[1:], batch_size)
-        # folding costs about a third of a millisecond, repaid from about 300 images on
-        folded = self._folded_input_layer() if x.dtype == np.uint8 and len(x) >= 1024 else None
-        for start in range(0, len(x), batch_size):
-            xb = x[start:start + batch_size]
-            yield start, self.forward(self.prepare(xb)) if folded is None else self._forward_folded(xb, *folded)
+    def probabilities(self, out):
+        """Class probabilities (N, K) from the last layer's output: softmax of the logits, or for a
+        binary model the two columns [1 − p, p] with p = σ(z)."""
+        if isinstance(self.loss, losses.BinaryCrossEntropy) and out.shape[-1] == 1:
+            p = sigmoid(out[:, 0].astype(np.float64))
+            return np.stack([1 - p, p], axis=1).astype(out.dtype)
+        return softmax(out)
 
-    def _folded_input_layer(self):
-        """For inference on uint8 pixels: (i, W', b') where layers[i] is a Dense behind a Standardize
-        (only Flatten before it), else None. The three affine maps x = pixel/255, x̂ = (x − μ)/σ and
-        z = W·x̂ + b fold into one, z = W'·pixel + b' with W' = W/(255σ), b' = b − W·(μ/σ): a batch
-        then needs one conversion to float and one GEMM instead of four passes over its pixels
-        (predicting 10,000 images with 784-256-256-10 gets 25-40% faster). Same values as the
-        layer-by-layer forward up to float rounding (tests/test_model.py)."""
-        for i, layer in enumerate(self.layers):
-            if not isinstance(layer, layers_mod.Flatten):
-                break
-        else:
-            return None
-        std = self.layers[i]
-        dense = self.layers[i + 1] if i + 1 < len(self.layers) else None
-        if not (isinstance(std, layers_mod.Standardize) and std.adapted and isinstance(dense, layers_mod.Dense)
-                and std.mean.shape == (dense.in_features,)):
-            return None
-        inv_std = 1 / float(std.std)
-        W = dense.W.astype(np.float64)
-        W_folded = (W * (PIXEL_SCALE * inv_std)).astype(self.dtype)
-        b_folded = (dense.b - W @ (std.mean.reshape(-1) * inv_std)).astype(self.dtype)
-        return i + 1, W_folded, b_folded
-
-    def _forward_folded(self, x, i, W_folded, b_folded):
-        h = x
-        for layer in self.layers[:i - 1]:          # the Flattens
-            h = layer.forward(h)
-        if h.ndim != 2 or h.shape[1] != W_folded.shape[1]:
-            return self.forward(self.prepare(x))     # not the rows the Dense expects: the plain path decides
-        z = h.astype(self.dtype) @ W_folded.T
-        z += b_folded
-        for layer in self.layers[i + 1:]:
-            z = layer.forward(z)
-        return z
+    def predicted_labels(self, out):
+        """Class ids (N,) from the last layer's output: argmax of the logits; for a binary model,
+        1 where σ(z) > 0.5, i.e. z > 0."""
+        if isinstance(self.loss, losses.BinaryCrossEntropy) and out.shape[-1] == 1:
+            return (out[:, 0] > 0).astype(np.intp)
+        return out.argmax(axis=1)
 
     def evaluate(self, x, y, batch_size: int = 10000):
-        """(mean loss, accuracy) over the whole set, in evaluation mode."""
+        """(mean loss, accuracy) over the whole set, in evaluation mode. ``y``: integer labels,
+        one-hot rows (accuracy against their argmax) or, for a binary model, 0/1 targets."""
         y = np.asarray(y)
+        labels = true_labels(y)
         loss_sum, correct = 0.0, 0
-        for start, out in self._outputs(x, batch_size):
+        for start, out in inference.outputs(self, x, batch_size):
             yb = y[start:start + len(out)]
             loss_sum += self.loss.forward(out, yb) * len(out)
-            if yb.ndim == 1:
-                correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
-        return loss_sum / len(x), correct / len(x)
+            if labels is not None:
+                correct += int(np.count_nonzero(self.predicted_labels(out) == labels[start:start + len(out)]))
+        return loss_sum / len(x), (correct / len(x) if labels is not None else None)
 
     def predict_proba(self, x, batch_size: int = 10000):
-        """Class probabilities (N, K): softmax of the logits."""
-        return np.concatenate([softmax(out) for _, out in self._outputs(x, batch_size)])
+        """Class probabilities (N, K): softmax of the logits; for a binary model (N, 2), [1 − p, p]."""
+        return np.concatenate([self.probabilities(out) for _, out in inference.outputs(self, x, batch_size)])
 
     def predict(self, x, batch_size: int = 10000):
-        """Predicted class ids (N,): argmax of the logits."""
-        return np.concatenate([out.argmax(axis=1) for _, out in self._outputs(x, batch_size)])
+        """Predicted class ids (N,): argmax of the logits; for a binary model, σ(z) > 0.5."""
+        return np.concatenate([self.predicted_labels(out) for _, out in inference.outputs(self, x, batch_size)])
 
     # persistence ------------------------------------------------------------------------------
     def config(self) -> dict:
@@ -237,6 +202,19 @@ class Sequential:
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n], loss={type(self.loss).__name__}, dtype={self.dtype.name})"
 
+
+
+def true_labels(y):
+    """Class ids (N,) of targets given as integer labels, one-hot rows or 0/1 values; None for
+    targets that are not classes (regression)."""
+    y = np.asarray(y)
+    if y.ndim == 1 and y.dtype.kind in "biu":
+        return y
+    if y.ndim == 2 and y.shape[1] > 1 and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1):
+        return y.argmax(axis=1)
+    if y.ndim <= 2 and y.size == len(y) and np.all((y == 0) | (y == 1)):
+        return y.reshape(-1).astype(np.intp)
+    return None
 
 
 def load(path) -> Sequential:

@@ -11,10 +11,12 @@ import zipfile
 import numpy as np
 
 from . import layers as layers_mod
+from . import optim
 from .errors import ConfigError, ModelFileError
 from .model import FORMAT, FORMAT_VERSION, Sequential
 
 MAX_CONFIG_BYTES = 1 << 24
+OPTIMIZER = "__optimizer__"          # array entries '__optimizer__.i.name': the optimizer's state
 
 
 def arrays(model) -> dict:
@@ -29,8 +31,17 @@ def arrays(model) -> dict:
 def save(model, path) -> str:
     """Write ``model`` to ``path`` (.npz: arrays + a JSON entry ``__config__``), atomically."""
     path = os.fspath(path)
-    entries = arrays(model)
-    entries["__config__"] = np.array(json.dumps(model.config()))
+    entries, cfg = arrays(model), model.config()
+    opt = getattr(model, "optimizer", None)
+    if type(opt) in optim.REGISTRY.values():       # so that load + fit continues rather than cold-starting
+        cfg["optimizer_state"] = {"config": opt.config(), "t": opt.t}
+        for i, state in opt.state.items():
+            for name in opt.state_names:
+                if name != "tmp":
+                    entries[f"{OPTIMIZER}.{i}.{name}"] = state[name]
+    if getattr(model, "training_state", None):
+        cfg["training_state"] = model.training_state
+    entries["__config__"] = np.array(json.dumps(cfg))
     directory = os.path.dirname(os.path.abspath(path))
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.part")
     try:
@@ -76,9 +87,14 @@ def load(path) -> Sequential:
             except (ConfigError, TypeError, ValueError, KeyError) as e:
                 raise fail(f"invalid architecture ({e})") from None
             expected = arrays(model)
-            if set(expected) != set(sizes) - {"__config__"}:
-                missing = sorted(set(expected) - set(sizes))
-                extra = sorted(set(sizes) - set(expected) - {"__config__"})
+            opt_arrays = {}
+            if cfg.get("optimizer_state") is not None:
+                model.optimizer, opt_arrays = _optimizer(cfg["optimizer_state"], model, fail)
+                expected.update(opt_arrays)
+            present = set(sizes) - {"__config__"}
+            if set(expected) != present:
+                missing = sorted(set(expected) - present)
+                extra = sorted(present - set(expected))
                 raise fail(f"arrays disagree with the architecture (missing {missing}, unexpected {extra})")
             for key, target in expected.items():
                 if sizes[key] > target.nbytes + 4096:
@@ -89,6 +105,8 @@ def load(path) -> Sequential:
                 if arr.dtype != target.dtype:
                     raise fail(f"array {key} has dtype {arr.dtype}, expected {target.dtype}")
                 target[...] = arr
+                if not np.isfinite(target).all():
+                    raise fail(f"array {key} holds NaN or infinite values (a training that diverged?)")
     except ModelFileError:
         raise
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, EOFError) as e:
@@ -96,4 +114,35 @@ def load(path) -> Sequential:
     model.input_shape = tuple(cfg["input_shape"]) if cfg.get("input_shape") else None
     model.history = list(cfg.get("history") or [])
     model.info = dict(cfg.get("info") or {})
+    model.training_state = _training_state(cfg.get("training_state"), fail)
     return model
+
+
+def _optimizer(saved, model, fail):
+    """The optimizer of a saved model, its state arrays still to be read: (optimizer, {key: array})."""
+    try:
+        kwargs = dict(saved["config"])
+        opt = optim.get(kwargs.pop("type"), kwargs.pop("lr"), **kwargs)
+        t = saved["t"]
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"step count {t!r}")
+    except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as e:
+        raise fail(f"invalid optimizer state ({e})") from None
+    opt.t = t
+    targets = {}
+    if t:
+        state = opt.state_for(0, model.flat_params)
+        targets = {f"{OPTIMIZER}.0.{name}": state[name] for name in opt.state_names if name != "tmp"}
+    return opt, targets
+
+
+def _training_state(state, fail):
+    """The position of a checkpointed run (see ``training.fit``), checked; None if there is none."""
+    if state is None:
+        return None
+    ints = ("epoch", "epochs", "step", "batch_size", "samples", "seed")
+    if (not isinstance(state, dict) or any(isinstance(state.get(k), bool) or not isinstance(state.get(k), int)
+                                           for k in ints)
+            or not isinstance(state.get("rng"), dict) or not isinstance(state.get("layer_rngs"), dict)):
+        raise fail("invalid training state")
+    return state

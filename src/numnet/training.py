@@ -1,17 +1,19 @@
 """The training loop, apart from the model (Deep Learning from Scratch's ``trainer.py``, PyTorch
 examples' ``train()``): mini-batches, the gradient source, the optimizer step, the schedule,
-augmentation and the callbacks. The library never prints: it reports through ``progress``.
+augmentation, callbacks, a validation split, divergence checks and checkpoints. The library never
+prints: it reports through ``progress`` and the callbacks.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
-from . import losses, optim
+from . import optim
 from .errors import ConfigError
 from .functional import to_float
-from .gradients import SOURCES
+from .gradients import SOURCES, rng_states, set_rng_states
 
 
 class StopTraining(Exception):
@@ -19,53 +21,106 @@ class StopTraining(Exception):
     completed so far)."""
 
 
-def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", validation_data=None,
-        shuffle: bool = True, seed: int = 0, progress=None, augment=None, schedule=None,
-        gradient="backprop", workers: int | None = None, callbacks=()):
+class Diverged(ArithmeticError):
+    """The loss or a parameter became NaN or infinite: training stopped (the model's parameters are
+    not usable; a checkpoint keeps the last good epoch)."""
+
+    def __init__(self, epoch, step, what):
+        self.epoch, self.step = epoch, step
+        super().__init__(f"diverged at epoch {epoch}, step {step}: {what}; try a lower --lr")
+
+
+def split_validation(x, y, fraction: float, seed: int = 0):
+    """(x_train, y_train), (x_val, y_val): a seeded random ``fraction`` of the samples held out."""
+    if not 0 < fraction < 1:
+        raise ConfigError(f"validation split must be between 0 and 1, got {fraction}")
+    n_val = int(round(len(x) * fraction))
+    if not 1 <= n_val < len(x):
+        raise ConfigError(f"a validation split of {fraction} leaves no samples on one side ({len(x)} in all)")
+    order = np.random.default_rng([seed, 1]).permutation(len(x))
+    held, kept = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return (x[kept], y[kept]), (x[held], y[held])
+
+
+def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, validation_data=None,
+        validation_split: float = 0.0, shuffle: bool = True, seed: int = 0, progress=None, augment=None,
+        schedule=None, gradient="backprop", workers: int | None = None, callbacks=(), checkpoint=None,
+        resume: bool = False):
     """Train ``model`` with mini-batches: each epoch visits every sample once, in a new order.
 
-    x: (N, ...) uint8 pixels or floats; y: (N,) integer labels (or targets for the loss).
-    optimizer: an Optimizer or a name ('sgd', 'momentum', 'adam', 'adamw').
-    seed: batch order comes from ``numpy.random.default_rng(seed)``.
+    x: (N, ...) uint8 pixels or floats; y: (N,) integer labels, one-hot rows (N, K), 0/1 targets
+    for a binary model, or targets for a regression loss.
+    optimizer: an Optimizer or a name ('sgd', 'momentum', 'adam', 'adamw'); None: the model's own
+    (``model.optimizer``, kept by ``fit`` and by ``save``/``load``, so training continues where it
+    stopped) or a new Adam.
+    validation_split: hold out this seeded fraction of (x, y) and report val_loss/val_accuracy on
+    it after every epoch (instead of ``validation_data``).
+    seed: batch order (and augmentation) come from ``numpy.random.default_rng(seed)``.
     progress: optional callable ``progress(event, **info)``, with event 'batch' (epoch, seen,
-    total, loss) or 'epoch' (the history entry). ``callbacks``: more such callables. Any of them
-    may raise :class:`StopTraining` to end training early.
+    total, loss), 'epoch' (the history entry) or 'end'. ``callbacks``: more such callables (with
+    ``set_model`` if they need the model, e.g. ``numnet.callbacks.EarlyStopping``). Any of them may
+    raise :class:`StopTraining` to end training early.
     augment: optional callable ``augment(x_batch, rng) -> x_batch`` applied to each training
     batch (floats, in the input's sample shape), with the fit's seeded rng.
     schedule: optional callable ``schedule(step, total_steps) -> lr`` setting the optimizer's
-    learning rate before each step (step counts from 0 over the whole fit).
-    gradient: where the gradients come from: 'backprop' (default), 'numerical' (central
-    differences, seed 001's way: two forward passes per parameter entry; slow), or a function
-    ``gradient(model, x, y) -> (output, loss)`` (see ``numnet.gradients``).
+    learning rate before each step (step counts from 0 over the whole run of ``epochs``).
+    gradient: 'backprop' (default), 'numerical' (central differences, seed 001's way: two forward
+    passes per parameter entry; slow), or a function ``gradient(model, x, y) -> (output, loss)``.
     workers: threads that share each step (``numnet.parallel``); None: ``auto_workers``.
-    Returns the history: one dict per epoch with train_loss, train_accuracy and, with
-    validation_data, val_loss and val_accuracy.
+    checkpoint: a path: after every epoch the model, the optimizer's state, the position in the
+    run and every random generator's state are saved there (atomically).
+    resume: continue the run recorded in ``model.training_state`` (a model loaded from a
+    checkpoint): ``epochs`` is then the run's total, and the result is bit for bit that of the
+    uninterrupted run (with one worker).
+    A non-finite loss or parameter raises :class:`Diverged`. Returns the history: one dict per
+    epoch with train_loss, train_accuracy and, with validation, val_loss and val_accuracy.
     """
     from . import parallel
+    from .model import true_labels
 
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ConfigError(f"{len(x)} samples but {len(y)} targets")
+    if len(x) == 0:
+        raise ConfigError("no training samples")
     if epochs < 1 or batch_size < 1:
         raise ConfigError("epochs and batch_size must be positive")
+    if validation_split:
+        (x, y), validation_data = split_validation(x, y, validation_split, seed)
     source = SOURCES.get(gradient, gradient) if isinstance(gradient, str) else gradient
     if not callable(source):
         raise ConfigError(f"gradient must be 'backprop', 'numerical' or a function, not {gradient!r}")
-    opt = optim.get(optimizer)
+    opt = optim.get(optimizer if optimizer is not None else getattr(model, "optimizer", None) or "adam")
     workers = parallel.check_workers(model, workers, batch_size, gradient)
     listeners = [c for c in (progress, *callbacks) if c is not None]
+    for listener in listeners:
+        if hasattr(listener, "set_model"):
+            listener.set_model(model)
     rng = np.random.default_rng(seed)
     n = len(x)
+    steps_per_epoch = -(-n // batch_size)
+    done, step = 0, 0
+    if resume:
+        state = getattr(model, "training_state", None)
+        if not state:
+            raise ConfigError("nothing to resume: the model carries no training state (train with a checkpoint)")
+        if state["batch_size"] != batch_size or state["samples"] != n:
+            raise ConfigError(f"resume with the run's batch size {state['batch_size']} and {state['samples']} samples")
+        done, step = state["epoch"], state["step"]
+        rng.bit_generator.state = state["rng"]
+        set_rng_states(model, {int(i): s for i, s in state["layer_rngs"].items()})
+        if done >= epochs:
+            raise ConfigError(f"the checkpoint has {done} epochs already; ask for more (--epochs > {done})")
+    total_steps = steps_per_epoch * epochs         # the schedule spans the whole run
     model.input_shape = tuple(x.shape[1:])
     x_rows = x.reshape(n, -1)
     batch_raw = np.empty((min(batch_size, n), x_rows.shape[1]), dtype=x.dtype)
     batch_x = np.empty(batch_raw.shape, dtype=model.dtype)
     first = next((layer for layer in model.layers if layer.param_names), None)
     params, grads = [model.flat_params], [model.flat_grads]
-    classify = isinstance(model.loss, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL)) and y.ndim == 1
+    labels = true_labels(y)
     report_every = max(1, (n // batch_size) // 200)
-    steps_per_epoch = -(-n // batch_size)
-    step = 0
+    numbering = len(model.history) - done        # epoch numbers continue the model's history
     model.adapt(x)
     engine = None
 
@@ -80,7 +135,8 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
             first.input_grad = False
         if workers > 1:
             engine = parallel.DataParallel(model, workers)
-        for epoch in range(len(model.history) + 1, len(model.history) + epochs + 1):
+        for run_epoch in range(done + 1, epochs + 1):
+            epoch = numbering + run_epoch
             start_time = time.perf_counter()
             order = rng.permutation(n) if shuffle else np.arange(n)
             loss_sum, correct = 0.0, 0
@@ -97,7 +153,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
                 if augment is not None:
                     xb = augment(xb, rng)
                 if schedule is not None:
-                    opt.lr = schedule(step, steps_per_epoch * epochs)
+                    opt.lr = schedule(step, total_steps)
                 step += 1
                 if engine is not None:
                     out, loss = engine.forward_backward(xb, yb)
@@ -105,20 +161,31 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
                 else:
                     out, loss = source(model, xb, yb)
                     opt.step(params, grads)
+                if not math.isfinite(loss):
+                    raise Diverged(epoch, b + 1, f"loss {loss}")
                 loss_sum += loss * m
-                if classify:
-                    correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+                if labels is not None:
+                    correct += int(np.count_nonzero(model.predicted_labels(out) == labels[idx]))
                 if listeners and (b % report_every == 0 or start + m >= n):
                     tell("batch", epoch=epoch, seen=start + m, total=n, loss=loss)
             if engine is not None:
                 engine.all_blas_threads()
+            if not np.isfinite(model.flat_params).all():
+                raise Diverged(epoch, steps_per_epoch, "a parameter is not finite")
             entry = {"epoch": epoch, "train_loss": loss_sum / n,
-                     "train_accuracy": correct / n if classify else None,
+                     "train_accuracy": correct / n if labels is not None else None,
                      "seconds": time.perf_counter() - start_time}
             if validation_data is not None:
                 entry["val_loss"], entry["val_accuracy"] = model.evaluate(*validation_data)
                 model.train()
             model.history.append(entry)
+            model.optimizer = opt
+            model.training_state = {"epoch": run_epoch, "epochs": epochs, "step": step, "seed": seed,
+                                    "batch_size": batch_size, "samples": n, "rng": rng.bit_generator.state,
+                                    "layer_rngs": {str(i): s for i, s in rng_states(model).items()}}
+            if checkpoint is not None:
+                from .serialize import save
+                save(model, checkpoint)
             if listeners:
                 tell("epoch", **entry)
     except StopTraining:
@@ -129,7 +196,12 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
         if first is not None:
             first.input_grad = True
         model.eval()
+    model.optimizer = opt
     model.info["optimizer"] = opt.config()
     model.info["batch_size"] = batch_size
     model.info["workers"] = workers
+    for listener in listeners:
+        listener("end")
+    model.eval()
     return model.history
+
