@@ -205,6 +205,7 @@ class Server(ThreadingHTTPServer):
 
     daemon_threads = True        # Ctrl-C does not wait for open connections
     allow_reuse_address = True
+    request_queue_size = 128     # listen backlog (socketserver's 5 drops connections under bursts: 1 s SYN retries)
 
     def __init__(self, address, predictor, max_body: int = MAX_BODY, timeout: float = TIMEOUT, on_event=None):
         self.predictor, self.max_body, self.on_event = predictor, max_body, on_event

@@ -43,7 +43,7 @@ def _train_default(out: Output):
 
     (x, y), (xt, yt) = numnet.load_mnist()
     model = numnet.Sequential(mlp(), seed=0)
-    out.warn(f"no model given: training the default network (784-25-25-10, Adam 1e-3, {DEFAULT_EPOCHS} epochs); "
+    out.say(f"no model given: training the default network (784-25-25-10, Adam 1e-3, {DEFAULT_EPOCHS} epochs); "
              "`numnet train --model cnn --save cnn.npz` then `numnet serve cnn.npz` reads drawings better")
 
     def on_epoch(e):
@@ -57,14 +57,25 @@ def _train_default(out: Output):
 
 
 def run(args) -> int:
+    """Train or load, serve until Ctrl-C (at any point: exit status 0)."""
+    import sys
+
+    out = Output(False)
+    out.human = sys.stderr                       # stdout holds only the URL line
+    try:
+        _serve(args, out)
+    except KeyboardInterrupt:
+        out.say("stopped")
+    return 0
+
+
+def _serve(args, out: Output):
     import sys
 
     import numnet
     from numnet.predictor import Predictor
     from numnet.serve import make_server
 
-    out = Output(False)
-    out.human = sys.stderr                       # stdout holds only the URL line
     if args.model:
         model, name = numnet.load(args.model), args.model
     else:
@@ -81,8 +92,5 @@ def run(args) -> int:
     print(f"numnet serve: {server.url}  (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        out.say("stopped")
     finally:
         server.server_close()
-    return 0

@@ -76,12 +76,20 @@ function stroke(a, b) {
   ask();                                 // update while drawing (one request at a time)
 }
 
+const SENT = 140;                        // the pad is sent reduced to 140×140: a quarter of the
+const small = document.createElement("canvas");   // pixels, still well above the 20 px MNIST box
+small.width = small.height = SENT;
+const smallCtx = small.getContext("2d", { willReadFrequently: true });
+
 function padPixels() {                   // rows of grey levels, 0 = paper, 255 = ink
-  const data = ctx.getImageData(0, 0, pad.width, pad.height).data;
+  smallCtx.imageSmoothingEnabled = true;
+  smallCtx.imageSmoothingQuality = "high";
+  smallCtx.drawImage(pad, 0, 0, SENT, SENT);
+  const data = smallCtx.getImageData(0, 0, SENT, SENT).data;
   const rows = [];
-  for (let y = 0; y < pad.height; y++) {
-    const row = new Array(pad.width);
-    for (let x = 0; x < pad.width; x++) row[x] = data[4 * (y * pad.width + x)];
+  for (let y = 0; y < SENT; y++) {
+    const row = new Array(SENT);
+    for (let x = 0; x < SENT; x++) row[x] = data[4 * (y * SENT + x)];
     rows.push(row);
   }
   return rows;
