@@ -293,3 +293,18 @@ def test_cli_port_in_use(tmp_path, server):
     proc = subprocess.run([sys.executable, "-m", "numnet", "serve", path, "--port", port],
                           capture_output=True, text=True, env=ENV, timeout=60)
     assert proc.returncode == 2 and "cannot listen" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_without_model_trains_the_default_network_and_ctrl_c_stops_it():
+    proc = subprocess.Popen([sys.executable, "-m", "numnet", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        line = proc.stderr.readline()
+        assert "no model given: training the default network (784-25-25-10" in line
+        proc.send_signal(signal.SIGINT)               # while it trains
+        assert proc.wait(timeout=60) == 0
+        assert "stopped" in proc.stderr.read() and proc.stdout.read() == ""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
