@@ -114,13 +114,17 @@ def test_model_description_and_page(server):
 def test_convolutional_model(mnist):
     from numnet.architectures import build
 
-    model = numnet.Sequential(build("conv(4,5)-pool(2)-relu-flatten-dense(10)"), seed=3)
-    (_, _), (xt, _) = mnist
+    (x, y), (xt, _) = mnist
+    model = numnet.Sequential(build("conv(4,5)-bn-pool(2)-relu-flatten-dropout(0.5)-dense(10)"), seed=3)
+    model.fit(x[:200], y[:200], epochs=1, batch_size=50, seed=0)      # BatchNorm's running statistics
     with running_server(model) as s:
-        status, r, _ = post(s, {"pixels": xt[0].tolist(), "preprocess": False})
-        assert status == 200 and r["prediction"] == int(model.predict(xt[:1])[0])
-        assert [a["shape"] for a in r["activations"]][:3] == [[1, 28, 28], [4, 24, 24], [4, 12, 12]]
-        assert "templates" not in request(s.url + "api/model")[1]
+        answers = [post(s, {"pixels": xt[0].tolist(), "preprocess": False})[1] for _ in range(2)]
+        assert answers[0] == answers[1]                                # evaluation mode: no dropout
+        assert answers[0]["prediction"] == int(model.predict(xt[:1])[0])
+        np.testing.assert_allclose(answers[0]["probabilities"], model.predict_proba(xt[:1])[0], atol=1e-6)
+        assert [a["shape"] for a in answers[0]["activations"]][:4] == [[1, 28, 28], [4, 24, 24], [4, 24, 24], [4, 12, 12]]
+        info = request(s.url + "api/model")[1]
+        assert "templates" not in info and info["num_parameters"] == model.num_parameters
 
 
 # bad requests -----------------------------------------------------------------------------------

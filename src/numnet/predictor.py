@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from .errors import NumnetError
+from .errors import ConfigError, NumnetError
 from .layers import softmax
 from .preprocess import ImageError, load_digit, to_mnist
 
@@ -97,13 +97,13 @@ class Predictor:
         self.model, self.name = model, name
         self.input_shape = tuple(model.input_shape or (28, 28))
         if int(np.prod(self.input_shape)) != 28 * 28:
-            raise NumnetError(f"{name}: the model takes inputs of shape {self.input_shape}, not 28×28 digit images")
+            raise ConfigError(f"{name}: the model takes inputs of shape {self.input_shape}, not 28×28 digit images")
         self._lock = threading.Lock()
         model.eval()
         blank = self._walk(np.zeros((28, 28), dtype=np.uint8))
         self.output_shapes = [tuple(a.shape) for a in blank]
         if len(self.output_shapes[-1]) != 1:
-            raise NumnetError(f"{name}: the last layer outputs shape {self.output_shapes[-1]}, not class scores")
+            raise ConfigError(f"{name}: the last layer outputs shape {self.output_shapes[-1]}, not class scores")
         self.num_classes = self.output_shapes[-1][0]
 
     # the forward walk ---------------------------------------------------------------------
@@ -177,7 +177,7 @@ class Predictor:
         history = list(model.history or [])
         last = history[-1] if history else {}
         out = {"name": self.name, "input_shape": list(self.input_shape), "num_classes": self.num_classes,
-               "num_parameters": int(model.num_parameters), "dtype": str(model.dtype), "layers": layers,
+               "num_parameters": sum(layer["parameters"] for layer in layers), "dtype": str(model.dtype), "layers": layers,
                "info": model.info, "epochs_trained": len(history),
                "test_accuracy": last.get("val_accuracy", last.get("test_accuracy")), "history": history}
         templates = self._templates()
@@ -187,7 +187,7 @@ class Predictor:
 
     def _templates(self):
         for i, layer in enumerate(self.model.layers):
-            if not layer.param_names:
+            if not layer.params:
                 continue
             W = getattr(layer, "W", None)
             if type(layer).__name__ != "Dense" or W is None or W.ndim != 2 or W.shape[1] != 784 \
