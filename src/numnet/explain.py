@@ -90,7 +90,7 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
     loss_fn = model.loss
     loss = loss_fn.forward(logits, np.array([y]))
     classify = isinstance(loss_fn, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL))
-    proba = softmax(logits.astype(np.float64))[0]
+    proba = model.probabilities(logits.astype(np.float64))[0]
     result["output"] = {
         "logits": name, "probabilities": [float(p) for p in proba], "prediction": int(np.argmax(proba)),
         "label": y, "loss": float(loss), "loss_name": type(loss_fn).__name__,

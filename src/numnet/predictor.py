@@ -10,8 +10,8 @@ and both go through the same MNIST preparation as ``numnet predict``
 (:func:`numnet.preprocess.to_mnist`: crop to the ink, longer side 20 px, centre of mass at
 (14, 14)). The 28×28 result x (uint8) then walks through ``model.layers`` one forward pass at a
 time, in evaluation mode, so every layer's output a_i = layer_i(a_{i−1}) (a_0 = x / 255) can be
-shown; the last one holds the logits z and p = softmax(z) are the ten probabilities. This is the
-computation ``model.predict`` does, so the prediction argmax z is the same.
+shown; the last one holds the logits z and p = softmax(z) are the ten probabilities (for a binary
+model, [1 − σ(z), σ(z)]). This is the computation ``model.predict`` does, so the predictions agree.
 
 Layers cache what their backward pass needs, so one model must not run two forward passes at
 once: a lock serialises the (short) forward walk; the preprocessing, the slow part, runs
@@ -27,7 +27,6 @@ import threading
 import numpy as np
 
 from .errors import ConfigError, NumnetError
-from .layers import softmax
 from .preprocess import ImageError, load_digit, to_mnist
 
 #: largest side of a pixel array, and largest number of pixels in one
@@ -121,8 +120,9 @@ class Predictor:
     def predict_image(self, image: np.ndarray, activations: bool = True) -> dict:
         """A prepared 28×28 uint8 image → {prediction, probabilities, preprocessed, activations}."""
         outputs = self._walk(image)
-        p = softmax(outputs[-1][None, :])[0]
-        result = {"prediction": int(np.argmax(outputs[-1])), "probabilities": [float(v) for v in p],
+        last = outputs[-1][None, :]
+        p = self.model.probabilities(last)[0]                 # softmax(z), or [1 − σ(z), σ(z)] for a binary model
+        result = {"prediction": int(self.model.predicted_labels(last)[0]), "probabilities": [float(v) for v in p],
                   "preprocessed": np.asarray(image).astype(int).tolist()}
         if activations:
             result["activations"] = [{"layer": i, "type": type(layer).__name__, "shape": list(a.shape),
