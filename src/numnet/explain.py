@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from . import losses
-from .functional import softmax
 from .layers.base import Layer
 from .optim import Adam
 
