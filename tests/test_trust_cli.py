@@ -219,3 +219,31 @@ def test_ctrl_c_while_starting_is_one_line_and_130(delay):
                           env={**ENV, "DELAY": str(delay)})
     assert proc.returncode == 130, (proc.returncode, proc.stderr)
     assert proc.stderr == "interrupted\n"
+
+
+def test_label_minus_one_is_refused(tmp_path):
+    """Signed labels (IDX int8) with a −1: refused from the folder, before training."""
+    d = folder(tmp_path / "d")
+    write_idx(os.path.join(d, FILES["train_labels"] + ".gz"), np.array([-1] + [k % 10 for k in range(29)], np.int8))
+    code, out, err = run_cli("train", "--data-dir", d, "--epochs", "1", "--hidden", "8")
+    assert_one_line(code, err, "uint8")
+    assert "training" not in out
+
+
+def test_label_minus_one_in_the_library(tmp_path):
+    from numnet.datasets import check_labels
+    from numnet.errors import DatasetError
+    from numnet.evaluation import classification_report
+    from numnet.metrics import confusion_matrix
+
+    with pytest.raises(DatasetError, match="label -1"):
+        check_labels(np.array([3, -1, 2]), 10)
+    with pytest.raises(DatasetError, match="label 10"):
+        check_labels(np.array([3, 10]), 10)
+    with pytest.raises(DatasetError, match="integers"):
+        check_labels(np.array([0.5]), 10)
+    check_labels(np.array([0, 9], np.uint8), 10)
+    with pytest.raises(DatasetError):
+        classification_report([0, -1, 2], [0, 9, 2], num_classes=10)   # −1 would count as class 9's row
+    with pytest.raises(DatasetError):
+        confusion_matrix([0, 1, 2], [0, 1, 3], num_classes=3)
