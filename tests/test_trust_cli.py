@@ -132,6 +132,21 @@ def test_json_has_no_nan_and_keeps_the_gate_honest(tmp_path):
     json.loads(out)
 
 
+def strict_json(text):
+    """json.loads that refuses the non-standard NaN / Infinity tokens (Python's accepts them)."""
+    def refuse(token):
+        raise ValueError(f"invalid JSON token {token}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_json_of_a_run_that_blows_up_is_valid(tmp_path):
+    """SGD at lr 1e30: the losses overflow to inf/NaN; stdout is still one valid JSON object."""
+    code, out, err = run_cli("train", *FAST, "--optimizer", "sgd", "--lr", "1e30", "--json")
+    assert "Traceback" not in err
+    result = strict_json(out)
+    assert result["test_loss"] is None or result.get("diverged")
+
+
 # data ---------------------------------------------------------------------------------------------
 def test_32x32_images_train_the_default_mlp_on_1024_inputs(tmp_path):
     d = folder(tmp_path / "d", size=32)

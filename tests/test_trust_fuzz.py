@@ -16,7 +16,7 @@ from hypothesis import strategies as st  # noqa: E402
 from numnet.errors import DatasetError  # noqa: E402
 from numnet.idx import IDX_DTYPES, read_idx, write_idx  # noqa: E402
 
-FUZZ = settings(max_examples=150, deadline=5000, derandomize=True,
+FUZZ = settings(max_examples=100, deadline=5000, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
