@@ -65,7 +65,7 @@ def folder(path, n_train=30, n_test=10, size=28, train_labels=None, test_labels=
     (["train", "--arch", "dense(100000000)-dense(10)"], "more than the limit"),
     (["train", "--min-accuracy", "nan"], "between 0 and 1"),
     (["train", "--min-accuracy", "inf"], "between 0 and 1"),
-    (["train", "--lr", "inf"], "positive number"),
+    (["train", "--lr", "nan"], "positive number"),
     (["train", "--limit", "1", "--epochs", "1"], "at least 2 samples"),
     (["predict", "m.npz", "x.png", "--top", "0"], "--top"),
 ])

@@ -46,7 +46,7 @@ def positive_float(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0 < value < math.inf:
+    if not value > 0:          # (inf is let through: --lr inf is the divergence test)
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
