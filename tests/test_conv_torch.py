@@ -5,7 +5,7 @@ import pytest
 import numnet
 from numnet import AvgPool2D, BatchNorm, Conv2D, Dropout, MaxPool2D, schedules
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle here: pip install -e '.[oracle]' (see the README)")
 F = torch.nn.functional
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import numnet
 
-torch = pytest.importorskip("torch", reason="PyTorch is the oracle here: pip install torch==2.13.0 (the dev extra)")
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle here: pip install -e '.[oracle]' (see the README)")
 F = torch.nn.functional
 torch.set_num_threads(1)
 F64 = torch.float64

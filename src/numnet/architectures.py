@@ -1,6 +1,8 @@
 """Ready-made networks, built from the options of ``numnet train``."""
 from __future__ import annotations
 
+import math
+
 from .errors import ConfigError
 from .layers import Dense, Flatten, ReLU, Sigmoid, Standardize, Tanh
 
@@ -11,6 +13,14 @@ ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 #: accuracy; seed 002's 784-64-64-64-10 at batch 15: He 96.42%, LeCun 96.73% (3-4 seeds).
 #: ``--init he`` (or init="he") selects He.
 DEFAULT_INIT = {"relu": "lecun", "sigmoid": "xavier", "tanh": "xavier"}
+
+
+#: the largest network ``mlp`` and ``build`` make: trainable parameters in all (training holds about
+#: five copies: values, gradients, Adam's two moments, a scratch array: 1 GB in float32 at the cap)
+MAX_PARAMETERS = 50_000_000
+#: the most values one sample may occupy in any layer's output, padded input or im2col windows
+#: (16 MiB per sample in float32; MNIST's largest preset, cnn-best, needs 18,432)
+MAX_VALUES_PER_SAMPLE = 1 << 22
 
 
 def parse_sizes(text: str) -> tuple:
@@ -24,6 +34,17 @@ def parse_sizes(text: str) -> tuple:
     return sizes
 
 
+def check_size(parameters: int, values_per_sample: int, what: str) -> None:
+    """Refuse a network before anything is allocated: ``parameters`` trainable values in all, or
+    ``values_per_sample`` values of one sample in one layer, over :data:`MAX_PARAMETERS` /
+    :data:`MAX_VALUES_PER_SAMPLE`. Both are computed from the shapes alone."""
+    if parameters > MAX_PARAMETERS:
+        raise ConfigError(f"{what}: {parameters:,} parameters, more than the limit of {MAX_PARAMETERS:,}")
+    if values_per_sample > MAX_VALUES_PER_SAMPLE:
+        raise ConfigError(f"{what}: {values_per_sample:,} values per sample in one layer, more than the limit "
+                          f"of {MAX_VALUES_PER_SAMPLE:,}")
+
+
 def mlp(hidden=(25, 25), activation: str = "relu", in_features: int = 784, num_classes: int = 10,
         init: str | None = None) -> list:
     """Flatten, Standardize, then Dense + activation per hidden size, then Dense to the logits.
@@ -33,6 +54,10 @@ def mlp(hidden=(25, 25), activation: str = "relu", in_features: int = 784, num_c
     act = ACTIVATIONS.get(activation)
     if act is None:
         raise ConfigError(f"unknown activation {activation!r} (choose from {', '.join(ACTIVATIONS)})")
+    widths = (int(in_features), *hidden, int(num_classes))
+    if min(widths) < 1:
+        raise ConfigError(f"layer sizes must be positive, got {'-'.join(map(str, widths))}")
+    check_size(sum(a * b + b for a, b in zip(widths, widths[1:])), max(widths), "-".join(map(str, widths)))
     init = init or DEFAULT_INIT[activation]
     layers, fan_in = [Flatten(), Standardize()], in_features
     for width in hidden:
@@ -70,6 +95,8 @@ def _args(text, token):
             num = float(value if eq else key)
         except ValueError:
             raise ConfigError(f"layer {token!r}: {part!r} is not a number") from None
+        if not math.isfinite(num):
+            raise ConfigError(f"layer {token!r}: {part!r} is not a finite number")
         num = int(num) if num.is_integer() else num
         if eq:
             kw[key.strip()] = num
@@ -83,7 +110,16 @@ def _args(text, token):
 _CONV_KEYS = {"s": "stride", "p": "padding", "stride": "stride", "padding": "padding"}
 
 
-def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
+def _ints(token, values, names, minimum=1):
+    """The integer arguments of a layer token, each at least ``minimum`` (sizes are never truncated)."""
+    for name, v in zip(names, values):
+        if not isinstance(v, int) or v < minimum:
+            kind = "a positive integer" if minimum == 1 else "a non-negative integer"
+            raise ConfigError(f"layer {token!r}: {name} must be {kind}, got {v:g}")
+    return values
+
+
+def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10) -> list:
     """Layers from a readable spec, e.g.
     ``"conv(32,5)-relu-pool(2)-conv(64,5)-relu-pool(2)-flatten-dense(128)-relu-dropout(0.5)-dense(10)"``.
 
@@ -91,8 +127,11 @@ def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
     (max; also maxpool), avgpool(k[, stride]), gap (global average pool), flatten, dense(n),
     relu, sigmoid, tanh, dropout(p), bn (batch norm), standardize. Input sizes are inferred from
     ``input_shape`` (one sample's); a 2-D image gets one channel; dense after an image flattens it.
-    Raises ConfigError for an unknown token, bad arguments, a kernel larger than its input, or a
-    last layer that does not output ``num_classes`` values.
+    Raises ConfigError for an unknown token, bad arguments (sizes must be integers), a kernel larger
+    than its input, a network over :data:`MAX_PARAMETERS` parameters or over
+    :data:`MAX_VALUES_PER_SAMPLE` values per sample in a layer (checked from the shapes, before any
+    layer is allocated), or a last layer that does not output ``num_classes`` values (not checked
+    when ``num_classes`` is None).
     """
     import re
 
@@ -102,7 +141,7 @@ def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError("empty architecture spec")
     shape = tuple(int(s) for s in input_shape)
-    layers = []
+    layers, parameters = [], 0
 
     def image():
         nonlocal shape
@@ -112,12 +151,19 @@ def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
         if len(shape) != 3:
             raise ConfigError(f"{token!r} needs an image input, but the input here has shape {shape}")
 
+    def budget(new_parameters, values):
+        """Check the running totals before the next layer is allocated."""
+        nonlocal parameters
+        parameters += new_parameters
+        check_size(parameters, values, f"layer {token!r}")
+
     def add(layer):
         nonlocal shape
         layers.append(layer)
         shape = tuple(layer.output_shape(shape))
         if min(shape) < 1:
             raise ConfigError(f"{token!r}: the window does not fit its input (output shape {shape})")
+        budget(0, math.prod(shape))
 
     for token in (t.strip() for t in spec.lower().split("-")):
         m = re.fullmatch(r"([a-z_]+[0-9]*d?)\s*(?:\((.*)\))?", token)
@@ -131,11 +177,20 @@ def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
                     raise ConfigError(f"{token!r}: expected conv(out_channels, kernel[, stride[, padding]])")
                 extra = dict(zip(("stride", "padding"), pos[2:]))
                 extra.update({_CONV_KEYS[k]: v for k, v in kw.items()})
-                add(Conv2D(shape[0], pos[0], pos[1], **extra))
+                out_channels, k = _ints(token, pos[:2], ("out_channels", "kernel"))
+                stride, = _ints(token, [extra.get("stride", 1)], ("stride",))
+                padding, = _ints(token, [extra.get("padding", 0)], ("padding",), minimum=0)
+                c, h, w = shape
+                hp, wp = h + 2 * padding, w + 2 * padding
+                ho, wo = max(0, (hp - k) // stride + 1), max(0, (wp - k) // stride + 1)
+                budget(out_channels * c * k * k + out_channels,
+                       max(c * hp * wp, ho * wo * c * k * k, out_channels * ho * wo))
+                add(Conv2D(c, out_channels, k, **extra))
             elif name in ("pool", "maxpool", "avgpool"):
                 image()
                 if not 1 <= len(pos) <= 2 or kw:
                     raise ConfigError(f"{token!r}: expected {name}(kernel[, stride])")
+                _ints(token, pos, ("kernel", "stride"))
                 add((AvgPool2D if name == "avgpool" else MaxPool2D)(*pos))
             elif name in ("gap", "globalavgpool"):
                 image()
@@ -145,14 +200,17 @@ def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
             elif name in ("dense", "fc", "linear"):
                 if len(pos) != 1 or kw:
                     raise ConfigError(f"{token!r}: expected dense(out_features)")
+                n, = _ints(token, pos, ("out_features",))
                 if len(shape) != 1:
                     add(Flatten())
-                add(Dense(shape[0], pos[0], init="he"))
+                budget(shape[0] * n + n, n)
+                add(Dense(shape[0], n, init="he"))
             elif name in ACTIVATIONS and not pos and not kw:
                 add(ACTIVATIONS[name]())
             elif name == "dropout":
                 add(Dropout(*pos, **kw) if pos or kw else Dropout())
             elif name in ("bn", "batchnorm"):
+                budget(2 * shape[0], math.prod(shape))
                 add(BatchNorm(shape[0], *pos, **kw))
             elif name == "standardize" and not pos and not kw:
                 add(Standardize())
@@ -161,12 +219,24 @@ def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
                                   "tanh, dropout, bn, standardize)")
         except TypeError as e:
             raise ConfigError(f"{token!r}: bad arguments ({e})") from None
-        except ValueError as e:
+        except (ValueError, OverflowError) as e:
             raise ConfigError(f"{token!r}: {e}") from None
-    if shape != (num_classes,):
+    if num_classes is not None and shape != (num_classes,):
         raise ConfigError(f"the network outputs shape {shape}, but there are {num_classes} classes: "
                           f"end with dense({num_classes})")
     return layers
+
+
+def output_shape(layers, input_shape):
+    """One sample's output shape after ``layers`` (from each layer's ``output_shape``), or None
+    where a layer cannot say."""
+    shape = tuple(input_shape)
+    try:
+        for layer in layers:
+            shape = tuple(int(s) for s in layer.output_shape(shape))
+    except Exception:          # a layer whose shape rule does not apply here: the caller decides
+        return None
+    return shape
 
 
 def preset(name: str):

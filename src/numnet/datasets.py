@@ -77,6 +77,27 @@ def _idx_sha256(arr: np.ndarray) -> str:
     return h.hexdigest()
 
 
+def num_classes(y) -> int:
+    """The class count of integer labels 0..K−1: K = largest label + 1 (0 for no labels)."""
+    y = np.asarray(y)
+    return int(y.max()) + 1 if y.size else 0
+
+
+def check_labels(y, num_classes: int, where: str = "labels") -> None:
+    """Raise :class:`DatasetError` unless every label is an integer in [0, num_classes)
+    (a label −1 or 10 for 10 classes would be read as another class or crash later)."""
+    y = np.asarray(y)
+    if y.size == 0:
+        return
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind != "f" or not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            raise DatasetError(f"{where}: labels must be integers, got {y.dtype}")
+    lo, hi = y.min(), y.max()
+    if lo < 0 or hi >= num_classes:
+        bad = lo if lo < 0 else hi
+        raise DatasetError(f"{where}: label {bad:g} is outside 0..{num_classes - 1} ({num_classes} classes)")
+
+
 def load_mnist(data_dir: str | os.PathLike | None = None):
     """Load MNIST-style data: ``(x_train, y_train), (x_test, y_test)`` as read-only uint8 arrays.
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import metrics
+from .datasets import check_labels
 
 
 def classification_report(y_true, y_pred, num_classes: int | None = None) -> dict:
@@ -15,6 +16,8 @@ def classification_report(y_true, y_pred, num_classes: int | None = None) -> dic
     classes; confusion_matrix: rows = true class, columns = predicted class.
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if num_classes is not None:                 # a label −1 or K would land in another class's cell
+        check_labels(y_true, num_classes, "true labels")
     cm = metrics.confusion_matrix(y_true, y_pred, num_classes)
     precision, recall, f1, support = metrics.precision_recall_f1(cm)
     return {

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import DatasetError
+
 
 def accuracy(y_pred, y_true) -> float:
     """Fraction of predictions equal to the labels."""
@@ -14,6 +16,8 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     """C[i, j] = number of samples of true class i predicted as j (rows = true class)."""
     y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
     k = num_classes or int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
+    if min(y_true.min(initial=0), y_pred.min(initial=0)) < 0 or max(y_true.max(initial=0), y_pred.max(initial=0)) >= k:
+        raise DatasetError(f"labels must lie in 0..{k - 1} for a {k}×{k} confusion matrix")
     return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
 
 

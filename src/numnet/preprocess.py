@@ -5,8 +5,8 @@ MNIST was made like this (LeCun et al.): white digits on black, each size-normal
 a 28×28 field so that the centre of mass of its pixels sits at the centre. :func:`to_mnist` does
 the same to a photo or scan of a digit, in NumPy:
 
-1. grayscale in [0, 1] (:func:`read_image` decodes the file with Pillow, the only step that does not
-   use NumPy; alpha is flattened onto a contrasting background);
+1. grayscale in [0, 1] (:func:`read_image`, in :mod:`numnet.imagefile`, decodes the file with Pillow,
+   the only step that does not use NumPy; alpha is flattened onto a contrasting background);
 2. polarity and paper: the corners are paper, the ink is the far tail of the histogram from them
    (or, when unclear, the minority); dark ink on light paper is inverted so that ink is bright, as
    in MNIST. The paper's level is subtracted: a constant, or a smooth quadratic surface fitted
@@ -22,92 +22,18 @@ the same to a photo or scan of a digit, in NumPy:
 """
 from __future__ import annotations
 
-import os
-import warnings
-
 import numpy as np
 
-from .errors import NumnetError
+# reading files lives in numnet.imagefile; these names are re-exported for numnet.preprocess users
+from .imagefile import (FORMATS, MAX_ASPECT, MAX_PIXELS, MEMORY_BUDGET, WORK_SIZE, ImageError,  # noqa: F401
+                        read_image, working_memory)
 
-#: formats read by :func:`read_image`
-FORMATS = ("PNG", "JPEG", "BMP", "GIF")
-#: largest image accepted (pixels); checked from the header, before anything is decoded
-MAX_PIXELS = 40_000_000
-#: images are first reduced so that their longer side is at most this many pixels
-WORK_SIZE = 512
 #: the box the digit is scaled into, the field it is placed in, and where its centre of mass goes
 BOX, FIELD, CENTRE = 20, 28, 14.0
 #: the scale at which strokes are measured and adjusted: the digit's longer side, in pixels
 STROKE_SCALE = 80
 #: stroke width / longer side of the digit: MNIST's median, measured through this pipeline (7.0 px at 80 px)
 STROKE_RATIO = 0.088
-
-
-class ImageError(NumnetError):
-    """An image file that cannot be read, is not an image, is too large, or shows no digit."""
-
-
-# reading ------------------------------------------------------------------------------------
-def read_image(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Decode an image file (PNG, JPEG, BMP, GIF) into a float64 grayscale array in [0, 1].
-
-    The header is read first and images over ``max_pixels`` are refused before decoding
-    (a decompression bomb cannot exhaust memory). Needs Pillow (``pip install 'numnet[image]'``).
-    """
-    try:
-        from PIL import Image, ImageOps, UnidentifiedImageError
-    except ImportError:
-        raise ImageError("reading images needs Pillow: pip install 'numnet[image]' (or pip install pillow)") from None
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ImageError("is a directory, not an image")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=FORMATS) as im:
-                w, h = im.size
-                if w < 1 or h < 1:
-                    raise ImageError("empty image")
-                if w * h > max_pixels:
-                    raise ImageError(f"image too large ({w}×{h} pixels, at most {max_pixels:,} accepted)")
-                if im.format == "JPEG" and max(w, h) > 2 * WORK_SIZE:
-                    im.draft("L", (w // 4, h // 4))          # decode JPEG at reduced size
-                im.seek(0)                                     # first frame of a GIF
-                im.load()
-                return _to_gray(ImageOps.exif_transpose(im))  # phone photos: upright as shot
-    except ImageError:
-        raise
-    except FileNotFoundError:
-        raise ImageError("no such file") from None
-    except UnidentifiedImageError:
-        raise ImageError(f"not an image, or not a {', '.join(FORMATS[:-1])} or {FORMATS[-1]} one") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("image too large (decompression bomb guard)") from None
-    except PermissionError:
-        raise ImageError("permission denied") from None
-    except (OSError, ValueError, SyntaxError, EOFError) as e:
-        raise ImageError(f"cannot decode image ({e})") from None
-
-
-def _to_gray(im) -> np.ndarray:
-    """A decoded Pillow image → float64 luminance in [0, 1], alpha flattened onto the background
-    that contrasts with the ink (so dark ink and light ink on transparency both work)."""
-    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-        a = np.asarray(im, dtype=np.float64)
-        lo, hi = float(a.min()), float(a.max())
-        return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
-    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-    if not has_alpha:
-        return np.asarray(im.convert("L"), dtype=np.float64) / 255
-    rgba = np.asarray(im.convert("RGBA"), dtype=np.float64) / 255
-    lum = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
-    alpha = rgba[..., 3]
-    if alpha.min() >= 1:
-        return lum
-    # ink = the opaque part; put it on white if it is dark, on black if it is light
-    ink_level = float((lum * alpha).sum() / max(alpha.sum(), 1e-12))
-    background = 1.0 if ink_level < 0.5 else 0.0
-    return lum * alpha + background * (1 - alpha)
 
 
 # resampling ---------------------------------------------------------------------------------
@@ -429,6 +355,7 @@ def centre_of_mass(img: np.ndarray):
             float(img.sum(axis=0) @ np.arange(img.shape[1]) / mass))
 
 
-def load_digit(path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """:func:`read_image` then :func:`to_mnist`: a file → 28×28 uint8 as the network expects."""
-    return to_mnist(read_image(path, max_pixels))
+def load_digit(path, max_pixels: int = MAX_PIXELS, max_bytes: int = MEMORY_BUDGET) -> np.ndarray:
+    """:func:`read_image` then :func:`to_mnist`: a file → 28×28 uint8 as the network expects.
+    Images whose preprocessing would need more than ``max_bytes`` are refused from their header."""
+    return to_mnist(read_image(path, max_pixels, max_bytes))

@@ -5,12 +5,26 @@ Each subcommand is a module here (found automatically) with ``add_parser(subpars
 ``run(args) -> int``; the modules import NumPy and the library inside ``run`` so that
 ``numnet --help`` stays fast.
 """
-from __future__ import annotations
-
-import argparse
-import importlib
-import pkgutil
+import os
+import signal
 import sys
+
+
+def _interrupted_early(signum, frame):
+    """Ctrl-C while the command is still starting (importing): one line, exit status 130."""
+    os.write(2, b"interrupted\n")
+    os._exit(130)
+
+
+try:     # first thing (no `from __future__`: importing it takes milliseconds): main() puts Python's handler back
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupted_early)
+except ValueError:                                         # imported outside the main thread
+    pass
+
+import argparse  # noqa: E402  (after the handler: these imports are part of the start-up it covers)
+import importlib  # noqa: E402
+import pkgutil  # noqa: E402
 
 #: the order of commands in --help; any other command module found here follows them
 ORDER = ["train", "evaluate", "predict", "gradcheck", "explain", "report"]
@@ -42,18 +56,27 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
-    from numnet.errors import NumnetError
-
+    """Run one command: its exit status (0, 1, 2; 130 after Ctrl-C)."""
     try:
-        return int(args.run(args) or 0)
-    except NumnetError as e:
-        sys.stderr.write(f"numnet {args.command}: error: {e}\n")
-        return 2
+        if signal.getsignal(signal.SIGINT) is _interrupted_early:
+            signal.signal(signal.SIGINT, signal.default_int_handler)   # from here on: KeyboardInterrupt
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return 2
+        from numnet.errors import NumnetError
+
+        try:
+            return int(args.run(args) or 0)
+        except NumnetError as e:
+            sys.stderr.write(f"numnet {args.command}: error: {e}\n")
+            return 2
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    except BrokenPipeError:                  # the reader of stdout went away (e.g. `| head -1`)
+        from .common import silence_stdout
+
+        silence_stdout()
+        return 141                           # 128 + SIGPIPE, as the shell reports a killed writer

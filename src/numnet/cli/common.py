@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import stat
 import sys
 
 
@@ -17,12 +19,34 @@ def positive_int(text):
     return value
 
 
+def seed_int(text):
+    """A seed for ``numpy.random.default_rng``: an integer ≥ 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
+
+
+def fraction(text):
+    """A finite number in [0, 1] (an accuracy); 'nan' and 'inf' are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
+    if not 0 <= value <= 1:                      # also false for nan
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
+    return value
+
+
 def positive_float(text):
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
+    if not value > 0:          # (inf is let through: --lr inf is the issue's divergence test)
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
@@ -45,38 +69,166 @@ def add_json_option(p):
                    help="print one JSON object on stdout; human output goes to stderr")
 
 
+def finite_json(obj):
+    """``obj`` with every non-finite float (NaN, ±Infinity) replaced by None: JSON has no such
+    numbers, and ``json.dumps`` would write the invalid tokens NaN and Infinity."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):        # NumPy scalars and arrays
+        return finite_json(obj.tolist())
+    return obj
+
+
+def json_text(obj) -> str:
+    """Valid JSON, always: non-finite numbers become null (``allow_nan=False`` guards the rest)."""
+    return json.dumps(finite_json(obj), allow_nan=False)
+
+
+def silence_stdout():
+    """After a broken pipe: point stdout at /dev/null, so later writes and the flush at exit are quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 class Output:
-    """Human output to stdout, or to stderr when --json is given (stdout then holds only JSON)."""
+    """Human output to stdout, or to stderr when --json is given (stdout then holds only JSON).
+
+    A closed stdout (``numnet train | head -1``) does not stop the command: the rest of its output
+    is dropped and the work (e.g. saving the model) goes on.
+    """
 
     def __init__(self, as_json: bool):
         self.as_json = as_json
         self.human = sys.stderr if as_json else sys.stdout
+        self.closed = False
+
+    def _write(self, stream, text):
+        if self.closed and stream is sys.stdout:
+            return
+        try:
+            stream.write(text)
+            stream.flush()
+        except BrokenPipeError:
+            if stream is sys.stdout:
+                self.closed = True
+                silence_stdout()
 
     def say(self, text=""):
-        print(text, file=self.human, flush=True)
+        self._write(self.human, f"{text}\n")
 
     def warn(self, text):
-        print(f"warning: {text}", file=sys.stderr, flush=True)
+        self._write(sys.stderr, f"warning: {text}\n")
+
+    def error(self, line):
+        self._write(sys.stderr, f"{line}\n")
 
     def emit(self, obj):
         if self.as_json:
-            json.dump(obj, sys.stdout)
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+            self._write(sys.stdout, json_text(obj) + "\n")
 
     @property
     def show_progress(self) -> bool:
         return not self.as_json and sys.stderr.isatty()
 
 
-def check_writable(path: str):
-    """Fail early (before any training) when ``path`` cannot be written."""
+def check_save_target(path, option: str = "--save") -> str:
+    """Fail early (before any training) unless ``path`` names a regular file or a new file in an
+    existing, writable folder. Returns the path to write: through a symbolic link, its target.
+
+    Refused: an empty path, a folder, a device node or other special file (/dev/full), a path
+    whose folder is missing, not a folder, or does not take new files (/proc, read-only mounts):
+    this is probed by creating and removing an empty file there, as the atomic save will.
+    """
     from numnet.errors import ConfigError
 
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise ConfigError(f"--save {path}: is a directory")
+    def fail(problem):
+        return ConfigError(f"{option} {path!r}: {problem}")
+
+    if path is None or not str(path).strip():
+        raise fail("empty path")
+    real = os.path.realpath(os.fspath(path))             # write through symbolic links
+    if os.path.isdir(real) or str(path).endswith(os.sep):
+        raise fail("is a directory, not a file")
+    if os.path.lexists(real):
+        mode = os.stat(real).st_mode
+        if not stat.S_ISREG(mode):
+            raise fail("exists and is not a regular file (a device, pipe or socket)")
+    directory = os.path.dirname(real)
+    if not os.path.exists(directory):
+        raise fail(f"folder {directory} does not exist")
     if not os.path.isdir(directory):
-        raise ConfigError(f"--save {path}: folder {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise ConfigError(f"--save {path}: folder {directory} is not writable")
+        raise fail(f"{directory} is not a folder")
+    probe = os.path.join(directory, f".{os.path.basename(real)}.{os.getpid()}.probe")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise fail(f"folder {directory} does not take new files ({e.strerror or e})") from None
+    return real
+
+
+def check_output_folder(path, option: str) -> str:
+    """Make sure ``path`` is a folder that takes new files (created if missing), before any work."""
+    from numnet.errors import ConfigError
+
+    def fail(problem):
+        return ConfigError(f"{option} {path!r}: {problem}")
+
+    if path is None or not str(path).strip():
+        raise fail("empty path")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise fail("exists and is not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise fail(f"cannot create the folder ({e.strerror or e})") from None
+    probe = os.path.join(path, f".numnet.{os.getpid()}.probe")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as e:
+        raise fail(f"the folder does not take new files ({e.strerror or e})") from None
+    return path
+
+
+def load_data(data_dir, need_train: bool = True):
+    """``load_mnist(data_dir)``, refusing empty sets: ((x_train, y_train), (x_test, y_test))."""
+    import numnet
+    from numnet.errors import DatasetError
+
+    (x_train, y_train), (x_test, y_test) = numnet.load_mnist(data_dir)
+    where = data_dir or "the bundled MNIST"
+    if need_train and len(x_train) == 0:
+        raise DatasetError(f"{where}: the training set is empty (0 samples)")
+    if len(x_test) == 0:
+        raise DatasetError(f"{where}: the test set is empty (0 samples)")
+    return (x_train, y_train), (x_test, y_test)
+
+
+def check_model_data(model, x, y, where: str):
+    """A saved model against a labelled set: the input shape and the class count must fit."""
+    from numnet.architectures import output_shape
+    from numnet.datasets import check_labels
+    from numnet.errors import DatasetError
+
+    sample = tuple(x.shape[1:])
+    shape = tuple(model.input_shape) if model.input_shape is not None else sample
+    if math.prod(shape) != math.prod(sample):
+        raise DatasetError(f"{where}: images of shape {sample}, but the model takes inputs of shape {shape}")
+    out = output_shape(model.layers, shape)
+    if out is not None and len(out) == 1 and out[0] > 1:
+        check_labels(y, out[0], where)
+
+
+def check_writable(path: str):
+    """Fail early (before any training) when ``path`` cannot be written: :func:`check_save_target`."""
+    return check_save_target(path)

@@ -1,7 +1,7 @@
 """numnet evaluate: test loss and accuracy, per-class precision/recall/F1, confusion matrix."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option
+from .common import Output, add_data_option, add_json_option, check_model_data, load_data
 
 
 def add_parser(sub):
@@ -20,7 +20,8 @@ def run(args) -> int:
 
     out = Output(args.json)
     model = numnet.load(args.model)
-    (_, _), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
+    check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
     report = evaluate_classifier(model, x_test, y_test)
     report.pop("_arrays")
     render(report, out, len(y_test))

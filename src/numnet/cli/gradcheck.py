@@ -1,8 +1,8 @@
 """numnet gradcheck: compare backpropagation with numerical gradients on real MNIST samples."""
 from __future__ import annotations
 
-from .common import (Output, add_data_option, add_json_option, add_network_options, positive_float,
-                     positive_int)
+from .common import (Output, add_data_option, add_json_option, add_network_options, load_data, positive_float,
+                     positive_int, seed_int)
 
 ADAPT_SAMPLES = 10000   # Standardize's μ and σ from the first 10,000 training images (train uses all)
 
@@ -25,13 +25,14 @@ def add_parser(sub):
                    help="largest max relative error that passes (default 1e-6)")
     p.add_argument("--step", type=positive_float, default=None, metavar="H",
                    help="finite-difference step h (default 1e-5)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the weights, the samples and the entries (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed for the weights, the samples and the entries (default 0)")
     add_data_option(p)
     add_json_option(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    import math
     import time
 
     import numpy as np
@@ -39,19 +40,24 @@ def run(args) -> int:
     import numnet
     from numnet import gradcheck
     from numnet.architectures import mlp, parse_sizes
+    from numnet.datasets import check_labels, num_classes
 
     out = Output(args.json)
     tolerance = args.tolerance if args.tolerance is not None else gradcheck.CHECK_TOLERANCE
     h = args.step if args.step is not None else gradcheck.CHECK_H
-    layers = mlp(parse_sizes(args.hidden), args.activation, init=args.init)
-    (x_train, y_train), _ = numnet.load_mnist(args.data_dir)
+    hidden = parse_sizes(args.hidden)
+    (x_train, y_train), _ = load_data(args.data_dir)
+    check_labels(y_train, np.iinfo(np.int32).max, f"{args.data_dir or 'the bundled MNIST'} (training labels)")
+    classes = max(2, num_classes(y_train))
+    layers = mlp(hidden, args.activation, in_features=math.prod(x_train.shape[1:]), num_classes=classes,
+                 init=args.init)
     if args.batch > len(x_train):
         raise numnet.ConfigError(f"--batch {args.batch}: only {len(x_train)} training samples")
     model = numnet.Sequential(layers, loss=args.loss, dtype=np.float64, seed=args.seed)
     model.adapt(x_train[:ADAPT_SAMPLES])
     rng = np.random.default_rng(args.seed)
     idx = np.sort(rng.choice(len(x_train), size=args.batch, replace=False))
-    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + "-10"
+    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{classes}"
     out.say(f"gradcheck {sizes} {args.activation}, loss {args.loss}, float64, {args.batch} MNIST training "
             f"samples, {model.num_parameters} parameters, h={h:g}")
     start = time.perf_counter()

@@ -1,7 +1,7 @@
 """numnet predict: classify your own digit images (PNG, JPEG, BMP, GIF)."""
 from __future__ import annotations
 
-from .common import Output, add_json_option
+from .common import Output, add_json_option, check_output_folder, positive_int
 
 
 def add_parser(sub):
@@ -12,7 +12,7 @@ def add_parser(sub):
                                    "the top 3 classes are printed. Exit status 2 if any file failed.")
     p.add_argument("model", metavar="MODEL", help="model file from `numnet train --save model.npz`")
     p.add_argument("images", metavar="IMAGE", nargs="+", help="image files")
-    p.add_argument("--top", type=int, default=3, metavar="K", help="classes to show per image (default 3)")
+    p.add_argument("--top", type=positive_int, default=3, metavar="K", help="classes to show per image (default 3)")
     p.add_argument("--save-preprocessed", metavar="DIR",
                    help="write the 28×28 image the network saw for each file to DIR (PNG)")
     add_json_option(p)
@@ -20,9 +20,6 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    import os
-    import sys
-
     import numpy as np
 
     import numnet
@@ -31,10 +28,8 @@ def run(args) -> int:
 
     out = Output(args.json)
     model = numnet.load(args.model)
-    if args.save_preprocessed:
-        if os.path.exists(args.save_preprocessed) and not os.path.isdir(args.save_preprocessed):
-            raise ConfigError(f"--save-preprocessed {args.save_preprocessed}: not a directory")
-        os.makedirs(args.save_preprocessed, exist_ok=True)
+    if args.save_preprocessed is not None:
+        check_output_folder(args.save_preprocessed, "--save-preprocessed")   # before any image is read
     shape = tuple(model.input_shape or (28, 28))
     if int(np.prod(shape)) != 28 * 28:
         raise ConfigError(f"{args.model}: the model takes inputs of shape {shape}, not 28×28 digit images")
@@ -46,33 +41,54 @@ def run(args) -> int:
             good.append(path)
         except ImageError as e:
             errors.append({"file": path, "error": str(e)})
+        except MemoryError:                                # one file never sinks the others
+            errors.append({"file": path, "error": "out of memory while preprocessing the image"})
     predictions = []
     if inputs:
         proba = model.predict_proba(np.stack(inputs).reshape((len(inputs),) + shape))
-        k = max(1, min(args.top, proba.shape[1]))
+        k = min(args.top, proba.shape[1])
         for path, p in zip(good, proba):
             order = np.argsort(-p, kind="stable")[:k]
             predictions.append({"file": path, "prediction": int(order[0]),
                                 "top": [{"class": int(c), "probability": float(p[c])} for c in order]})
-    if args.save_preprocessed and inputs:
-        from PIL import Image
-
-        used = set()
-        for i, (path, img) in enumerate(zip(good, inputs)):
-            name = os.path.splitext(os.path.basename(path))[0] + ".png"
-            if name in used:
-                name = f"{i:04d}_{name}"
-            used.add(name)
-            Image.fromarray(img).save(os.path.join(args.save_preprocessed, name))
+    if args.save_preprocessed is not None and inputs:
+        errors += save_inputs(args.save_preprocessed, good, inputs)
 
     results = {p["file"]: p for p in predictions}
-    failures = {e["file"]: e["error"] for e in errors}
+    failures = {e["file"]: e["error"] for e in errors}   # (a file's save error follows its prediction)
     width = max(len(p) for p in args.images)
     for path in args.images:
         if path in results:
             top = "   ".join(f"{t['class']} {t['probability']:6.1%}" for t in results[path]["top"])
             out.say(f"{path:<{width}}  → {results[path]['prediction']}   ({top})")
     for path, problem in failures.items():
-        print(f"numnet predict: error: {path}: {problem}", file=sys.stderr)
+        out.error(f"numnet predict: error: {path}: {problem}")
     out.emit({"predictions": predictions, "errors": errors})
     return 2 if errors else 0
+
+
+def save_inputs(folder, files, images) -> list:
+    """Write each 28×28 input as ``folder/<name>.png`` (atomically); the errors as predict's
+    ``errors`` entries, so that a file that cannot be written loses nothing else."""
+    import os
+
+    from PIL import Image
+
+    errors, used = [], set()
+    for i, (path, img) in enumerate(zip(files, images)):
+        name = os.path.splitext(os.path.basename(path))[0] + ".png"
+        if name in used:
+            name = f"{i:04d}_{name}"
+        used.add(name)
+        target = os.path.join(folder, name)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.part")
+        try:
+            if os.path.isdir(target):
+                raise IsADirectoryError(21, "is a directory")
+            Image.fromarray(img).save(tmp, format="PNG")
+            os.replace(tmp, target)
+        except OSError as e:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            errors.append({"file": path, "error": f"--save-preprocessed: cannot write {target} ({e.strerror or e})"})
+    return errors

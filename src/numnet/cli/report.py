@@ -1,7 +1,7 @@
 """numnet report: PNG figures and an index.html that shows them with captions."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option
+from .common import Output, add_data_option, add_json_option, check_model_data, load_data
 
 
 def add_parser(sub):
@@ -26,7 +26,8 @@ def run(args) -> int:
     out = Output(args.json)
     pyplot_or_explain()                                  # say how to install matplotlib before any work
     model = numnet.load(args.model)
-    (_, _), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
+    check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
     result = make_report(model, x_test, y_test, args.out, title=f"numnet report: {os.path.basename(args.model)}")
     ev = result["evaluation"]
     out.say(f"test accuracy {ev['accuracy']:.4f} (loss {ev['loss']:.4f})")

@@ -1,8 +1,8 @@
 """numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
 from __future__ import annotations
 
-from .common import (Output, add_data_option, add_json_option, add_network_options, check_writable,
-                     positive_float, positive_int)
+from .common import (Output, add_data_option, add_json_option, add_network_options, check_save_target, fraction,
+                     load_data, positive_float, positive_int, seed_int)
 
 
 def add_parser(sub):
@@ -26,7 +26,7 @@ def add_parser(sub):
                    help="random shifts; affine: and rotations, scaling; shift-flip: and left-right mirrors")
     p.add_argument("--epochs", type=positive_int, help="passes over the training set (default 5, or the preset's)")
     p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default 100, or the preset's)")
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and batch order (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed for weights and batch order (default 0)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only")
     p.add_argument("--gradient", default="backprop", choices=["backprop", "numerical"],
@@ -37,13 +37,14 @@ def add_parser(sub):
                         "convolutional networks, 1 for MLPs)")
     add_data_option(p)
     p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
-    p.add_argument("--min-accuracy", type=float, metavar="A",
+    p.add_argument("--min-accuracy", type=fraction, metavar="A",
                    help="accuracy gate: exit status 1 if the final test accuracy is below A (e.g. 0.95)")
     add_json_option(p)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    import math
     import time
 
     import numpy as np
@@ -54,33 +55,39 @@ def run(args) -> int:
     from .progress import EpochBar
 
     out = Output(args.json)
-    if args.save:
-        check_writable(args.save)
+    save_path = check_save_target(args.save) if args.save is not None else None   # before any work
     spec, recipe = preset(args.model)
-    if args.arch and args.model != "mlp":
+    if args.arch is not None and args.model != "mlp":
         raise numnet.ConfigError("give --model or --arch, not both")
-    spec = args.arch or spec
+    spec = args.arch if args.arch is not None else spec          # --arch "" is refused by build
     if args.optimizer not in (None, recipe["optimizer"]):
         recipe["lr"] = None                                # another optimizer: its own default rate
     recipe.update({k: v for k in ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size")
                    if (v := getattr(args, k)) is not None})
     args.optimizer, args.epochs, args.batch_size = recipe["optimizer"], recipe["epochs"], recipe["batch_size"]
     if spec is None:
-        layers = mlp(parse_sizes(args.hidden), args.activation, init=args.init)
+        hidden = parse_sizes(args.hidden)
+    elif args.data_dir is None:
+        build(spec, num_classes=None)                      # a bad spec fails before the data is read
+    (x_train, y_train), (x_test, y_test) = load_data(args.data_dir)
+    classes = check_classes(y_train, y_test, args.data_dir, out)
+    if spec is None:                                       # input size and class count from the data
+        layers = mlp(hidden, args.activation, in_features=math.prod(x_train.shape[1:]), num_classes=classes,
+                     init=args.init)
     else:
-        build(spec)                                        # a bad spec fails before the data is read
-    (x_train, y_train), (x_test, y_test) = numnet.load_mnist(args.data_dir)
-    if spec is not None:
-        layers = build(spec, input_shape=x_train.shape[1:], num_classes=int(y_train.max()) + 1)
+        layers = build(spec, input_shape=x_train.shape[1:], num_classes=classes)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    if len(x_train) < 2:
+        raise numnet.ConfigError(f"training needs at least 2 samples (the input standardisation measures their "
+                                 f"spread), got {len(x_train)}")
     model = numnet.Sequential(layers, dtype=np.dtype(args.dtype), seed=args.seed)
     optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
                                  **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
     schedule = numnet.schedules.get(recipe.get("schedule"), optimizer.lr)
     augment = numnet.augment.get(recipe.get("augment"))
     workers = numnet.parallel.check_workers(model, args.workers, args.batch_size, args.gradient)
-    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + "-10"
+    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{classes}"
     sizes = f"{sizes} {args.activation}" if spec is None else spec
     extras = "".join(f", {k} {recipe[k]}" for k in ("weight_decay", "schedule", "augment") if recipe.get(k))
     out.say(f"training {sizes} with {args.optimizer} (lr {optimizer.lr:g}{extras}), "
@@ -107,9 +114,10 @@ def run(args) -> int:
                        "hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
                        "seed": args.seed, "data_dir": args.data_dir, "limit": args.limit,
                        "train_seconds": train_seconds})
+    if save_path is not None:
+        model.save(save_path)                              # saved before anything more is printed
     out.say(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}) after {train_seconds:.1f} s")
-    if args.save:
-        model.save(args.save)
+    if save_path is not None:
         out.say(f"saved {args.save}")
     out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds,
               "epochs": args.epochs, "workers": workers, "model_path": args.save,
@@ -119,3 +127,25 @@ def run(args) -> int:
         out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
         return 1
     return 0
+
+
+def check_classes(y_train, y_test, data_dir, out) -> int:
+    """The class count K of the training labels (largest + 1); every label must lie in 0..K−1.
+    Refused before training: negative or non-integer labels, test labels beyond the training
+    ones, a single class. A class with no training sample gets a warning."""
+    import numpy as np
+
+    from numnet.datasets import check_labels, num_classes
+    from numnet.errors import DatasetError
+
+    where = data_dir or "the bundled MNIST"
+    check_labels(y_train, np.iinfo(np.int32).max, f"{where} (training labels)")
+    classes = num_classes(y_train)
+    if classes < 2:
+        raise DatasetError(f"{where}: the training labels hold a single class, nothing to classify")
+    check_labels(y_test, classes, f"{where} (test labels; the {classes} classes come from the training labels)")
+    missing = np.flatnonzero(np.bincount(np.asarray(y_train, dtype=np.int64), minlength=classes) == 0)
+    if len(missing):
+        out.warn(f"{where}: no training sample of class {', '.join(map(str, missing[:10]))}"
+                 f"{' ...' if len(missing) > 10 else ''} (of {classes} classes 0..{classes - 1})")
+    return classes
