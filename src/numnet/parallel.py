@@ -167,7 +167,8 @@ class DataParallel:
         """backprop on a worker; if it fails, the other workers waiting in an ``AllSum`` are released
         (BrokenBarrierError) instead of waiting for ever."""
         try:
-            return backprop(model, x, y, weight)
+            with np.errstate(over="ignore", invalid="ignore"):     # as fit's own thread: divergence is checked
+                return backprop(model, x, y, weight)
         except BaseException:
             for group in self.groups:
                 group.abort()
@@ -223,10 +224,15 @@ def sliced_step(opt, params, grads, pool, parts: int):
         edges = [p.size * j // parts for j in range(parts + 1)]
         jobs = [(p.reshape(-1)[a:b], g.reshape(-1)[a:b], {n: v.reshape(-1)[a:b] for n, v in s.items()})
                 for a, b in zip(edges, edges[1:])]
-        futures = [pool.submit(opt.apply, *job) for job in jobs[1:]]
+        futures = [pool.submit(_quiet, opt.apply, *job) for job in jobs[1:]]
         opt.apply(*jobs[0])
         for f in futures:
             f.result()
+
+
+def _quiet(fn, *args):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return fn(*args)
 
 
 class _RankedSum:

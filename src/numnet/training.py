@@ -129,7 +129,9 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
             listener(event, **info)
         model.train()              # in case a callback evaluated the model (evaluation mode)
 
+    quiet = np.errstate(over="ignore", invalid="ignore")   # divergence is checked below, not warned about
     try:
+        quiet.__enter__()
         model.train()
         if first is not None:
             first.input_grad = False
@@ -191,6 +193,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     except StopTraining:
         pass
     finally:
+        quiet.__exit__(None, None, None)
         if engine is not None:
             engine.close()
         if first is not None:

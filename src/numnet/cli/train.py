@@ -36,6 +36,17 @@ def add_parser(sub):
                    help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
                         "convolutional networks, 1 for MLPs)")
     add_data_option(p)
+    p.add_argument("--val-split", type=float, metavar="F",
+                   help="hold out this fraction of the training set (seeded) and validate on it after every "
+                        "epoch; the test set is then used once, at the end")
+    p.add_argument("--patience", type=positive_int, metavar="N",
+                   help="early stopping: stop when the validation loss has not improved for N epochs and keep "
+                        "the best epoch's weights (validates on --val-split, 0.1 unless given; never the test set)")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="after every epoch, save the model, the optimizer state and the run's position to PATH")
+    p.add_argument("--resume", metavar="PATH",
+                   help="continue the run saved in a checkpoint up to --epochs in all (every other setting is "
+                        "the checkpoint's); the result is the uninterrupted run's, bit for bit")
     p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
     p.add_argument("--min-accuracy", type=fraction, metavar="A",
                    help="accuracy gate: exit status 1 if the final test accuracy is below A (e.g. 0.95)")
@@ -56,6 +67,22 @@ def run(args) -> int:
 
     out = Output(args.json)
     save_path = check_save_target(args.save) if args.save is not None else None   # before any work
+    checkpoint = args.checkpoint if args.checkpoint is not None else args.resume
+    checkpoint_path = check_save_target(checkpoint, "--checkpoint") if checkpoint is not None else None
+    resumed = None
+    if args.resume is not None:                            # the checkpoint's settings, its --epochs unless given
+        resumed = numnet.load(args.resume)
+        run_info = resumed.info.get("run")
+        if resumed.training_state is None or not isinstance(run_info, dict) or set(RUN_KEYS) - set(run_info):
+            raise numnet.ConfigError(f"--resume {args.resume}: not a checkpoint (make one with --checkpoint)")
+        total = args.epochs or run_info["epochs"]
+        for key in RUN_KEYS:
+            setattr(args, key, run_info[key])
+        args.epochs, args.arch, args.model = total, run_info["spec"], "mlp"
+    if args.patience is not None and args.val_split is None:
+        args.val_split = 0.1
+    if args.val_split is not None and not 0 < args.val_split < 1:
+        raise numnet.ConfigError(f"--val-split must lie strictly between 0 and 1, got {args.val_split}")
     spec, recipe = preset(args.model)
     if args.arch is not None and args.model != "mlp":
         raise numnet.ConfigError("give --model or --arch, not both")
@@ -81,10 +108,15 @@ def run(args) -> int:
     if len(x_train) < 2:
         raise numnet.ConfigError(f"training needs at least 2 samples (the input standardisation measures their "
                                  f"spread), got {len(x_train)}")
-    model = numnet.Sequential(layers, dtype=np.dtype(args.dtype), seed=args.seed)
-    optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
-                                 **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
-    schedule = numnet.schedules.get(recipe.get("schedule"), optimizer.lr)
+    if resumed is not None:
+        recipe.update(resumed.info["run"]["recipe"], epochs=args.epochs)
+        model, optimizer = resumed, resumed.optimizer
+    else:
+        model = numnet.Sequential(layers, dtype=np.dtype(args.dtype), seed=args.seed)
+        optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
+                                     **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
+    base_lr = recipe.get("lr") or numnet.optim.DEFAULT_LR[args.optimizer]    # the schedule's peak (a resumed
+    schedule = numnet.schedules.get(recipe.get("schedule"), base_lr)         # optimizer holds its last rate)
     augment = numnet.augment.get(recipe.get("augment"))
     workers = numnet.parallel.check_workers(model, args.workers, args.batch_size, args.gradient)
     sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{classes}"
@@ -99,16 +131,38 @@ def run(args) -> int:
                  "instead of one backward pass, thousands of times slower than backprop; use a small network "
                  "(--hidden) and --limit")
 
+    held_out = "val" if args.val_split else "test"        # seed 002's habit: the test set each epoch, so labelled
+
     def on_epoch(e):
         out.say(f"epoch {e['epoch']:>3}: train loss {e['train_loss']:.4f}  train acc {e['train_accuracy']:.4f}  "
-                f"test loss {e['val_loss']:.4f}  test acc {e['val_accuracy']:.4f}  ({e['seconds']:.1f} s)")
+                f"{held_out} loss {e['val_loss']:.4f}  {held_out} acc {e['val_accuracy']:.4f}  ({e['seconds']:.1f} s)")
 
+    model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": spec, "recipe": recipe}
+    stopper = numnet.EarlyStopping(args.patience) if args.patience else None
     start = time.perf_counter()
-    with EpochBar(out.show_progress, args.epochs, on_epoch) as bar:
-        model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
-                  validation_data=(x_test, y_test), seed=args.seed, progress=bar,
-                  gradient=args.gradient, schedule=schedule, augment=augment, workers=workers)
+    try:
+        with EpochBar(out.show_progress, args.epochs, on_epoch) as bar:
+            model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
+                      validation_data=None if args.val_split else (x_test, y_test),
+                      validation_split=args.val_split or 0.0, seed=args.seed, progress=bar,
+                      callbacks=[stopper] if stopper else [], gradient=args.gradient, schedule=schedule,
+                      augment=augment, workers=workers, checkpoint=checkpoint_path, resume=resumed is not None)
+    except numnet.Diverged as e:                           # exit 1, valid JSON, and nothing saved
+        out.warn(str(e))
+        out.emit({"diverged": True, "error": str(e), "test_accuracy": None, "test_loss": None,
+                  "train_seconds": time.perf_counter() - start, "epochs": args.epochs, "model_path": None,
+                  "history": history_rows(model)})
+        return 1
+    except KeyboardInterrupt:
+        state = model.training_state
+        if checkpoint_path is not None and state is not None:
+            out.warn(f"interrupted after epoch {state['epoch']} of {args.epochs}; resume with: "
+                     f"numnet train --resume {checkpoint} --epochs {args.epochs}")
+        raise
     train_seconds = time.perf_counter() - start
+    if stopper is not None and stopper.stopped_epoch is not None:
+        out.say(f"early stop after epoch {stopper.stopped_epoch}: best val loss {stopper.best:.4f} at epoch "
+                f"{stopper.best_epoch} (its weights kept)")
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
     model.info.update({"model": args.model, "arch": spec, "recipe": recipe,
                        "hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
@@ -121,12 +175,28 @@ def run(args) -> int:
         out.say(f"saved {args.save}")
     out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds,
               "epochs": args.epochs, "workers": workers, "model_path": args.save,
-              "history": [{"epoch": e["epoch"], "train_loss": e["train_loss"], "train_accuracy": e["train_accuracy"],
-                           "test_loss": e["val_loss"], "test_accuracy": e["val_accuracy"]} for e in model.history]})
+              "history": history_rows(model)})
     if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
         out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
         return 1
     return 0
+
+
+#: the settings of a run, recorded in its checkpoints so that --resume continues the same run
+RUN_KEYS = ("hidden", "activation", "init", "optimizer", "epochs", "batch_size", "seed", "dtype", "limit",
+            "gradient", "workers", "data_dir", "val_split", "patience")
+
+
+def history_rows(model) -> list:
+    """The --json history: per epoch, train_* and test_* (the held-out set each epoch: the test set,
+    as seed 002 does), or val_* with --val-split."""
+    rows = []
+    for e in model.history:
+        row = {"epoch": e["epoch"], "train_loss": e["train_loss"], "train_accuracy": e["train_accuracy"]}
+        held = "val" if model.info.get("run", {}).get("val_split") else "test"
+        row[f"{held}_loss"], row[f"{held}_accuracy"] = e.get("val_loss"), e.get("val_accuracy")
+        rows.append(row)
+    return rows
 
 
 def check_classes(y_train, y_test, data_dir, out) -> int:
