@@ -59,10 +59,19 @@ def conv_out_size(size: int, k: int, s: int = 1, p: int = 0) -> int:
     return (size + 2 * p - k) // s + 1
 
 
-def pair(v, name: str = "size") -> tuple:
+def whole(v, name: str = "size", minimum: int = 1) -> int:
+    """``v`` as an int if it is a whole number ≥ ``minimum`` (5, 5.0, np.int64(5)); 10.5, '25', True,
+    inf are refused rather than truncated."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(v) or v != int(v) or v < minimum:
+        raise ConfigError(f"{name} must be a whole number ≥ {minimum}, got {v!r}")
+    return int(v)
+
+
+def pair(v, name: str = "size", minimum: int = 1) -> tuple:
     """An int or a pair of ints as (a, b), e.g. a kernel size 5 -> (5, 5)."""
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
             raise ConfigError(f"{name} must be an int or a pair, got {v!r}")
-        return int(v[0]), int(v[1])
-    return int(v), int(v)
+        return whole(v[0], name, minimum), whole(v[1], name, minimum)
+    return whole(v, name, minimum), whole(v, name, minimum)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import tokenize
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -58,64 +61,134 @@ def save(model, path) -> str:
 def load(path) -> Sequential:
     """Load a model saved by :func:`save`. No pickle: ``allow_pickle=False``.
 
-    Raises :class:`ModelFileError` for a missing, corrupt or foreign file, or arrays whose
-    shapes disagree with the saved architecture (checked before they are read).
+    Raises :class:`ModelFileError` for a missing, corrupt or foreign file. Nothing is allocated
+    before it is checked: the config's size; the values the architecture declares (each layer's
+    ``declared_size``) against what the file's arrays can hold; every array's ``.npy`` header (shape,
+    dtype) against the architecture and against the size of its entry in the zip.
     """
     path = os.fspath(path)
 
     def fail(problem):
-        return ModelFileError(f"{path}: {problem}")
+        problem = " ".join(str(problem).split())                    # one line, whatever the cause said
+        return ModelFileError(f"{path}: {problem[:300]}")
 
     if not os.path.isfile(path):
         raise fail("no such model file (make one with: numnet train --save model.npz)")
     try:
         with zipfile.ZipFile(path) as zf:
-            sizes = {i.filename[:-4]: i.file_size for i in zf.infolist() if i.filename.endswith(".npy")}
-        if "__config__" not in sizes:
-            raise fail("not a numnet model (no __config__ entry)")
-        if sizes["__config__"] > MAX_CONFIG_BYTES:
-            raise fail("config entry too large")
-        with np.load(path, allow_pickle=False) as npz:
-            cfg = json.loads(str(npz["__config__"]))
-            if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
-                raise fail("not a numnet model (wrong format tag)")
-            if cfg.get("version") != FORMAT_VERSION:
-                raise fail(f"unsupported model format version {cfg.get('version')!r}")
-            try:
-                model = Sequential([layers_mod.from_config(c) for c in cfg["layers"]],
-                                   loss=cfg["loss"]["type"], dtype=cfg["dtype"], seed=None)
-            except (ConfigError, TypeError, ValueError, KeyError) as e:
-                raise fail(f"invalid architecture ({e})") from None
+            entries = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+            if "__config__" not in entries:
+                raise fail("not a numnet model (no __config__ entry)")
+            if entries["__config__"].file_size > MAX_CONFIG_BYTES:
+                raise fail("config entry too large")
+            cfg = _config(zf, entries["__config__"], fail)
+            capacity = sum(e.file_size for k, e in entries.items() if k != "__config__")
+            model = _build(cfg, capacity, fail)
             expected = arrays(model)
-            opt_arrays = {}
             if cfg.get("optimizer_state") is not None:
                 model.optimizer, opt_arrays = _optimizer(cfg["optimizer_state"], model, fail)
                 expected.update(opt_arrays)
-            present = set(sizes) - {"__config__"}
+            present = set(entries) - {"__config__"}
             if set(expected) != present:
                 missing = sorted(set(expected) - present)
                 extra = sorted(present - set(expected))
                 raise fail(f"arrays disagree with the architecture (missing {missing}, unexpected {extra})")
             for key, target in expected.items():
-                if sizes[key] > target.nbytes + 4096:
-                    raise fail(f"array {key} is larger than its layer allows")
-                arr = npz[key]
-                if arr.shape != target.shape:
-                    raise fail(f"array {key} has shape {arr.shape}, the architecture needs {target.shape}")
-                if arr.dtype != target.dtype:
-                    raise fail(f"array {key} has dtype {arr.dtype}, expected {target.dtype}")
-                target[...] = arr
-                if not np.isfinite(target).all():
-                    raise fail(f"array {key} holds NaN or infinite values (a training that diverged?)")
+                _read_into(zf, entries[key], key, target, fail)
+            for layer in model.layers:
+                if hasattr(layer, "check_state"):
+                    layer.check_state()
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, EOFError) as e:
+    except ConfigError as e:
+        raise fail(f"invalid model ({e})") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, TypeError, EOFError, RecursionError,
+            SyntaxError, tokenize.TokenError, NotImplementedError, struct.error) as e:         # (a mangled .npy header or zip entry)
         raise fail(f"corrupt or unreadable model file ({e.__class__.__name__}: {e})") from None
     model.input_shape = tuple(cfg["input_shape"]) if cfg.get("input_shape") else None
     model.history = list(cfg.get("history") or [])
     model.info = dict(cfg.get("info") or {})
     model.training_state = _training_state(cfg.get("training_state"), fail)
     return model
+
+
+def _config(zf, entry, fail) -> dict:
+    """The JSON config entry, checked for the keys and types that everything after relies on."""
+    with zf.open(entry) as f:
+        text = str(np.lib.format.read_array(f, allow_pickle=False))
+    try:
+        cfg = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise fail(f"config is not valid JSON ({type(e).__name__})") from None
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        raise fail("not a numnet model (wrong format tag)")
+    if cfg.get("version") != FORMAT_VERSION:
+        raise fail(f"unsupported model format version {cfg.get('version')!r}")
+    shape = cfg.get("input_shape")
+    checks = {
+        "layers": isinstance(cfg.get("layers"), list) and all(isinstance(c, dict) for c in cfg["layers"]),
+        "loss": isinstance(cfg.get("loss"), dict) and isinstance(cfg["loss"].get("type"), str),
+        "dtype": cfg.get("dtype") in ("float32", "float64"),
+        "input_shape": shape is None or (isinstance(shape, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)),
+        "history": cfg.get("history") is None or (isinstance(cfg["history"], list)
+                                                  and all(isinstance(e, dict) for e in cfg["history"])),
+        "info": cfg.get("info") is None or isinstance(cfg["info"], dict),
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad:
+        raise fail(f"invalid config entry: {', '.join(bad)}")
+    return cfg
+
+
+def _build(cfg, capacity, fail) -> Sequential:
+    """The model the config describes, after checking that the values its layers declare fit in
+    the ``capacity`` bytes of arrays the file holds (4 bytes a value at least)."""
+    declared = 0
+    for c in cfg["layers"]:
+        cls = layers_mod.REGISTRY.get(c.get("type"))
+        if cls is None:
+            raise fail(f"invalid architecture (unknown layer type {c.get('type')!r})")
+        try:
+            size = cls.declared_size({k: v for k, v in c.items() if k != "type"})
+        except (KeyError, TypeError, ValueError, ConfigError) as e:
+            raise fail(f"invalid architecture ({cls.__name__}: {e})") from None
+        declared += size or 0
+        if declared > capacity // 4 + 1024:
+            raise fail(f"the architecture declares {declared:,} or more values, but the file's arrays hold at most "
+                       f"{capacity // 4:,}")
+    try:
+        return Sequential([layers_mod.from_config(c) for c in cfg["layers"]], loss=cfg["loss"]["type"],
+                          dtype=cfg["dtype"], seed=None)
+    except (ConfigError, TypeError, ValueError, KeyError) as e:
+        raise fail(f"invalid architecture ({e})") from None
+
+
+def _read_into(zf, entry, key, target, fail):
+    """Read array ``key`` into ``target`` after checking its .npy header (shape, dtype, no pickled
+    objects) against the architecture and the entry's size."""
+    with zf.open(entry) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise fail(f"array {key}: unsupported .npy version {version}")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        if dtype.hasobject:
+            raise fail(f"array {key} holds Python objects (refused: no pickle)")
+        if tuple(shape) != target.shape:
+            raise fail(f"array {key} has shape {tuple(shape)}, the architecture needs {target.shape}")
+        if dtype != target.dtype:
+            raise fail(f"array {key} has dtype {dtype}, the model's is {target.dtype}")
+        if entry.file_size != f.tell() + target.nbytes:
+            raise fail(f"array {key}: its entry holds {entry.file_size} bytes, its header promises "
+                       f"{f.tell() + target.nbytes}")
+        data = f.read(target.nbytes)
+    if len(data) != target.nbytes:
+        raise fail(f"array {key} is truncated")
+    flat = np.frombuffer(data, dtype=dtype)
+    target[...] = flat.reshape(shape, order="F" if fortran else "C")
+    if not np.isfinite(target).all():
+        raise fail(f"array {key} holds NaN or infinite values (a training that diverged?)")
 
 
 def _optimizer(saved, model, fail):

@@ -143,6 +143,13 @@ class Layer:
             self.__dict__[n], self.__dict__["d" + n] = params[n], grads[n]
             bound.update((n, "d" + n))
 
+    @classmethod
+    def declared_size(cls, config: dict):
+        """How many values the constructor with ``config`` allocates (parameters and buffers),
+        computed without allocating: ``numnet.load`` checks it against the arrays a file holds
+        before it builds anything. None: unknown (layers with parameters say it themselves)."""
+        return None if cls.param_names or cls.buffer_names else 0
+
     def output_shape(self, input_shape: tuple) -> tuple:
         """Shape of one sample's output given one sample's input shape."""
         return input_shape

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import init as initializers
 from ..errors import ConfigError
-from ..functional import conv_out_size, pair
+from ..functional import conv_out_size, pair, whole
 from ..kernels import col2im, im2col, sum_of_products, sum_rows
 from .base import Layer
 
@@ -34,10 +34,10 @@ class Conv2D(Layer):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride=1, padding=0,
                  init="he", dtype=np.float32, seed: int = 0):
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.in_channels, self.out_channels = whole(in_channels, "in_channels"), whole(out_channels, "out_channels")
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = pair(stride, "stride")
-        self.padding = pair(padding, "padding")
+        self.padding = pair(padding, "padding", minimum=0)
         if min(self.in_channels, self.out_channels, *self.kernel_size, *self.stride) < 1 or min(self.padding) < 0:
             raise ConfigError(f"invalid Conv2D sizes: channels {in_channels}->{out_channels}, kernel "
                               f"{kernel_size}, stride {stride}, padding {padding}")
@@ -48,6 +48,11 @@ class Conv2D(Layer):
         self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
         self._scratch = {}                        # im2col's buffers, reused from batch to batch
         self.init_params(np.random.default_rng(seed))
+
+    @classmethod
+    def declared_size(cls, config):
+        kh, kw = pair(config.get("kernel_size", 3), "kernel_size")
+        return (whole(config["in_channels"], "in_channels") * kh * kw + 1) * whole(config["out_channels"], "out_channels")
 
     def init_params(self, rng):
         kh, kw = self.kernel_size

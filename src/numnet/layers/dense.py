@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import init as initializers
+from ..functional import whole
 from .base import Layer
 
 
@@ -22,11 +23,16 @@ class Dense(Layer):
     symbol = "z{k}"
 
     def __init__(self, in_features: int, out_features: int, init="he", dtype=np.float32, seed: int = 0):
-        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        self.in_features, self.out_features = whole(in_features, "in_features"), whole(out_features, "out_features")
+        self.init = init
         self.W = np.empty((self.out_features, self.in_features), dtype=dtype)
         self.b = np.zeros(self.out_features, dtype=dtype)
         self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
         self.init_params(np.random.default_rng(seed))
+
+    @classmethod
+    def declared_size(cls, config):
+        return (whole(config["in_features"], "in_features") + 1) * whole(config["out_features"], "out_features")
 
     def init_params(self, rng):
         f = initializers.get(self.init)

@@ -2,9 +2,12 @@
 normalisation (every batch, with running statistics for evaluation)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ConfigError
+from ..functional import whole
 from ..kernels import sum_rows
 from .base import Layer
 
@@ -27,10 +30,20 @@ class Standardize(Layer):
     symbol = "x̂"
 
     def __init__(self, shape=None):
-        self.shape = tuple(shape) if shape is not None else None
+        self.shape = tuple(whole(s, "shape") for s in shape) if shape is not None else None
         self.adapted = shape is not None
         self.mean = np.zeros(self.shape or (1,), dtype=np.float64)
         self.std = np.ones((), dtype=np.float64)
+
+    @classmethod
+    def declared_size(cls, config):
+        shape = config.get("shape")
+        return math.prod(whole(s, "shape") for s in shape) + 1 if shape else 2
+
+    def check_state(self):
+        """After loading: σ must be a positive number (σ = 0 would divide by zero)."""
+        if not (np.ndim(self.std) == 0 and np.isfinite(self.std) and self.std > 0):
+            raise ConfigError(f"Standardize needs a positive σ, got {self.std!r}")
 
     def adapt(self, batches):
         """Fit μ and σ from an iterable of input batches (N, ...); per-batch sums in the batch's
@@ -99,7 +112,7 @@ class BatchNorm(Layer):
                              "∂L/∂{x} = γ/(M·√(σ² + ε))·(M·∂L/∂{y} − ∂L/∂β − x̂ ⊙ ∂L/∂γ)"}
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32):
-        self.num_features = int(num_features)
+        self.num_features = whole(num_features, "num_features")
         if self.num_features < 1:
             raise ConfigError(f"BatchNorm needs a positive number of features, got {num_features}")
         self.momentum, self.eps = float(momentum), float(eps)
@@ -108,6 +121,10 @@ class BatchNorm(Layer):
         self.dgamma, self.dbeta = np.zeros_like(self.gamma), np.zeros_like(self.beta)
         self.running_mean = np.zeros(self.num_features, dtype=np.float64)
         self.running_var = np.ones(self.num_features, dtype=np.float64)
+
+    @classmethod
+    def declared_size(cls, config):
+        return 4 * whole(config["num_features"], "num_features")
 
     def init_params(self, rng):
         self.gamma[...] = 1

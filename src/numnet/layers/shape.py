@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..errors import ConfigError
+from ..functional import whole
 from .base import Layer
 
 
@@ -30,7 +31,7 @@ class Reshape(Layer):
     equations = {"forward": "{y} = reshape({x})", "backward": "∂L/∂{x} = reshape(∂L/∂{y})"}
 
     def __init__(self, shape):
-        self.shape = tuple(int(s) for s in shape)
+        self.shape = tuple(whole(s, "shape") for s in shape)
 
     def forward(self, x):
         self.x_shape = x.shape
