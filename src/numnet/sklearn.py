@@ -25,11 +25,15 @@ import re
 import tempfile
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .errors import ConfigError
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+except ImportError as e:                  # scikit-learn missing or older than 1.6 (no validate_data)
+    raise ImportError(f"numnet.sklearn needs scikit-learn >= 1.6: pip install 'numnet[sklearn]' ({e})") from e
 
 #: scikit-learn estimator checks a float32 estimator is known to fail, check name -> reason.
 FLOAT32_FAILED_CHECKS = {
@@ -189,8 +193,6 @@ class NumnetClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         if getattr(X, "ndim", None) in (3, 4):
             X = self._check_X(X, reset)
-            from sklearn.utils.validation import column_or_1d
-
             y = column_or_1d(y, warn=True)
             if len(y) != len(X):
                 raise ValueError(f"{len(X)} samples but {len(y)} labels")

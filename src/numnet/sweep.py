@@ -239,10 +239,11 @@ def cores() -> int:
 def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name: str = "numnet-sweep",
         model: str = "mlp", epochs: int | None = None, limit: int | None = None, val_fraction: float = 0.1,
         seed: int = 0, data_dir: str | None = None, pruner: str = "median", measure_test: bool = True,
-        progress=None, poll_seconds: float = 0.5) -> dict:
+        blas_threads: int | None = None, progress=None, poll_seconds: float = 0.5) -> dict:
     """Add ``trials`` trials to study ``study_name`` in ``storage`` (default: journal file
-    ``<study_name>.journal``), on ``jobs`` worker processes; then train the study's best recipe on
-    the whole (limited) training set and measure its test accuracy once.
+    ``<study_name>.journal``), on ``jobs`` worker processes with ``blas_threads`` BLAS threads each
+    (default: cores // jobs, at least 1); then train the study's best recipe on the whole (limited)
+    training set and measure its test accuracy once.
 
     progress: optional ``progress(event, **info)``: 'trial' (number, state, value, params) as
     trials finish. Returns {study, storage, best_params, best_value, best_trial, command,
@@ -264,7 +265,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     before = len(study.get_trials(deepcopy=False))
     options = {"model": model, "epochs": epochs, "limit": limit, "val_fraction": val_fraction, "seed": seed,
                "data_dir": data_dir, "pruner": pruner, "offset": before}
-    threads = max(1, cores() // jobs)
+    threads = int(blas_threads) if blas_threads else max(1, cores() // jobs)
     shares = [trials // jobs + (i < trials % jobs) for i in range(jobs)]
     seen = set(t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished())
 
@@ -295,7 +296,10 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     result.update(best_params=best.params, best_value=best.value, best_trial=best.number,
                   command=train_command(recipe, limit, data_dir))
     if measure_test:
-        final = train(recipe, x_all, y_all, num_classes)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=blas_threads):          # None: as the machine is
+            final = train(recipe, x_all, y_all, num_classes)
         result["test_loss"], result["test_accuracy"] = (float(v) for v in final.evaluate(x_test, y_test))
     return result
 

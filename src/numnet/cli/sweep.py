@@ -16,6 +16,8 @@ def add_parser(sub):
     p.add_argument("--trials", type=positive_int, default=20, help="trials this command adds to the study (default 20)")
     p.add_argument("--jobs", type=positive_int, default=1,
                    help="worker processes on this machine (default 1); each gets cores/jobs BLAS threads")
+    p.add_argument("--blas-threads", type=positive_int, metavar="N",
+                   help="BLAS threads per worker (default: cores / jobs, at least 1)")
     p.add_argument("--storage", metavar="URL|PATH",
                    help="Optuna storage shared by the workers: a journal file (default STUDY.journal) or a "
                         "database URL, e.g. postgresql://user:pass@host/db for workers on many machines")
@@ -49,7 +51,7 @@ def run(args) -> int:
     result = sweep.run(trials=args.trials, jobs=args.jobs, storage=args.storage, study_name=args.study,
                        model=args.model, epochs=args.epochs, limit=args.limit, val_fraction=args.val_fraction,
                        seed=args.seed, data_dir=args.data_dir, pruner=args.pruner, measure_test=not args.no_test,
-                       progress=progress)
+                       blas_threads=args.blas_threads, progress=progress)
     out.say(f"{result['trials']} trials in the study ({result['complete']} complete, {result['pruned']} pruned, "
             f"{result['failed']} failed); {result['trials_run']} run now in {result['wall_seconds']:.1f} s "
             f"on {result['jobs']} workers x {result['blas_threads']} BLAS threads")
