@@ -165,6 +165,19 @@ def open_storage(storage: str):
         raise
 
 
+def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
+    """Create the study or load it. Commands started together on an empty database race to create
+    its tables (one gets a unique-key violation): the loser tries again after a pause."""
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(storage=open_storage(storage), study_name=study_name,
+                                       direction="maximize", load_if_exists=True)
+        except SweepError:
+            if "://" not in storage or attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
 def _pruner(optuna, name):
     if name == "none":
         return optuna.pruners.NopPruner()
@@ -260,8 +273,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     (x_all, y_all), (x_test, y_test), num_classes = load_data(data_dir, limit)
     validation_split(len(x_all), val_fraction, seed)          # too few samples: fail before spawning
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(storage=open_storage(storage), study_name=study_name, direction="maximize",
-                                load_if_exists=True)
+    study = _create_study(optuna, storage, study_name)
     before = len(study.get_trials(deepcopy=False))
     options = {"model": model, "epochs": epochs, "limit": limit, "val_fraction": val_fraction, "seed": seed,
                "data_dir": data_dir, "pruner": pruner, "offset": before}
