@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import pytest
@@ -63,6 +62,23 @@ def test_suggest_builds_specs_the_train_command_reads():
     assert "dropout" not in best["arch"] and "--" not in best["arch"] and best["arch"].endswith("relu-dense(10)")
     assert (best["schedule"], best["augment"], best["epochs"]) == ("onecycle", "affine", 15)
     build(best["arch"])
+
+
+def test_a_pruned_trial_stops_inside_fit_after_its_first_epoch(mnist):
+    (x, y), _ = mnist
+    tr, va = sweep.validation_split(600, 0.2, seed=0)
+    data = ((x[tr], y[tr]), (x[va], y[va]), 10)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1.1),
+                                sampler=optuna.samplers.RandomSampler(seed=0))      # prunes any accuracy
+    study.optimize(lambda t: sweep.objective(t, {"model": "mlp", "epochs": 3}, data), n_trials=1)
+    (trial,) = study.get_trials()
+    assert trial.state == optuna.trial.TrialState.PRUNED
+    assert list(trial.intermediate_values) == [1]            # reported epoch 1, then stopped: no epoch 2
+    assert 0 <= trial.intermediate_values[1] <= 1 and trial.user_attrs["recipe"]["epochs"] == 3
+    never = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=1.1))
+    never.optimize(lambda t: sweep.objective(t, {"model": "mlp", "epochs": 1}, data), n_trials=1)
+    assert never.get_trials()[0].state == optuna.trial.TrialState.COMPLETE    # the last epoch is never pruned
 
 
 def test_redact_hides_the_database_password():

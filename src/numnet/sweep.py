@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import time
+import uuid
 
 import numpy as np
 
@@ -192,6 +193,7 @@ def objective(trial, options: dict, data) -> float:
     recipe = suggest(trial, options["model"], options.get("epochs"), options.get("seed", 0), num_classes)
     trial.set_user_attr("recipe", recipe)
     trial.set_user_attr("worker_pid", os.getpid())
+    trial.set_user_attr("run_id", options.get("run_id"))          # which command ran it (any machine)
     start = time.perf_counter()
 
     def progress(event, **info):
@@ -268,7 +270,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
 
     if trials < 1 or jobs < 1:
         raise ConfigError("--trials and --jobs must be positive")
-    spec, _ = preset(model)                                   # unknown preset: ConfigError now
+    preset(model)                                             # unknown preset: ConfigError now
     storage = storage or f"{study_name}.journal"
     (x_all, y_all), (x_test, y_test), num_classes = load_data(data_dir, limit)
     validation_split(len(x_all), val_fraction, seed)          # too few samples: fail before spawning
@@ -276,7 +278,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     study = _create_study(optuna, storage, study_name)
     before = len(study.get_trials(deepcopy=False))
     options = {"model": model, "epochs": epochs, "limit": limit, "val_fraction": val_fraction, "seed": seed,
-               "data_dir": data_dir, "pruner": pruner, "offset": before}
+               "data_dir": data_dir, "pruner": pruner, "offset": before, "run_id": uuid.uuid4().hex}
     threads = int(blas_threads) if blas_threads else max(1, cores() // jobs)
     shares = [trials // jobs + (i < trials % jobs) for i in range(jobs)]
     seen = set(t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished())
@@ -289,14 +291,13 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     start = time.perf_counter()
     if jobs == 1:                           # this process is the worker: no start-up of another one
         worker(storage, study_name, trials, options, 0, threads, report)
-        pids = {os.getpid()}
     else:
-        pids = _run_processes(study, storage, study_name, shares, options, threads, report, poll_seconds)
+        _run_processes(study, storage, study_name, shares, options, threads, report, poll_seconds)
     wall = time.perf_counter() - start
     all_trials = study.get_trials(deepcopy=False)
     states = [t.state.name for t in all_trials]
     result = {"study": study_name, "storage": storage if "://" not in storage else _redact(storage),
-              "trials": len(all_trials), "trials_run": sum(t.user_attrs.get("worker_pid") in pids for t in all_trials),
+              "trials": len(all_trials), "trials_run": sum(t.user_attrs.get("run_id") == options["run_id"] for t in all_trials),
               "complete": states.count("COMPLETE"), "pruned": states.count("PRUNED"), "failed": states.count("FAIL"),
               "jobs": jobs, "blas_threads": threads, "wall_seconds": wall,
               "best_params": None, "best_value": None, "best_trial": None, "command": None,
@@ -304,6 +305,8 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     if result["complete"] == 0:
         return result
     best = study.best_trial
+    if "recipe" not in best.user_attrs:
+        raise SweepError(f"study {study_name!r}: its best trial {best.number} was not made by numnet sweep (no recipe)")
     recipe = _rounded(best.user_attrs["recipe"])
     result.update(best_params=best.params, best_value=best.value, best_trial=best.number,
                   command=train_command(recipe, limit, data_dir))
@@ -316,9 +319,8 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     return result
 
 
-def _run_processes(study, storage, study_name, shares, options, threads, report, poll_seconds) -> set:
-    """Run a worker process per share of the trials; report trials as the storage shows them
-    finished; returns the workers' process ids."""
+def _run_processes(study, storage, study_name, shares, options, threads, report, poll_seconds):
+    """Run a worker process per share of the trials; report trials as the storage shows them finished."""
     ctx = multiprocessing.get_context("spawn")
     procs = [_spawn(ctx, (storage, study_name, n, options, i), threads) for i, n in enumerate(shares) if n]
     try:
@@ -337,7 +339,6 @@ def _run_processes(study, storage, study_name, shares, options, threads, report,
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise SweepError(f"{len(failed)} of {len(procs)} worker processes failed (exit codes {failed})")
-    return {p.pid for p in procs}
 
 
 def _redact(url: str) -> str:
