@@ -33,7 +33,8 @@ _EXPORTS = {
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = set(_EXPORTS) | {"init", "metrics", "idx", "schedules", "explain", "report", "evaluation", "cli",
                                "functional", "kernels", "parallel", "conv", "regularization", "summary",
-                               "onnx_export", "training", "gradients", "serialize"}
+                               "onnx_export", "training", "gradients", "serialize", "sklearn", "sweep",
+                               "callbacks", "inference", "predictor", "serve"}
 
 __all__ = sorted(_WHERE) + ["schedules"]
 
