@@ -41,6 +41,7 @@ import time
 import numpy as np
 
 from .errors import NumnetError
+from .functional import PIXEL_SCALE       # x = pixel / 255, as the model scales uint8 input
 
 #: the default opset; any from MIN_OPSET up to what the installed onnx knows may be asked for
 OPSET = 17
@@ -48,7 +49,6 @@ MIN_OPSET = 13
 #: the IR version written with opsets up to 17 (newer runtimes read it; older ones reject newer IRs)
 IR_VERSION = 8
 INPUT_KINDS = ("pixels", "uint8", "scaled")
-PIXEL_SCALE = 1 / 255
 
 
 class ExportError(NumnetError):

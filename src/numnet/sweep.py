@@ -108,7 +108,7 @@ def _rounded(recipe: dict) -> dict:
 
 def train(recipe: dict, x, y, num_classes: int, validation_data=None, progress=None):
     """Train ``recipe`` on (x, y) the way ``numnet train`` does; returns the model."""
-    from . import augment, optim, schedules
+    from . import augment, optim, parallel, schedules
     from .architectures import build
     from .model import Sequential
 
@@ -118,7 +118,7 @@ def train(recipe: dict, x, y, num_classes: int, validation_data=None, progress=N
     model.fit(x, y, epochs=recipe["epochs"], batch_size=recipe["batch_size"], optimizer=optimizer,
               validation_data=validation_data, seed=recipe["seed"], progress=progress,
               schedule=schedules.get(recipe.get("schedule"), optimizer.lr), augment=augment.get(recipe.get("augment")),
-              workers=model.check_workers(None, recipe["batch_size"]))
+              workers=parallel.check_workers(model, None, recipe["batch_size"]))
     return model
 
 
