@@ -136,3 +136,15 @@ def test_a_model_with_non_finite_weights_is_refused(tmp_path):
     model.save(tmp_path / "nan.npz")
     with pytest.raises(numnet.ModelFileError, match="NaN or infinite"):
         numnet.load(tmp_path / "nan.npz")
+
+
+def test_labels_outside_the_outputs_are_refused_before_training(mnist):
+    (x, y), _ = mnist
+    model = numnet.Sequential(numnet.mlp((4,)), seed=0)
+    start = model.flat_params.copy()
+    for bad in (np.where(y[:100] == 9, -1, y[:100]), np.where(y[:100] == 9, 10, y[:100])):
+        with pytest.raises(numnet.ConfigError, match=r"labels must lie in 0\.\.9"):
+            model.fit(x[:100], bad.astype(np.int64))
+    np.testing.assert_array_equal(model.flat_params, start)            # nothing trained
+    with pytest.raises(numnet.ConfigError, match=r"0\.\.1"):
+        binary_model().fit(x[:100], y[:100].astype(np.int64))         # a binary model takes 0/1

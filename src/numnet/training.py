@@ -42,6 +42,18 @@ def split_validation(x, y, fraction: float, seed: int = 0):
     return (x[kept], y[kept]), (x[held], y[held])
 
 
+def check_labels(model, y):
+    """Integer labels must name one of the model's outputs: 0..K−1 for K outputs, 0/1 for a binary
+    model (a label of −1 would otherwise index the last class, and one of K would crash mid-epoch)."""
+    if y.ndim != 1 or y.dtype.kind not in "iu" or not len(y):
+        return
+    width = model._out_width()
+    top = 1 if model.binary else (width - 1 if width else None)
+    low, high = int(y.min()), int(y.max())
+    if low < 0 or (top is not None and high > top):
+        raise ConfigError(f"labels must lie in 0..{top if top is not None else 'K−1'}, got {low}..{high}")
+
+
 def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, validation_data=None,
         validation_split: float = 0.0, shuffle: bool = True, seed: int = 0, progress=None, augment=None,
         schedule=None, gradient="backprop", workers: int | None = None, callbacks=(), checkpoint=None,
@@ -119,6 +131,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     first = next((layer for layer in model.layers if layer.param_names), None)
     params, grads = [model.flat_params], [model.flat_grads]
     labels = true_labels(y)
+    check_labels(model, y)
     report_every = max(1, (n // batch_size) // 200)
     numbering = len(model.history) - done        # epoch numbers continue the model's history
     model.adapt(x)
