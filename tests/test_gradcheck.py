@@ -144,7 +144,7 @@ def test_train_numerical_cli_warns_and_trains(capsys):
     assert code == 0, err
     assert "warning: --gradient numerical" in err and "forward passes per batch" in err
     result = json.loads(out)
-    assert len(result["history"]) == 1 and 0 <= result["test_accuracy"] <= 1
+    assert len(result["history"]) == 2 and 0 <= result["test_accuracy"] <= 1      # epoch 0 (untrained), epoch 1
 
 
 def test_numnet_never_imports_torch():

@@ -14,6 +14,15 @@ from .functional import to_float
 from .gradients import SOURCES
 
 
+def predicted_labels(model, out):
+    """Class ids from a batch of outputs (N, K): argmax over K; for one output (N, 1), a binary
+    classifier: 1 where the logit is ≥ 0 (BCE, fused sigmoid), or the probability ≥ 0.5."""
+    if out.ndim == 2 and out.shape[1] == 1:
+        threshold = 0.0 if isinstance(model.loss, losses.BinaryCrossEntropy) else 0.5
+        return (out[:, 0] >= threshold).astype(np.int64)
+    return out.argmax(axis=1)
+
+
 class StopTraining(Exception):
     """Raised by a callback to end training after the current batch (the history keeps the epochs
     completed so far)."""
@@ -21,7 +30,8 @@ class StopTraining(Exception):
 
 def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", validation_data=None,
         shuffle: bool = True, seed: int = 0, progress=None, augment=None, schedule=None,
-        gradient="backprop", workers: int | None = None, callbacks=()):
+        gradient="backprop", workers: int | None = None, callbacks=(), iterations: int | None = None,
+        sample: str = "shuffle", log_every: int | None = None):
     """Train ``model`` with mini-batches: each epoch visits every sample once, in a new order.
 
     x: (N, ...) uint8 pixels or floats; y: (N,) integer labels (or targets for the loss).
@@ -38,16 +48,25 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
     differences, seed 001's way: two forward passes per parameter entry; slow), or a function
     ``gradient(model, x, y) -> (output, loss)`` (see ``numnet.gradients``).
     workers: threads that share each step (``numnet.parallel``); None: ``auto_workers``.
+    iterations: train for this many steps instead of ``epochs`` (seed 001's ``iters_num``); the
+    history still gets one entry per ceil(N / batch_size) steps (the last one may be shorter).
+    sample: 'shuffle' (each epoch a permutation) or 'with-replacement' (each step a fresh batch of
+    ``batch_size`` indices drawn uniformly, as seed 001's ``np.random.choice(train_size, batch_size)``).
+    log_every: send the 'batch' event every this many steps (1: every step, as seed 001's print);
+    its ``step`` counts steps from 1 over the whole fit.
     Returns the history: one dict per epoch with train_loss, train_accuracy and, with
-    validation_data, val_loss and val_accuracy.
+    validation_data, val_loss and val_accuracy. A model with no history first gets entry epoch 0:
+    the same figures for the untrained model (seed 002's "initial accuracy"), seconds 0.
     """
     from . import parallel
 
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ConfigError(f"{len(x)} samples but {len(y)} targets")
-    if epochs < 1 or batch_size < 1:
-        raise ConfigError("epochs and batch_size must be positive")
+    if epochs < 1 or batch_size < 1 or (iterations is not None and iterations < 1):
+        raise ConfigError("epochs, iterations and batch_size must be positive")
+    if sample not in ("shuffle", "with-replacement"):
+        raise ConfigError(f"sample must be 'shuffle' or 'with-replacement', not {sample!r}")
     source = SOURCES.get(gradient, gradient) if isinstance(gradient, str) else gradient
     if not callable(source):
         raise ConfigError(f"gradient must be 'backprop', 'numerical' or a function, not {gradient!r}")
@@ -62,9 +81,11 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
     batch_x = np.empty(batch_raw.shape, dtype=model.dtype)
     first = next((layer for layer in model.layers if layer.param_names), None)
     params, grads = [model.flat_params], [model.flat_grads]
-    classify = isinstance(model.loss, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL)) and y.ndim == 1
-    report_every = max(1, (n // batch_size) // 200)
+    classify = y.ndim == 1 and y.dtype.kind in "iub"
+    report_every = log_every or max(1, (n // batch_size) // 200)
     steps_per_epoch = -(-n // batch_size)
+    total_steps = iterations or steps_per_epoch * epochs
+    epochs = -(-total_steps // steps_per_epoch)
     step = 0
     model.adapt(x)
     engine = None
@@ -80,14 +101,29 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
             first.input_grad = False
         if workers > 1:
             engine = parallel.DataParallel(model, workers)
-        for epoch in range(len(model.history) + 1, len(model.history) + epochs + 1):
+        if not model.history:
+            loss0, acc0 = model.evaluate(x, y)
+            entry = {"epoch": 0, "train_loss": loss0, "train_accuracy": acc0 if classify else None, "seconds": 0.0}
+            if validation_data is not None:
+                entry["val_loss"], entry["val_accuracy"] = model.evaluate(*validation_data)
+            model.history.append(entry)
+            model.train()
+            if listeners:
+                tell("epoch", **entry)
+        first_epoch = model.history[-1]["epoch"] + 1
+        for epoch in range(first_epoch, first_epoch + epochs):
             start_time = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            loss_sum, correct = 0.0, 0
+            order = rng.permutation(n) if shuffle and sample == "shuffle" else np.arange(n)
+            loss_sum, correct, seen = 0.0, 0, 0
             if engine is not None:
                 engine.one_blas_thread()          # for the training steps only
             for b, start in enumerate(range(0, n, batch_size)):
-                idx = order[start:start + batch_size]
+                if step == total_steps:
+                    break
+                if sample == "with-replacement":
+                    idx = rng.integers(0, n, min(batch_size, n))
+                else:
+                    idx = order[start:start + batch_size]
                 m = len(idx)
                 raw, xb = batch_raw[:m], batch_x[:m]
                 np.take(x_rows, idx, axis=0, out=raw)
@@ -97,7 +133,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
                 if augment is not None:
                     xb = augment(xb, rng)
                 if schedule is not None:
-                    opt.lr = schedule(step, steps_per_epoch * epochs)
+                    opt.lr = schedule(step, total_steps)
                 step += 1
                 if engine is not None:
                     out, loss = engine.forward_backward(xb, yb)
@@ -106,14 +142,15 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
                     out, loss = source(model, xb, yb)
                     opt.step(params, grads)
                 loss_sum += loss * m
+                seen += m
                 if classify:
-                    correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
-                if listeners and (b % report_every == 0 or start + m >= n):
-                    tell("batch", epoch=epoch, seen=start + m, total=n, loss=loss)
+                    correct += int(np.count_nonzero(predicted_labels(model, out) == yb))
+                if listeners and (step % report_every == 0 if log_every else b % report_every == 0 or start + m >= n):
+                    tell("batch", epoch=epoch, seen=start + m, total=n, loss=loss, step=step)
             if engine is not None:
                 engine.all_blas_threads()
-            entry = {"epoch": epoch, "train_loss": loss_sum / n,
-                     "train_accuracy": correct / n if classify else None,
+            entry = {"epoch": epoch, "train_loss": loss_sum / seen,
+                     "train_accuracy": correct / seen if classify else None,
                      "seconds": time.perf_counter() - start_time}
             if validation_data is not None:
                 entry["val_loss"], entry["val_accuracy"] = model.evaluate(*validation_data)
