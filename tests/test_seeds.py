@@ -169,3 +169,38 @@ def test_cli_seed_001_recipe_options():
     assert [line.split(":")[0] for line in out.splitlines() if line.startswith("iteration")] == \
         [f"iteration {i:>5}" for i in range(1, 6)]
     assert "epoch   0:" in out and "5 iterations" in out
+
+
+# forward differences, seed figures --------------------------------------------------------------
+def test_forward_differences_are_first_order_and_central_second_order():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
+    model = numnet.Sequential([numnet.Dense(5, 4), numnet.Tanh(), numnet.Dense(4, 3)], dtype=np.float64, seed=1)
+    err = {(m, h): max(p.max_abs_error for p in check_gradients(model, x, y, h=h, method=m).parameters)
+           for m in ("forward", "central") for h in (1e-3, 1e-4)}
+    assert 5 < err["forward", 1e-3] / err["forward", 1e-4] < 20          # O(h): 10× smaller h, ~10× smaller error
+    assert 50 < err["central", 1e-3] / err["central", 1e-4] < 200        # O(h²): ~100×
+    assert err["central", 1e-4] < err["forward", 1e-4] / 100
+    with pytest.raises(numnet.ConfigError):
+        check_gradients(model, x, y, method="backward")
+
+
+def test_cli_gradcheck_forward_method_reports_first_order_errors(capsys):
+    from numnet.cli import main
+
+    code = main(["gradcheck", "--hidden", "5", "--batch", "4", "--method", "forward", "--h", "1e-5", "--json"])
+    r = json.loads(capsys.readouterr().out)
+    assert code == 1 and r["method"] == "forward" and not r["passed"]       # O(h) misses the 1e-6 tolerance
+    assert all(1e-8 < p["max_abs_error"] < 1e-4 for p in r["parameters"])
+
+
+def test_activation_table_derivatives_match_numerical_slopes():
+    from numnet.seedplots import activation_table
+
+    z = np.array([-2.0, -0.5, 0.7, 3.0])
+    h = 1e-6
+    _, table = activation_table(z)
+    _, plus = activation_table(z + h)
+    _, minus = activation_table(z - h)
+    for name, (f, df) in table.items():
+        np.testing.assert_allclose(df, (plus[name][0] - minus[name][0]) / (2 * h), atol=1e-6, err_msg=name)
