@@ -184,7 +184,7 @@ def run_perceptron(args, out) -> int:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     low = 0 if activation == "step" else -1
     y_train, y_test = [(y == args.binary) * (1 - low) + low for y in (y_train, y_test)]
-    epochs, lr = args.epochs or 5, args.lr or 1.0
+    epochs, lr = args.epochs or 10, args.lr or 1.0
     p = numnet.Perceptron(x_train[0].size, lr=lr, activation=activation)
     out.say(f"training a perceptron ({activation} output, lr {lr:g}) on 'is it a {args.binary}?', {epochs} epochs, "
             f"{len(x_train)} samples, seed {args.seed}")
