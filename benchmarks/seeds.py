@@ -67,8 +67,9 @@ def losses(x, y, xt, yt, seed=0, epochs=3):
         xb, yb = model.prepare(x[:100]), y[:100]
         z = model.forward(xb)
         if loss == "mse":
-            z_logits = model.layers[-2].forward(model.layers[-3].forward(model.layers[-4].forward(
-                model.layers[1].forward(model.layers[0].forward(xb)))))
+            z_logits = xb
+            for layer in model.layers[:-1]:                  # up to the last Dense: the logits
+                z_logits = layer.forward(z_logits)
             a = sigmoid(z_logits)
             onehot = np.eye(10)[yb]
             dz = 2 * (a - onehot) * a * (1 - a) / a.size
