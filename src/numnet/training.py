@@ -38,7 +38,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
     optimizer: an Optimizer or a name ('sgd', 'momentum', 'adam', 'adamw').
     seed: batch order comes from ``numpy.random.default_rng(seed)``.
     progress: optional callable ``progress(event, **info)``, with event 'batch' (epoch, seen,
-    total, loss) or 'epoch' (the history entry). ``callbacks``: more such callables. Any of them
+    total, loss, step) or 'epoch' (the history entry, epoch 0 included). ``callbacks``: more such callables. Any of them
     may raise :class:`StopTraining` to end training early.
     augment: optional callable ``augment(x_batch, rng) -> x_batch`` applied to each training
     batch (floats, in the input's sample shape), with the fit's seeded rng.
@@ -99,8 +99,6 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
         model.train()
         if first is not None:
             first.input_grad = False
-        if workers > 1:
-            engine = parallel.DataParallel(model, workers)
         if not model.history:
             loss0, acc0 = model.evaluate(x, y)
             entry = {"epoch": 0, "train_loss": loss0, "train_accuracy": acc0 if classify else None, "seconds": 0.0}
@@ -110,6 +108,8 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", va
             model.train()
             if listeners:
                 tell("epoch", **entry)
+        if workers > 1:
+            engine = parallel.DataParallel(model, workers)
         first_epoch = model.history[-1]["epoch"] + 1
         for epoch in range(first_epoch, first_epoch + epochs):
             start_time = time.perf_counter()

@@ -135,7 +135,8 @@ def run(args) -> int:
         if event == "batch" and args.log_every:
             out.say(f"iteration {info['step']:>5}: loss {info['loss']:.4f}")
 
-    with EpochBar(out.show_progress and not args.log_every, args.epochs, on_epoch) as bar:
+    bar_epochs = -(-args.iterations // -(-len(x_train) // args.batch_size)) if args.iterations else args.epochs
+    with EpochBar(out.show_progress and not args.log_every, bar_epochs, on_epoch) as bar:
         model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
                   validation_data=(x_test, y_test), seed=args.seed, progress=bar, callbacks=[log],
                   gradient=args.gradient, schedule=schedule, augment=augment, workers=workers,
