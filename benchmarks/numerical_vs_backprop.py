@@ -1,6 +1,6 @@
 """Seconds per training step: numerical gradients (seed 001) vs backpropagation.
 
-Seed 001's TwoLayerNet: 784-50-10, sigmoid hidden layer, softmax cross-entropy, weights N(0, 0.01²),
+Seed 001's TwoLayerNet: 784-50-10, ReLU hidden layer (the seed's `_relu`), softmax cross-entropy, weights N(0, 0.01²),
 float64, batch 100, SGD lr 0.1, on MNIST (pixels / 255). A step is forward + gradient + SGD update;
 the gradient is either one backward pass or central differences (L(θ+h) − L(θ−h)) / 2h for each
 of the 39,760 parameters (two forward passes per entry, seed 001's ``numerical_gradient``).
@@ -27,7 +27,7 @@ from numnet.gradcheck import numerical_gradients
 
 
 def two_layer_net(seed=0):
-    layers = [numnet.Dense(784, 50, init="normal:0.01"), numnet.Sigmoid(), numnet.Dense(50, 10, init="normal:0.01")]
+    layers = [numnet.Dense(784, 50, init="normal:0.01"), numnet.ReLU(), numnet.Dense(50, 10, init="normal:0.01")]
     return numnet.Sequential(layers, loss="cross_entropy", dtype=np.float64, seed=seed)
 
 
@@ -62,7 +62,7 @@ def main():
     numerical_wall, numerical_cpu = step_times("numerical", args.numerical_steps, x, y)
     med = statistics.median
     b, n = med(backprop_cpu), med(numerical_cpu)
-    result = {"network": "784-50-10 sigmoid, float64, batch 100, SGD", "parameters": two_layer_net().num_parameters,
+    result = {"network": "784-50-10 ReLU, float64, batch 100, SGD", "parameters": two_layer_net().num_parameters,
               "backprop_cpu_seconds_per_step": b, "numerical_cpu_seconds_per_step": n, "ratio": n / b,
               "backprop_wall_seconds_per_step": med(backprop_wall),
               "numerical_wall_seconds_per_step": med(numerical_wall),

@@ -25,7 +25,7 @@ def test_train_json_and_save(tmp_path):
     assert code == 0, err
     result = json.loads(out)   # exactly one JSON object on stdout
     assert set(result) >= {"test_accuracy", "test_loss", "train_seconds", "epochs", "history", "model_path"}
-    assert result["epochs"] == 2 and len(result["history"]) == 2
+    assert result["epochs"] == 2 and [e["epoch"] for e in result["history"]] == [0, 1, 2]   # 0: before training
     assert set(result["history"][0]) == {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy"}
     assert 0.8 < result["test_accuracy"] <= 1
     assert result["model_path"] == str(path)

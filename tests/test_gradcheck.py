@@ -73,7 +73,8 @@ def test_cli_default_passes_with_json(capsys):
     out, err = capsys.readouterr()
     assert code == 0, err
     result = json.loads(out)
-    assert set(result) == {"passed", "tolerance", "parameters"}
+    assert set(result) == {"passed", "tolerance", "parameters", "method", "h"}      # DESIGN's keys + how
+    assert result["method"] == "central" and result["h"] == 1e-5
     assert result["passed"] is True and result["tolerance"] == 1e-6
     assert [p["name"] for p in result["parameters"]] == ["2.W", "2.b", "4.W", "4.b", "6.W", "6.b"]
     assert result["parameters"][0]["shape"] == [25, 784]
@@ -144,7 +145,7 @@ def test_train_numerical_cli_warns_and_trains(capsys):
     assert code == 0, err
     assert "warning: --gradient numerical" in err and "forward passes per batch" in err
     result = json.loads(out)
-    assert len(result["history"]) == 1 and 0 <= result["test_accuracy"] <= 1
+    assert len(result["history"]) == 2 and 0 <= result["test_accuracy"] <= 1      # epoch 0 (untrained), epoch 1
 
 
 def test_numnet_never_imports_torch():

@@ -132,7 +132,7 @@ def test_a_callback_can_stop_training(mnist):
             raise numnet.StopTraining
 
     history = model.fit(x[:300], y[:300], epochs=5, batch_size=100, callbacks=[stop_after_two])
-    assert [e["epoch"] for e in history] == [1, 2]
+    assert [e["epoch"] for e in history] == [0, 1, 2]          # epoch 0: before training
     assert not model.layers[0].training                          # left in evaluation mode
 
 

@@ -64,7 +64,8 @@ def test_epochs_visit_every_sample_once(rng):
     x = np.arange(23, dtype=np.float64)[:, None] * np.ones((1, 3))
     model = Sequential([Spy(), Dense(3, 2, dtype=np.float64)], dtype=np.float64)
     model.fit(x, np.zeros(23, int), epochs=2, batch_size=5, optimizer=numnet.SGD(0.01))
-    first, second = np.concatenate(seen[:5]), np.concatenate(seen[5:10])
+    assert list(seen[0]) == list(range(23))   # epoch 0: the untrained model evaluated on the whole set
+    first, second = np.concatenate(seen[1:6]), np.concatenate(seen[6:11])
     assert sorted(first) == list(range(23)) and sorted(second) == list(range(23))
     assert not np.array_equal(first, second)  # reshuffled each epoch
 

@@ -112,7 +112,7 @@ def test_resuming_a_checkpoint_is_bit_identical_to_the_uninterrupted_run(name, d
     for a, b in zip(resumed.layers, whole.layers):
         for n in a.buffer_names:
             np.testing.assert_array_equal(getattr(a, n), getattr(b, n))
-    assert [e["epoch"] for e in resumed.history] == [1, 2, 3]
+    assert [e["epoch"] for e in resumed.history] == [0, 1, 2, 3]
     assert [e["train_loss"] for e in resumed.history] == [e["train_loss"] for e in whole.history]
 
 

@@ -20,7 +20,8 @@ _EXPORTS = {
     "gradcheck": ["check_gradients"],
     "gradients": ["numerical_gradient"],
     "layers": ["AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "Layer",
-               "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Softmax", "Standardize", "Step", "Tanh"],
+               "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step", "Tanh"],
+    "perceptron": ["Perceptron"],
     "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
     "model": ["Sequential"],
     "serialize": ["load"],
@@ -34,7 +35,7 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = set(_EXPORTS) | {"init", "metrics", "idx", "schedules", "explain", "report", "evaluation", "cli",
                                "functional", "kernels", "parallel", "conv", "regularization", "summary",
                                "onnx_export", "training", "gradients", "serialize", "sklearn", "sweep",
-                               "callbacks", "inference", "predictor", "serve"}
+                               "callbacks", "inference", "predictor", "serve", "perceptron"}
 
 __all__ = sorted(_WHERE) + ["schedules"]
 

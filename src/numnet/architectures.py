@@ -4,15 +4,18 @@ from __future__ import annotations
 import math
 
 from .errors import ConfigError
-from .layers import Dense, Flatten, ReLU, Sigmoid, Standardize, Tanh
+from .layers import Dense, Flatten, ReLU, Sigmoid, Sign, Standardize, Step, Tanh
 
-ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
+#: step (seed 003) and sign (seed 004) are accepted, but their derivative is 0 almost everywhere:
+#: backpropagation gets no gradient through them (the perceptron rule, numnet.Perceptron, needs none)
+ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "step": Step, "sign": Sign}
+ZERO_GRADIENT = ("step", "sign")
 #: Xavier/Glorot for the saturating activations. For ReLU, He (N(0, 2/fan_in)) is the textbook
 #: choice, but behind the Standardize layer LeCun's N(0, 1/fan_in) trains faster early on:
 #: 784-25-25-10, Adam 1e-3, batch 100, 2 epochs, 8 seeds: He 95.24%, LeCun 95.56% mean test
 #: accuracy; seed 002's 784-64-64-64-10 at batch 15: He 96.42%, LeCun 96.73% (3-4 seeds).
 #: ``--init he`` (or init="he") selects He.
-DEFAULT_INIT = {"relu": "lecun", "sigmoid": "xavier", "tanh": "xavier"}
+DEFAULT_INIT = {"relu": "lecun", "sigmoid": "xavier", "tanh": "xavier", "step": "xavier", "sign": "xavier"}
 
 
 #: the largest network ``mlp`` and ``build`` make: trainable parameters in all (training holds about
@@ -119,13 +122,14 @@ def _ints(token, values, names, minimum=1):
     return values
 
 
-def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10) -> list:
+def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10, init: str | None = None) -> list:
     """Layers from a readable spec, e.g.
     ``"conv(32,5)-relu-pool(2)-conv(64,5)-relu-pool(2)-flatten-dense(128)-relu-dropout(0.5)-dense(10)"``.
 
     Tokens, joined by '-': conv(out, k[, stride[, padding]]) (or stride=/padding=), pool(k[, stride])
     (max; also maxpool), avgpool(k[, stride]), gap (global average pool), flatten, dense(n),
-    relu, sigmoid, tanh, dropout(p), bn (batch norm), standardize. Input sizes are inferred from
+    relu, sigmoid, tanh, step, sign, dropout(p), bn (batch norm), standardize. ``init``: the dense
+    layers' initialiser (default he). Input sizes are inferred from
     ``input_shape`` (one sample's); a 2-D image gets one channel; dense after an image flattens it.
     Raises ConfigError for an unknown token, bad arguments (sizes must be integers), a kernel larger
     than its input, a network over :data:`MAX_PARAMETERS` parameters or over
@@ -204,7 +208,7 @@ def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10) -> list
                 if len(shape) != 1:
                     add(Flatten())
                 budget(shape[0] * n + n, n)
-                add(Dense(shape[0], n, init="he"))
+                add(Dense(shape[0], n, init=init or "he"))
             elif name in ACTIVATIONS and not pos and not kw:
                 add(ACTIVATIONS[name]())
             elif name == "dropout":
@@ -216,7 +220,7 @@ def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10) -> list
                 add(Standardize())
             else:
                 raise ConfigError(f"unknown layer {token!r} (conv, pool, avgpool, gap, flatten, dense, relu, sigmoid, "
-                                  "tanh, dropout, bn, standardize)")
+                                  "tanh, step, sign, dropout, bn, standardize)")
         except TypeError as e:
             raise ConfigError(f"{token!r}: bad arguments ({e})") from None
         except (ValueError, OverflowError) as e:

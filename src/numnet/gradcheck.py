@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .errors import ConfigError
-from .gradients import (KeepState, central_differences, loss_functions, numerical_gradient, numerical_gradients,
-                        rng_states, set_rng_states)
+from .gradients import (DIFFERENCES, KeepState, central_differences, forward_differences, loss_functions,
+                        numerical_gradient, numerical_gradients, rng_states, set_rng_states)
 
-__all__ = ["check_gradients", "central_differences", "numerical_gradient", "numerical_gradients", "relative_error"]
+__all__ = ["check_gradients", "central_differences", "forward_differences", "numerical_gradient", "numerical_gradients", "relative_error"]
 
 #: the check's defaults (float64). h = 1e-5 is near the optimum ε^(1/3) of central differences:
 #: truncation h²·L'''/6 and rounding ulp(L)/h balance there, leaving absolute errors ≈ 1e-11..1e-10.
@@ -54,21 +54,28 @@ class GradcheckReport:
     h: float
     tiny: float
     parameters: list
+    method: str = "central"
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "tolerance": self.tolerance, "h": self.h, "tiny": self.tiny,
+                "method": self.method,
                 "parameters": [{**asdict(p), "shape": list(p.shape)} for p in self.parameters]}
 
 
 def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TOLERANCE,
-                    tiny: float = CHECK_TINY, entries: int | None = None, seed: int = 0) -> GradcheckReport:
+                    tiny: float = CHECK_TINY, entries: int | None = None, seed: int = 0,
+                    method: str = "central") -> GradcheckReport:
     """Compare backprop's gradient a with the numerical gradient n for every parameter of ``model``.
 
     x, y: a batch (x as given to ``fit``: uint8 pixels or floats). The model must be float64.
     For each parameter: max |a − n| and max |a − n| / max(|a|, |n|, tiny); it passes when the
     latter is ≤ ``tolerance``. ``entries``: check at most this many entries per parameter, drawn
     at random (``default_rng(seed)``); None checks them all. Nothing in the model changes.
+    method: 'central' (error O(h²)) or 'forward' ((L(θ + h) − L(θ)) / h, seed 001's other
+    formula, error O(h): at h = 1e-5 about 1e-5 relative, so it fails the default tolerance).
     """
+    if method not in DIFFERENCES:
+        raise ConfigError(f"method must be 'central' or 'forward', not {method!r}")
     if model.dtype != np.float64:
         raise ConfigError(f"gradient checks need a float64 model, not {model.dtype.name} "
                           "(rounding in float32 swamps the finite differences)")
@@ -101,7 +108,7 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
                 idx = np.arange(p.size)
                 if entries is not None and entries < p.size:
                     idx = np.sort(rng.choice(p.size, size=entries, replace=False))
-                n = central_differences(f, p, idx, h)
+                n = DIFFERENCES[method](f, p, idx, h)
                 abs_err = np.abs(a[idx] - n)
                 rel_err = relative_error(a[idx], n, tiny)
                 max_rel = float(rel_err.max()) if len(idx) else 0.0
@@ -109,4 +116,4 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
                                               float(abs_err.max()) if len(idx) else 0.0, max_rel,
                                               bool(max_rel <= tolerance)))
         set_rng_states(model, states)
-    return GradcheckReport(all(r.passed for r in results), tolerance, h, tiny, results)
+    return GradcheckReport(all(r.passed for r in results), tolerance, h, tiny, results, method)

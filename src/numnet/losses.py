@@ -125,10 +125,12 @@ class BinaryCrossEntropy(Loss):
 
     a = σ(z);  L = −mean[ y·log a + (1 − y)·log(1 − a) ];  dL/dz = (a − y) / size
     Stable form: L = mean[ max(z, 0) − z·y + log(1 + e^(−|z|)) ].
+    One output: targets 0/1 (N,). K outputs: integer labels become one-hot rows (K one-vs-rest
+    sigmoids, each with its own BCE).
     """
 
     def forward(self, z, target):
-        y = np.asarray(target, dtype=z.dtype).reshape(z.shape)
+        y = _target_like(target, z)                         # labels (N,) and K > 1 outputs: one-hot
         self.a, self.y = sigmoid(z), y
         return float(np.mean(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))))
 

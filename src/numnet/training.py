@@ -57,7 +57,7 @@ def check_labels(model, y):
 def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, validation_data=None,
         validation_split: float = 0.0, shuffle: bool = True, seed: int = 0, progress=None, augment=None,
         schedule=None, gradient="backprop", workers: int | None = None, callbacks=(), checkpoint=None,
-        resume: bool = False):
+        resume: bool = False, iterations: int | None = None, sample: str = "shuffle", log_every: int | None = None):
     """Train ``model`` with mini-batches: each epoch visits every sample once, in a new order.
 
     x: (N, ...) uint8 pixels or floats; y: (N,) integer labels, one-hot rows (N, K), 0/1 targets
@@ -69,7 +69,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     it after every epoch (instead of ``validation_data``).
     seed: batch order (and augmentation) come from ``numpy.random.default_rng(seed)``.
     progress: optional callable ``progress(event, **info)``, with event 'batch' (epoch, seen,
-    total, loss), 'epoch' (the history entry) or 'end'. ``callbacks``: more such callables (with
+    total, loss, step), 'epoch' (the history entry, epoch 0 included) or 'end'. ``callbacks``: more such callables (with
     ``set_model`` if they need the model, e.g. ``numnet.callbacks.EarlyStopping``). Any of them may
     raise :class:`StopTraining` to end training early.
     augment: optional callable ``augment(x_batch, rng) -> x_batch`` applied to each training
@@ -84,8 +84,16 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     resume: continue the run recorded in ``model.training_state`` (a model loaded from a
     checkpoint): ``epochs`` is then the run's total, and the result is bit for bit that of the
     uninterrupted run (with one worker).
+    iterations: train for this many steps instead of ``epochs`` (seed 001's ``iters_num``); the
+    history still gets one entry per ceil(N / batch_size) steps (the last one may be shorter).
+    sample: 'shuffle' (each epoch a permutation) or 'with-replacement' (each step a fresh batch of
+    ``batch_size`` indices drawn uniformly, as seed 001's ``np.random.choice(train_size, batch_size)``).
+    log_every: send the 'batch' event every this many steps (1: every step, as seed 001's print);
+    its ``step`` counts steps from 1 over the whole run.
     A non-finite loss or parameter raises :class:`Diverged`. Returns the history: one dict per
-    epoch with train_loss, train_accuracy and, with validation, val_loss and val_accuracy.
+    epoch with train_loss, train_accuracy and, with validation, val_loss and val_accuracy. A model
+    with no history first gets entry epoch 0: the same figures for the untrained model (seed 002's
+    "initial accuracy"), seconds 0.
     """
     from . import parallel
     from .model import true_labels
@@ -95,8 +103,10 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
         raise ConfigError(f"{len(x)} samples but {len(y)} targets")
     if len(x) == 0:
         raise ConfigError("no training samples")
-    if epochs < 1 or batch_size < 1:
-        raise ConfigError("epochs and batch_size must be positive")
+    if epochs < 1 or batch_size < 1 or (iterations is not None and iterations < 1):
+        raise ConfigError("epochs, iterations and batch_size must be positive")
+    if sample not in ("shuffle", "with-replacement"):
+        raise ConfigError(f"sample must be 'shuffle' or 'with-replacement', not {sample!r}")
     if validation_split:
         (x, y), validation_data = split_validation(x, y, validation_split, seed)
     source = SOURCES.get(gradient, gradient) if isinstance(gradient, str) else gradient
@@ -111,6 +121,8 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     rng = np.random.default_rng(seed)
     n = len(x)
     steps_per_epoch = -(-n // batch_size)
+    total_steps = iterations or steps_per_epoch * epochs          # the schedule spans the whole run
+    run_epochs = -(-total_steps // steps_per_epoch)
     done, step = 0, 0
     if resume:
         state = getattr(model, "training_state", None)
@@ -121,9 +133,8 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
         done, step = state["epoch"], state["step"]
         rng.bit_generator.state = state["rng"]
         set_rng_states(model, {int(i): s for i, s in state["layer_rngs"].items()})
-        if done >= epochs:
+        if done >= run_epochs:
             raise ConfigError(f"the checkpoint has {done} epochs already; ask for more (--epochs > {done})")
-    total_steps = steps_per_epoch * epochs         # the schedule spans the whole run
     model.input_shape = tuple(x.shape[1:])
     x_rows = x.reshape(n, -1)
     batch_raw = np.empty((min(batch_size, n), x_rows.shape[1]), dtype=x.dtype)
@@ -132,8 +143,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     params, grads = [model.flat_params], [model.flat_grads]
     labels = true_labels(y)
     check_labels(model, y)
-    report_every = max(1, (n // batch_size) // 200)
-    numbering = len(model.history) - done        # epoch numbers continue the model's history
+    report_every = log_every or max(1, (n // batch_size) // 200)
     model.adapt(x)
     engine = None
 
@@ -148,17 +158,31 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
         model.train()
         if first is not None:
             first.input_grad = False
+        if not model.history:                     # epoch 0: the untrained model, as seed 002 prints it
+            entry = {"epoch": 0, "train_loss": None, "train_accuracy": None, "seconds": 0.0}
+            entry["train_loss"], entry["train_accuracy"] = model.evaluate(x, y)
+            if validation_data is not None:
+                entry["val_loss"], entry["val_accuracy"] = model.evaluate(*validation_data)
+            model.history.append(entry)
+            model.train()
+            if listeners:
+                tell("epoch", **entry)
         if workers > 1:
             engine = parallel.DataParallel(model, workers)
-        for run_epoch in range(done + 1, epochs + 1):
-            epoch = numbering + run_epoch
+        for run_epoch in range(done + 1, run_epochs + 1):
+            epoch = model.history[-1]["epoch"] + 1
             start_time = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            loss_sum, correct = 0.0, 0
+            order = rng.permutation(n) if shuffle and sample == "shuffle" else np.arange(n)
+            loss_sum, correct, seen = 0.0, 0, 0
             if engine is not None:
                 engine.one_blas_thread()          # for the training steps only
             for b, start in enumerate(range(0, n, batch_size)):
-                idx = order[start:start + batch_size]
+                if step == total_steps:
+                    break
+                if sample == "with-replacement":
+                    idx = rng.integers(0, n, min(batch_size, n))
+                else:
+                    idx = order[start:start + batch_size]
                 m = len(idx)
                 raw, xb = batch_raw[:m], batch_x[:m]
                 np.take(x_rows, idx, axis=0, out=raw)
@@ -179,23 +203,24 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
                 if not math.isfinite(loss):
                     raise Diverged(epoch, b + 1, f"loss {loss}")
                 loss_sum += loss * m
+                seen += m
                 if labels is not None:
                     correct += int(np.count_nonzero(model.predicted_labels(out) == labels[idx]))
-                if listeners and (b % report_every == 0 or start + m >= n):
-                    tell("batch", epoch=epoch, seen=start + m, total=n, loss=loss)
+                if listeners and (step % report_every == 0 if log_every else b % report_every == 0 or start + m >= n):
+                    tell("batch", epoch=epoch, seen=start + m, total=n, loss=loss, step=step)
             if engine is not None:
                 engine.all_blas_threads()
             if not np.isfinite(model.flat_params).all():
                 raise Diverged(epoch, steps_per_epoch, "a parameter is not finite")
-            entry = {"epoch": epoch, "train_loss": loss_sum / n,
-                     "train_accuracy": correct / n if labels is not None else None,
+            entry = {"epoch": epoch, "train_loss": loss_sum / seen,
+                     "train_accuracy": correct / seen if labels is not None else None,
                      "seconds": time.perf_counter() - start_time}
             if validation_data is not None:
                 entry["val_loss"], entry["val_accuracy"] = model.evaluate(*validation_data)
                 model.train()
             model.history.append(entry)
             model.optimizer = opt
-            model.training_state = {"epoch": run_epoch, "epochs": epochs, "step": step, "seed": seed,
+            model.training_state = {"epoch": run_epoch, "epochs": run_epochs, "step": step, "seed": seed,
                                     "batch_size": batch_size, "samples": n, "rng": rng.bit_generator.state,
                                     "layer_rngs": {str(i): s for i, s in rng_states(model).items()}}
             if checkpoint is not None:

@@ -55,8 +55,9 @@ def add_network_options(p):
     """--hidden and --activation: the MLP to build (shared by train and gradcheck)."""
     p.add_argument("--hidden", default="25,25", metavar="SIZES",
                    help="hidden layer widths, comma-separated (default 25,25: seed 000's 784-25-25-10)")
-    p.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh"],
-                   help="hidden activation (default relu)")
+    p.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh", "step", "sign"],
+                   help="hidden activation (default relu); step (seed 003) and sign (seed 004) have a zero "
+                        "derivative almost everywhere, so backprop cannot train through them")
 
 
 def add_data_option(p):

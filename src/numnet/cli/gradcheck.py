@@ -15,15 +15,19 @@ def add_parser(sub):
                                    "compare. Exit status 1 if any parameter fails.")
     add_network_options(p)
     p.add_argument("--init", metavar="NAME", help="weight initialisation, as in numnet train")
-    p.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "nll", "mse", "mae"],
-                   help="loss on top of the network (default cross_entropy)")
+    p.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "nll", "mse", "mae", "bce"],
+                   help="loss on top of the network, with numnet train's output for it (mse, mae: a sigmoid "
+                        "output; default cross_entropy)")
+    p.add_argument("--method", default="central", choices=["central", "forward"],
+                   help="central: (L(θ+h) − L(θ−h)) / 2h, error O(h²) (default); forward: (L(θ+h) − L(θ)) / h, "
+                        "seed 001's other formula, error O(h)")
     p.add_argument("--batch", type=positive_int, default=10, metavar="N",
                    help="MNIST training samples in the batch (default 10)")
     p.add_argument("--entries", type=positive_int, metavar="K",
                    help="check K random entries per parameter instead of all (for big networks)")
     p.add_argument("--tolerance", type=positive_float, default=None, metavar="T",
                    help="largest max relative error that passes (default 1e-6)")
-    p.add_argument("--step", type=positive_float, default=None, metavar="H",
+    p.add_argument("--h", "--step", dest="step", type=positive_float, default=None, metavar="H",
                    help="finite-difference step h (default 1e-5)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed for the weights, the samples and the entries (default 0)")
     add_data_option(p)
@@ -51,6 +55,8 @@ def run(args) -> int:
     classes = max(2, num_classes(y_train))
     layers = mlp(hidden, args.activation, in_features=math.prod(x_train.shape[1:]), num_classes=classes,
                  init=args.init)
+    if args.loss in ("mse", "mae"):
+        layers.append(numnet.Sigmoid())
     if args.batch > len(x_train):
         raise numnet.ConfigError(f"--batch {args.batch}: only {len(x_train)} training samples")
     model = numnet.Sequential(layers, loss=args.loss, dtype=np.float64, seed=args.seed)
@@ -59,10 +65,10 @@ def run(args) -> int:
     idx = np.sort(rng.choice(len(x_train), size=args.batch, replace=False))
     sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{classes}"
     out.say(f"gradcheck {sizes} {args.activation}, loss {args.loss}, float64, {args.batch} MNIST training "
-            f"samples, {model.num_parameters} parameters, h={h:g}")
+            f"samples, {model.num_parameters} parameters, {args.method} differences, h={h:g}")
     start = time.perf_counter()
     report = gradcheck.check_gradients(model, x_train[idx], y_train[idx], h=h, tolerance=tolerance,
-                                       entries=args.entries, seed=args.seed)
+                                       entries=args.entries, seed=args.seed, method=args.method)
     seconds = time.perf_counter() - start
 
     from rich.console import Console
@@ -81,14 +87,14 @@ def run(args) -> int:
     console.print(table)
     subset = (f"; {args.entries} random entries per parameter (seed {args.seed})"
               if any(p.checked < int(np.prod(p.shape)) for p in report.parameters) else "")
-    out.say(f"rel error = |a − n| / max(|a|, |n|, {report.tiny:g}): a by backprop, n by central differences"
+    out.say(f"rel error = |a − n| / max(|a|, |n|, {report.tiny:g}): a by backprop, n by {args.method} differences"
             f"{subset}; {seconds:.1f} s")
     failed = [p.name for p in report.parameters if not p.passed]
     if failed:
         out.say(f"FAIL: {', '.join(failed)} above tolerance {tolerance:g}")
     else:
         out.say(f"PASS: all {len(report.parameters)} parameters within tolerance {tolerance:g}")
-    out.emit({"passed": report.passed, "tolerance": tolerance,
+    out.emit({"passed": report.passed, "tolerance": tolerance, "method": args.method, "h": h,
               "parameters": [{"name": p.name, "shape": list(p.shape), "max_abs_error": p.max_abs_error,
                               "max_rel_error": p.max_rel_error, "passed": p.passed}
                              for p in report.parameters]})

@@ -23,7 +23,7 @@ class EpochBar:
             if self.on_epoch is not None:
                 self.on_epoch(info)
 
-    def _batch(self, epoch, seen, total, loss):
+    def _batch(self, epoch, seen, total, loss, **_):
         if not self.enabled:
             return
         if self.bar is None:

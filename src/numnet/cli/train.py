@@ -13,9 +13,15 @@ def add_parser(sub):
     p.add_argument("--init", metavar="NAME",
                    help="weight initialisation: he, lecun, xavier or normal:STD (default: lecun for relu, "
                         "xavier for sigmoid/tanh)")
-    p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best"],
+    p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best", "perceptron"],
                    help="preset network and training recipe (default mlp: --hidden/--activation); cnn: a fast "
-                        "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle")
+                        "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle; perceptron: "
+                        "one neuron trained by the perceptron rule (seed 003; needs --binary)")
+    p.add_argument("--loss", choices=["cross_entropy", "nll", "mse", "mae", "bce"],
+                   help="cross_entropy (softmax on the logits, default), nll (log-softmax then NLL), mse/mae "
+                        "(a sigmoid output against one-hot targets; RMSE reported), bce (one sigmoid per output)")
+    p.add_argument("--binary", type=int, metavar="D", choices=range(10),
+                   help="a yes/no task, 'is it the digit D?': one output (sigmoid, bce by default), labels y == D")
     p.add_argument("--arch", metavar="SPEC", help='layers as text, e.g. "conv(32,5)-relu-pool(2)-conv(64,5)-relu-pool(2)-'
                                                   'flatten-dense(128)-relu-dropout(0.5)-dense(10)"')
     p.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw"], help="default: the preset's (adam)")
@@ -26,6 +32,12 @@ def add_parser(sub):
                    help="random shifts; affine: and rotations, scaling; shift-flip: and left-right mirrors")
     p.add_argument("--epochs", type=positive_int, help="passes over the training set (default 5, or the preset's)")
     p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default 100, or the preset's)")
+    p.add_argument("--iterations", type=positive_int, metavar="N",
+                   help="train for N mini-batch steps instead of --epochs (seed 001's iters_num)")
+    p.add_argument("--sample", default="shuffle", choices=["shuffle", "with-replacement"],
+                   help="shuffle: each epoch a permutation (default); with-replacement: each step a fresh random "
+                        "batch, as seed 001's np.random.choice(train_size, batch_size)")
+    p.add_argument("--log-every", type=positive_int, metavar="K", help="print the batch loss every K steps (1: seed 001)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed for weights and batch order (default 0)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only")
@@ -61,7 +73,7 @@ def run(args) -> int:
     import numpy as np
 
     import numnet
-    from numnet.architectures import build, mlp, parse_sizes, preset
+    from numnet.architectures import ZERO_GRADIENT, build, mlp, parse_sizes, preset
 
     from .progress import EpochBar
 
@@ -83,6 +95,11 @@ def run(args) -> int:
         args.val_split = 0.1
     if args.val_split is not None and not 0 < args.val_split < 1:
         raise numnet.ConfigError(f"--val-split must lie strictly between 0 and 1, got {args.val_split}")
+    if args.model == "perceptron":
+        return run_perceptron(args, out)
+    loss = args.loss or ("bce" if args.binary is not None else "cross_entropy")
+    if args.binary is not None and loss in ("cross_entropy", "nll"):
+        raise numnet.ConfigError(f"--binary has one output: use --loss bce, mse or mae, not {loss}")
     spec, recipe = preset(args.model)
     if args.arch is not None and args.model != "mlp":
         raise numnet.ConfigError("give --model or --arch, not both")
@@ -98,11 +115,16 @@ def run(args) -> int:
         build(spec, num_classes=None)                      # a bad spec fails before the data is read
     (x_train, y_train), (x_test, y_test) = load_data(args.data_dir)
     classes = check_classes(y_train, y_test, args.data_dir, out)
+    outputs = 1 if args.binary is not None else classes
     if spec is None:                                       # input size and class count from the data
-        layers = mlp(hidden, args.activation, in_features=math.prod(x_train.shape[1:]), num_classes=classes,
+        layers = mlp(hidden, args.activation, in_features=math.prod(x_train.shape[1:]), num_classes=outputs,
                      init=args.init)
     else:
-        layers = build(spec, input_shape=x_train.shape[1:], num_classes=classes)
+        layers = build(spec, input_shape=x_train.shape[1:], num_classes=outputs, init=args.init)
+    if args.binary is not None:                            # "is it a D?": labels 1 and 0
+        y_train, y_test = (y_train == args.binary).astype(np.int64), (y_test == args.binary).astype(np.int64)
+    if loss in ("mse", "mae"):
+        layers.append(numnet.Sigmoid())                    # outputs in (0, 1) against 0/1 targets
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if len(x_train) < 2:
@@ -112,18 +134,21 @@ def run(args) -> int:
         recipe.update(resumed.info["run"]["recipe"], epochs=args.epochs)
         model, optimizer = resumed, resumed.optimizer
     else:
-        model = numnet.Sequential(layers, dtype=np.dtype(args.dtype), seed=args.seed)
+        model = numnet.Sequential(layers, loss=loss, dtype=np.dtype(args.dtype), seed=args.seed)
         optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
                                      **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
     base_lr = recipe.get("lr") or numnet.optim.DEFAULT_LR[args.optimizer]    # the schedule's peak (a resumed
     schedule = numnet.schedules.get(recipe.get("schedule"), base_lr)         # optimizer holds its last rate)
     augment = numnet.augment.get(recipe.get("augment"))
     workers = numnet.parallel.check_workers(model, args.workers, args.batch_size, args.gradient)
-    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{classes}"
-    sizes = f"{sizes} {args.activation}" if spec is None else spec
+    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{outputs}"
+    sizes = (f"{sizes} {args.activation}" if spec is None else spec) + (f", loss {loss}" if args.loss else "")
+    sizes += f", 'is it a {args.binary}?'" if args.binary is not None else ""
+    length = f"{args.iterations} iterations" if args.iterations else f"{args.epochs} epochs"
+    length += ", batches drawn with replacement" if args.sample == "with-replacement" else ""
     extras = "".join(f", {k} {recipe[k]}" for k in ("weight_decay", "schedule", "augment") if recipe.get(k))
     out.say(f"training {sizes} with {args.optimizer} (lr {optimizer.lr:g}{extras}), "
-            f"batch {args.batch_size}, {args.epochs} epochs, {len(x_train)} samples, {args.dtype}, seed {args.seed}"
+            f"batch {args.batch_size}, {length}, {len(x_train)} samples, {args.dtype}, seed {args.seed}"
             + (f", {workers} worker threads" if workers > 1 else ""))
 
     if args.gradient == "numerical":
@@ -132,21 +157,34 @@ def run(args) -> int:
                  "(--hidden) and --limit")
 
     held_out = "val" if args.val_split else "test"        # seed 002's habit: the test set each epoch, so labelled
+    if args.activation in ZERO_GRADIENT and spec is None or spec and any(t in spec for t in ZERO_GRADIENT):
+        out.warn("step and sign have a zero derivative almost everywhere: backprop gets no gradient through "
+                 "them, so the layers below do not learn (use --model perceptron for the perceptron rule)")
 
     def on_epoch(e):
-        out.say(f"epoch {e['epoch']:>3}: train loss {e['train_loss']:.4f}  train acc {e['train_accuracy']:.4f}  "
-                f"{held_out} loss {e['val_loss']:.4f}  {held_out} acc {e['val_accuracy']:.4f}  ({e['seconds']:.1f} s)")
+        def f(v):
+            return "-" if v is None else f"{v:.4f}"
+        when = "before training" if e["epoch"] == 0 else f"{e['seconds']:.1f} s"
+        out.say(f"epoch {e['epoch']:>3}: train loss {f(e['train_loss'])}  train acc {f(e['train_accuracy'])}  "
+                f"{held_out} loss {f(e.get('val_loss'))}  {held_out} acc {f(e.get('val_accuracy'))}  ({when})")
+
+    def log(event, **info):
+        if event == "batch" and args.log_every:
+            out.say(f"iteration {info['step']:>5}: loss {info['loss']:.4f}")
 
     model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": spec, "recipe": recipe}
     stopper = numnet.EarlyStopping(args.patience) if args.patience else None
     start = time.perf_counter()
+
+    bar_epochs = -(-args.iterations // -(-len(x_train) // args.batch_size)) if args.iterations else args.epochs
     try:
-        with EpochBar(out.show_progress, args.epochs, on_epoch) as bar:
+        with EpochBar(out.show_progress and not args.log_every, bar_epochs, on_epoch) as bar:
             model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
                       validation_data=None if args.val_split else (x_test, y_test),
                       validation_split=args.val_split or 0.0, seed=args.seed, progress=bar,
-                      callbacks=[stopper] if stopper else [], gradient=args.gradient, schedule=schedule,
-                      augment=augment, workers=workers, checkpoint=checkpoint_path, resume=resumed is not None)
+                      callbacks=[log] + ([stopper] if stopper else []), gradient=args.gradient, schedule=schedule,
+                      augment=augment, workers=workers, checkpoint=checkpoint_path, resume=resumed is not None,
+                      iterations=args.iterations, sample=args.sample, log_every=args.log_every)
     except numnet.Diverged as e:                           # exit 1, valid JSON, and nothing saved
         out.warn(str(e))
         out.emit({"diverged": True, "error": str(e), "test_accuracy": None, "test_loss": None,
@@ -166,16 +204,24 @@ def run(args) -> int:
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
     model.info.update({"model": args.model, "arch": spec, "recipe": recipe,
                        "hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
+                       "loss": loss, "binary": args.binary, "iterations": args.iterations, "sample": args.sample,
                        "seed": args.seed, "data_dir": args.data_dir, "limit": args.limit,
                        "train_seconds": train_seconds})
+    test_rmse = None
+    if loss in ("mse", "mae"):                             # RMSE of the outputs against the 0/1 targets
+        from numnet.losses import _target_like, rmse
+        outs = np.concatenate([model.forward(model.prepare(x_test[i:i + 2000])) for i in range(0, len(x_test), 2000)])
+        test_rmse = rmse(outs, _target_like(y_test, outs))
     if save_path is not None:
         model.save(save_path)                              # saved before anything more is printed
-    out.say(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}) after {train_seconds:.1f} s")
+    out.say(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}" + (f", RMSE {test_rmse:.4f}" if test_rmse else "")
+            + f") after {train_seconds:.1f} s")
     if save_path is not None:
         out.say(f"saved {args.save}")
-    out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds,
-              "epochs": args.epochs, "workers": workers, "model_path": args.save,
-              "history": history_rows(model)})
+    out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds, "loss": loss,
+              **({"test_rmse": test_rmse} if test_rmse is not None else {}), "iterations": args.iterations,
+              "epochs": model.history[-1]["epoch"] if args.iterations else args.epochs, "workers": workers,
+              "model_path": args.save, "history": history_rows(model)})
     if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
         out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
         return 1
@@ -184,7 +230,8 @@ def run(args) -> int:
 
 #: the settings of a run, recorded in its checkpoints so that --resume continues the same run
 RUN_KEYS = ("hidden", "activation", "init", "optimizer", "epochs", "batch_size", "seed", "dtype", "limit",
-            "gradient", "workers", "data_dir", "val_split", "patience")
+            "gradient", "workers", "data_dir", "val_split", "patience", "loss", "binary", "iterations", "sample",
+            "log_every")
 
 
 def history_rows(model) -> list:
@@ -219,3 +266,48 @@ def check_classes(y_train, y_test, data_dir, out) -> int:
         out.warn(f"{where}: no training sample of class {', '.join(map(str, missing[:10]))}"
                  f"{' ...' if len(missing) > 10 else ''} (of {classes} classes 0..{classes - 1})")
     return classes
+
+
+def run_perceptron(args, out) -> int:
+    """--model perceptron --binary D: Rosenblatt's rule on 'is it a D?' (step output, labels 0/1)."""
+    import time
+
+    import numnet
+
+    if args.binary is None:
+        raise numnet.ConfigError("--model perceptron needs --binary D (a yes/no task: 'is it the digit D?')")
+    if args.save or args.arch or args.loss or args.iterations:
+        raise numnet.ConfigError("--model perceptron takes none of --save, --arch, --loss, --iterations")
+    activation = args.activation if args.activation in ("step", "sign") else "step"
+    (x_train, y_train), (x_test, y_test) = numnet.load_mnist(args.data_dir)
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    low = 0 if activation == "step" else -1
+    y_train, y_test = [(y == args.binary) * (1 - low) + low for y in (y_train, y_test)]
+    epochs, lr = args.epochs or 10, args.lr or 1.0
+    p = numnet.Perceptron(x_train[0].size, lr=lr, activation=activation)
+    out.say(f"training a perceptron ({activation} output, lr {lr:g}) on 'is it a {args.binary}?', {epochs} epochs, "
+            f"{len(x_train)} samples, seed {args.seed}")
+    history = [{"epoch": 0, "train_loss": None, "train_accuracy": p.score(x_train, y_train), "test_loss": None,
+                "test_accuracy": p.score(x_test, y_test)}]
+    out.say(f"epoch   0: train acc {history[0]['train_accuracy']:.4f}  test acc {history[0]['test_accuracy']:.4f}"
+            "  (before training: w = 0, b = 0)")
+    def on_epoch(e):
+        history.append({"epoch": e["epoch"], "train_loss": None, "train_accuracy": e["train_accuracy"],
+                        "test_loss": None, "test_accuracy": p.score(x_test, y_test)})
+        out.say(f"epoch {e['epoch']:>3}: {e['mistakes']} mistakes (updates)  train acc {e['train_accuracy']:.4f}"
+                f"  test acc {history[-1]['test_accuracy']:.4f}")
+
+    start = time.perf_counter()
+    p.fit(x_train, y_train, epochs=epochs, seed=args.seed, pocket=True, progress=on_epoch)
+    out.say("converged: an epoch without a mistake" if p.converged else
+            "not converged: kept the weights of the epoch with the best training accuracy (pocket)")
+    train_seconds = time.perf_counter() - start
+    test_accuracy = p.score(x_test, y_test)
+    out.say(f"test accuracy {test_accuracy:.4f} after {train_seconds:.1f} s")
+    out.emit({"test_accuracy": test_accuracy, "test_loss": None, "train_seconds": train_seconds, "loss": None,
+              "epochs": len(history) - 1, "converged": p.converged, "model_path": None, "history": history})
+    if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
+        out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
+        return 1
+    return 0

@@ -1,6 +1,6 @@
 """numnet's layers, one module per family, and the one registry of layer types.
 
-    activations   ReLU, Sigmoid, Tanh, Step, Softmax
+    activations   ReLU, Sigmoid, Tanh, Step, Sign, Softmax
     dense         Dense                      z = W·x + b
     shape         Flatten, Reshape
     norm          Standardize, BatchNorm
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..functional import sigmoid, softmax
-from .activations import ReLU, Sigmoid, Softmax, Step, Tanh
+from .activations import ReLU, Sigmoid, Sign, Softmax, Step, Tanh
 from .base import Layer, Parameter
 from .conv import Conv2D
 from .dense import Dense
@@ -26,7 +26,7 @@ from .shape import Flatten, Reshape
 
 #: layer classes by name, as saved models name them
 REGISTRY = {cls.__name__: cls for cls in (
-    Dense, ReLU, Sigmoid, Tanh, Step, Softmax, Flatten, Reshape, Standardize, BatchNorm, Dropout,
+    Dense, ReLU, Sigmoid, Tanh, Step, Sign, Softmax, Flatten, Reshape, Standardize, BatchNorm, Dropout,
     Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
 )}
 
@@ -52,5 +52,5 @@ def from_config(cfg: dict) -> Layer:
 
 
 __all__ = ["REGISTRY", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D",
-           "Layer", "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Softmax", "Standardize", "Step",
+           "Layer", "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step",
            "Tanh", "from_config", "register", "sigmoid", "softmax"]

@@ -82,6 +82,22 @@ class Step(Layer):
         return np.zeros_like(grad)
 
 
+class Sign(Layer):
+    """The sign function of seed 004's perceptron: 1 if z ≥ 0 else −1 (the step function, scaled
+    to ±1: sign(z) = 2·step(z) − 1). Like the step, its derivative is 0 almost everywhere, so
+    backpropagation gets no signal through it.
+    """
+
+    equations = {"forward": "{y} = sign({x}) = ±1", "backward": "∂L/∂{x} = 0   (sign′ = 0 almost everywhere)"}
+    symbol = "h{k}"
+
+    def forward(self, z):
+        return np.where(z >= 0, 1, -1).astype(z.dtype)
+
+    def backward(self, grad):
+        return np.zeros_like(grad)
+
+
 class Softmax(Layer):
     """softmax(z)_i = e^(z_i − max z) / Σ_j e^(z_j − max z), over the last axis.
 
