@@ -35,7 +35,7 @@ def test_string_labels_learn_blobs_and_map_back():
     assert clf.predict_proba(X[240:]).shape == (60, 3)
     assert set(clf.predict(X[240:])) <= {"cat", "dog", "emu"}
     assert clf.score(X[240:], names[240:]) > 0.9
-    assert clf.n_features_in_ == 5 and len(clf.history_) == 20
+    assert clf.n_features_in_ == 5 and [e["epoch"] for e in clf.history_] == list(range(21))   # 0: untrained
 
 
 def test_same_as_numnet_sequential_trained_by_hand():
@@ -73,7 +73,7 @@ def test_partial_fit_continues_and_needs_classes_first():
     for _ in range(15):
         clf.partial_fit(X, y)
         losses.append(clf.history_[-1]["train_loss"])
-    assert clf.model_ is first and len(clf.history_) == 16
+    assert clf.model_ is first and len(clf.history_) == 17                # epoch 0, then 16 partial fits
     assert clf.predict_proba(X).shape == (300, 4)
     assert losses[-1] < losses[0] and clf.score(X, y) > 0.9
     with pytest.raises(ValueError, match="classes"):
@@ -100,7 +100,7 @@ def test_pickle_round_trip_keeps_predictions_and_training():
     again = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
     again.partial_fit(X, y)                    # the loaded network can keep training
-    assert len(again.history_) == 4
+    assert [e["epoch"] for e in again.history_] == [0, 1, 2, 3, 4]
 
 
 def test_bad_parameters_fail_at_fit_not_init():

@@ -197,7 +197,7 @@ def objective(trial, options: dict, data) -> float:
     start = time.perf_counter()
 
     def progress(event, **info):
-        if event != "epoch":
+        if event != "epoch" or info["epoch"] == 0:          # epoch 0 is the untrained model: nothing to judge
             return
         trial.report(info["val_accuracy"], step=info["epoch"])
         if info["epoch"] < recipe["epochs"] and trial.should_prune():
