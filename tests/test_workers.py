@@ -63,11 +63,23 @@ def test_last_batch_smaller_than_the_workers_and_a_failing_worker(mnist):
     model = Sequential(build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28)), seed=0)
     model.fit(x[:41], y[:41], epochs=1, batch_size=20, workers=3)     # batches of 20, 20 and 1
     assert model.info["workers"] == 3
-    bad_x = x[:40].copy()
-    bad_y = y[:40].astype(np.int64)
-    bad_y[35] = 99                        # a label out of range, in the second worker's part of a batch
-    with pytest.raises(IndexError):       # the worker's own error, raised here instead of hanging
-        model.fit(bad_x, bad_y, epochs=1, batch_size=40, workers=2)
+
+    class Sentinel(numnet.layers.Layer):
+        """The identity, except that it fails on a sample holding the value −7."""
+
+        def forward(self, x):
+            if (x == -7).any():
+                raise ValueError("sentinel sample")
+            return x
+
+        def backward(self, grad):
+            return grad
+
+    model = Sequential([Sentinel(), *build("conv(4,3)-bn-relu-flatten-dense(10)", input_shape=(28, 28))], seed=0)
+    bad_x = (x[:40] / 255).astype(np.float32)
+    bad_x[35, 3, 3] = -7                  # in the second worker's part of the batch
+    with pytest.raises(ValueError, match="sentinel"):    # the worker's own error, raised here instead of hanging
+        model.fit(bad_x, y[:40], epochs=1, batch_size=40, workers=2, epoch0=False)
 
 
 def test_training_with_two_workers_follows_one_worker(mnist):
