@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from .errors import ConfigError
 from .layers import Dense, Flatten, ReLU, Sigmoid, Standardize, Tanh
+from .sequence_arch import PRESETS as _sequence_presets
+from .sequence_arch import sequence_layers
 
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 #: Xavier/Glorot for the saturating activations. For ReLU, He (N(0, 2/fan_in)) is the textbook
@@ -59,6 +61,7 @@ PRESETS = {
                  "recipe": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01, "epochs": 15,
                             "batch_size": 128, "schedule": "onecycle", "augment": "affine"}},
 }
+PRESETS.update(_sequence_presets)            # rnn, lstm, gru, vit (numnet.sequence_arch)
 
 
 def _args(text, token):
@@ -123,6 +126,11 @@ def build(spec: str, input_shape=(28, 28), num_classes: int = 10) -> list:
         m = re.fullmatch(r"([a-z_]+[0-9]*d?)\s*(?:\((.*)\))?", token)
         if not m:
             raise ConfigError(f"cannot read layer {token!r} in architecture {spec!r}")
+        recurrent_or_attention = sequence_layers(m.group(1), m.group(2) or "", shape, token)
+        if recurrent_or_attention is not None:
+            for layer in recurrent_or_attention:
+                add(layer)
+            continue
         name, pos, kw = m.group(1), *_args(m.group(2) or "", token)
         try:
             if name in ("conv", "conv2d"):

@@ -68,9 +68,19 @@ class Recurrent(Layer):
                 "return_sequences": self.return_sequences}
 
     # forward ------------------------------------------------------------------------------
+    #: in evaluation, sequences go through in chunks of this many (the gates of 10,000 at once
+    #: would take hundreds of MB and run several times slower than in cache-sized pieces)
+    eval_chunk = 256
+
     def forward(self, x):
         if x.ndim != 3 or x.shape[2] != self.input_size:
             raise ConfigError(f"{type(self).__name__} expects input (N, T, {self.input_size}), got {x.shape}")
+        if not self.training and len(x) > self.eval_chunk:
+            return np.concatenate([self._forward(x[i:i + self.eval_chunk])
+                                   for i in range(0, len(x), self.eval_chunk)])
+        return self._forward(x)
+
+    def _forward(self, x):
         dtype = self.weight_ih.dtype
         self.x = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)     # (T, N, F)
         T, N, _ = self.x.shape

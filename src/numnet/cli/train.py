@@ -13,9 +13,10 @@ def add_parser(sub):
     p.add_argument("--init", metavar="NAME",
                    help="weight initialisation: he, lecun, xavier or normal:STD (default: lecun for relu, "
                         "xavier for sigmoid/tanh)")
-    p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best"],
+    p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best", "rnn", "lstm", "gru", "vit"],
                    help="preset network and training recipe (default mlp: --hidden/--activation); cnn: a fast "
-                        "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle")
+                        "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle; rnn, lstm, gru: "
+                        "the image's rows as 28 time steps; vit: a small vision Transformer on 7x7 patches")
     p.add_argument("--arch", metavar="SPEC", help='layers as text, e.g. "conv(32,5)-relu-pool(2)-conv(64,5)-relu-pool(2)-'
                                                   'flatten-dense(128)-relu-dropout(0.5)-dense(10)"')
     p.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw"], help="default: the preset's (adam)")
@@ -35,6 +36,12 @@ def add_parser(sub):
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
                         "convolutional networks, 1 for MLPs)")
+    p.add_argument("--clip-norm", type=positive_float, metavar="C",
+                   help="clip the gradient to global norm C before each step (default: the preset's)")
+    p.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights (layers matched by "
+                                                        "position and shape; a head of another shape is new)")
+    p.add_argument("--new-head", action="store_true", help="with --init-from: do not copy the last layer's weights")
+    p.add_argument("--freeze", type=int, default=0, metavar="K", help="the first K layers with parameters get no updates")
     add_data_option(p)
     p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
     p.add_argument("--min-accuracy", type=float, metavar="A",
@@ -62,8 +69,8 @@ def run(args) -> int:
     spec = args.arch or spec
     if args.optimizer not in (None, recipe["optimizer"]):
         recipe["lr"] = None                                # another optimizer: its own default rate
-    recipe.update({k: v for k in ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size")
-                   if (v := getattr(args, k)) is not None})
+    recipe.update({k: v for k in ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size",
+                                                     "clip_norm") if (v := getattr(args, k)) is not None})
     args.optimizer, args.epochs, args.batch_size = recipe["optimizer"], recipe["epochs"], recipe["batch_size"]
     if spec is None:
         layers = mlp(parse_sizes(args.hidden), args.activation, init=args.init)
@@ -75,8 +82,16 @@ def run(args) -> int:
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     model = numnet.Sequential(layers, dtype=np.dtype(args.dtype), seed=args.seed)
+    if args.init_from or args.freeze:
+        from numnet import transfer
+        if args.init_from:
+            transfer.copy_weights(transfer.load(args.init_from), model, head=not args.new_head)
+        transfer.freeze(model, args.freeze)
     optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
                                  **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
+    if recipe.get("clip_norm") or args.freeze:
+        from numnet.transfer import Restricted
+        optimizer = Restricted(optimizer, model, recipe.get("clip_norm"))
     schedule = numnet.schedules.get(recipe.get("schedule"), optimizer.lr)
     augment = numnet.augment.get(recipe.get("augment"))
     workers = model.check_workers(args.workers, args.batch_size, args.gradient)
