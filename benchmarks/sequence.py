@@ -1,0 +1,140 @@
+"""The recurrent and Transformer presets on MNIST: accuracy, training time, and the same network's
+epoch time in PyTorch side by side.
+
+    PYTHONPATH=src python benchmarks/sequence.py                  # rnn lstm gru vit, full recipes
+    PYTHONPATH=src python benchmarks/sequence.py --presets lstm --torch-steps 100
+
+For each preset: ``numnet train --model P --json`` in a subprocess (its recipe: epochs, optimizer,
+schedule, clipping), then PyTorch training steps of the same network (same batch size, Adam/AdamW,
+the same clipping) on the same data, timed over ``--torch-steps`` steps after 5 warm-up steps and
+scaled to a full epoch; numnet's epoch time is the mean of its epochs' training time (the test-set
+evaluation after each epoch is not counted). Writes benchmarks/sequence.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_numnet(preset, seed):
+    env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "..", "src"))
+    path = os.path.join(HERE, f".sequence-{preset}.npz")
+    cmd = [sys.executable, "-m", "numnet", "train", "--model", preset, "--seed", str(seed), "--json", "--save", path]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+    from numnet.transfer import load
+    result = json.loads(proc.stdout)
+    result["epoch_seconds"] = float(np.mean([e["seconds"] for e in load(path).history]))   # training only
+    os.unlink(path)
+    return result, " ".join(cmd[2:-2])
+
+
+def torch_network(preset, torch):
+    nn = torch.nn
+    H = 128
+
+    class Recurrent(nn.Module):
+        def __init__(self, cell):
+            super().__init__()
+            self.rnn, self.head = cell(28, H, batch_first=True), nn.Linear(H, 10)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    class ViT(nn.Module):
+        def __init__(self, d=64, heads=4, mlp=128, depth=3):
+            super().__init__()
+            self.patch = nn.Conv2d(1, d, 7, stride=7)
+            self.cls = nn.Parameter(torch.zeros(1, 1, d))
+            self.pos = nn.Parameter(torch.zeros(1, 17, d))
+            self.blocks = nn.Sequential(*[nn.TransformerEncoderLayer(d, heads, mlp, dropout=0.0, activation="gelu",
+                                                                     batch_first=True, norm_first=True)
+                                          for _ in range(depth)])
+            self.norm, self.head = nn.LayerNorm(d), nn.Linear(d, 10)
+
+        def forward(self, x):
+            t = self.patch(x[:, None]).flatten(2).transpose(1, 2)
+            t = torch.cat([self.cls.expand(len(x), -1, -1), t], 1) + self.pos
+            return self.head(self.norm(self.blocks(t))[:, 0])
+
+    if preset == "vit":
+        return ViT()
+    return Recurrent({"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[preset])
+
+
+def time_torch(preset, recipe, steps, x, y):
+    import torch
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    net = torch_network(preset, torch)
+    opt_cls = torch.optim.AdamW if recipe["optimizer"] == "adamw" else torch.optim.Adam
+    opt = opt_cls(net.parameters(), lr=recipe["lr"], **({"weight_decay": recipe["weight_decay"]}
+                                                         if recipe.get("weight_decay") else {}))
+    bs = recipe["batch_size"]
+    mean, std = x.mean(0), x.std()
+    xs = torch.tensor((x - mean) / std if preset != "vit" else x)
+    ys = torch.tensor(y.astype(np.int64))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    order = np.random.default_rng(0).permutation(len(x))
+
+    def step(i):
+        idx = torch.from_numpy(order[(i * bs) % (len(x) - bs):][:bs])
+        opt.zero_grad()
+        loss = loss_fn(net(xs[idx]), ys[idx])
+        loss.backward()
+        if recipe.get("clip_norm"):
+            torch.nn.utils.clip_grad_norm_(net.parameters(), recipe["clip_norm"])
+        opt.step()
+    for i in range(5):
+        step(i)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    per_step = (time.perf_counter() - start) / steps
+    return per_step * -(-len(x) // bs)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--presets", nargs="+", default=["rnn", "lstm", "gru", "vit"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--torch-steps", type=int, default=200)
+    ap.add_argument("--out", default=os.path.join(HERE, "sequence.json"))
+    args = ap.parse_args()
+    sys.path.insert(0, os.path.join(HERE, "..", "src"))
+    import numnet
+    from numnet.architectures import preset as get_preset
+
+    (x_train, y_train), _ = numnet.load_mnist()
+    x = (x_train / 255).astype(np.float32)
+    results = json.load(open(args.out)) if os.path.exists(args.out) else {}
+    for name in args.presets:
+        spec, recipe = get_preset(name)
+        result, command = run_numnet(name, args.seed)
+        torch_epoch = time_torch(name, recipe, args.torch_steps, x, y_train)
+        results[name] = {"spec": spec, "recipe": recipe, "command": command,
+                         "test_accuracy": result["test_accuracy"], "train_seconds": result["train_seconds"],
+                         "epochs": result["epochs"], "numnet_epoch_seconds": result["epoch_seconds"],
+                         "torch_epoch_seconds": torch_epoch, "torch_steps_timed": args.torch_steps}
+        r = results[name]
+        r["ratio_numnet_over_torch"] = r["numnet_epoch_seconds"] / torch_epoch
+        print(f"{name:5s} {r['test_accuracy']:.4f}  {r['train_seconds']:.0f} s total  epoch numnet "
+              f"{r['numnet_epoch_seconds']:.1f} s  torch {torch_epoch:.1f} s  ratio {r['ratio_numnet_over_torch']:.2f}",
+              flush=True)
+        tmp = args.out + ".part"
+        with open(tmp, "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(tmp, args.out)
+
+
+if __name__ == "__main__":
+    main()
