@@ -58,6 +58,15 @@ def test_central_differences_patch_embedding(cls_token, rng):
     _check([PatchEmbedding((2, 6, 4), 2, 5, cls_token=cls_token)], x, rng, (6 + cls_token) * 5)
 
 
+def test_gelu_without_scipy_uses_math_erf(monkeypatch, rng):
+    import math
+    import sys
+    x = rng.standard_normal((3, 4)) * 3
+    expected = x * 0.5 * (1 + np.array([[math.erf(v / math.sqrt(2)) for v in row] for row in x]))
+    monkeypatch.setitem(sys.modules, "scipy.special", None)        # import fails: the fallback runs
+    np.testing.assert_allclose(GELU().forward(x), expected, rtol=1e-15, atol=1e-16)
+
+
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the attention layers")
 close = dict(rtol=1e-9, atol=1e-12)
 
