@@ -189,3 +189,14 @@ def test_cli_init_from_and_freeze(tmp_path):
     proc = subprocess.run(common + ["--arch", "conv(3,5)-pool(2)-relu-flatten-dense(10)", "--init-from", str(src)],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 2 and "shape" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("spec", ["lstm(4,seq)-gru(3)-dense(10)", "patch(14,8)-pos-block(2,8)-ln-cls-dense(10)"])
+def test_two_workers_train_like_one(spec, rng):
+    """Each layer's ``replica`` keeps its own caches (the block rebuilds its parts): fit(workers=2) takes
+    the same steps as one worker, up to float rounding."""
+    x, y = rng.standard_normal((16, 28, 28)), rng.integers(0, 10, 16)
+    models = [numnet.Sequential(build(spec), dtype=np.float64, seed=3) for _ in range(2)]
+    for model, workers in zip(models, (1, 2)):
+        model.fit(x, y, epochs=2, batch_size=8, workers=workers, seed=0)
+    np.testing.assert_allclose(models[1].flat_params, models[0].flat_params, rtol=1e-9, atol=1e-10)
