@@ -24,8 +24,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def run_numnet(preset, seed):
+def run_numnet(preset, seed, threads):
     env = dict(os.environ, PYTHONPATH=os.path.join(HERE, "..", "src"))
+    env.update({k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
     path = os.path.join(HERE, f".sequence-{preset}.npz")
     cmd = [sys.executable, "-m", "numnet", "train", "--model", preset, "--seed", str(seed), "--json", "--save", path]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -71,9 +72,9 @@ def torch_network(preset, torch):
     return Recurrent({"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[preset])
 
 
-def time_torch(preset, recipe, steps, x, y):
+def time_torch(preset, recipe, steps, x, y, threads):
     import torch
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     net = torch_network(preset, torch)
     opt_cls = torch.optim.AdamW if recipe["optimizer"] == "adamw" else torch.optim.Adam
@@ -108,6 +109,8 @@ def main():
     ap.add_argument("--presets", nargs="+", default=["rnn", "lstm", "gru", "vit"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--torch-steps", type=int, default=200)
+    ap.add_argument("--threads", type=int, default=2, help="BLAS threads of numnet (set before NumPy starts) "
+                                                          "and torch threads (default 2)")
     ap.add_argument("--out", default=os.path.join(HERE, "sequence.json"))
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(HERE, "..", "src"))
@@ -119,12 +122,13 @@ def main():
     results = json.load(open(args.out)) if os.path.exists(args.out) else {}
     for name in args.presets:
         spec, recipe = get_preset(name)
-        result, command = run_numnet(name, args.seed)
-        torch_epoch = time_torch(name, recipe, args.torch_steps, x, y_train)
+        result, command = run_numnet(name, args.seed, args.threads)
+        torch_epoch = time_torch(name, recipe, args.torch_steps, x, y_train, args.threads)
         results[name] = {"spec": spec, "recipe": recipe, "command": command,
                          "test_accuracy": result["test_accuracy"], "train_seconds": result["train_seconds"],
                          "epochs": result["epochs"], "numnet_epoch_seconds": result["epoch_seconds"],
-                         "torch_epoch_seconds": torch_epoch, "torch_steps_timed": args.torch_steps}
+                         "torch_epoch_seconds": torch_epoch, "torch_steps_timed": args.torch_steps,
+                         "threads": args.threads, "load_average": os.getloadavg()}
         r = results[name]
         r["ratio_numnet_over_torch"] = r["numnet_epoch_seconds"] / torch_epoch
         print(f"{name:5s} {r['test_accuracy']:.4f}  {r['train_seconds']:.0f} s total  epoch numnet "
