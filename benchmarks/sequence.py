@@ -104,6 +104,48 @@ def time_torch(preset, recipe, steps, x, y, threads):
     return per_step * -(-len(x) // bs)
 
 
+def time_numnet(preset, recipe, steps, x, y):
+    """Seconds of an epoch of numnet training steps (``fit`` on steps·batch images, no evaluation)."""
+    import numnet
+    from numnet.architectures import build
+    from numnet.transfer import Restricted
+    spec, bs = recipe["spec"], recipe["batch_size"]
+    model = numnet.Sequential(build(spec), seed=0)
+    opt = numnet.optim.get(recipe["optimizer"], recipe["lr"],
+                           **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
+    opt = Restricted(opt, model, recipe.get("clip_norm"))
+    n = bs * steps
+    model.fit(x[:bs * 5], y[:bs * 5], epochs=1, batch_size=bs, optimizer=opt, workers=1)      # warm-up
+    start = time.perf_counter()
+    model.fit(x[:n], y[:n], epochs=1, batch_size=bs, optimizer=opt, workers=1)
+    return (time.perf_counter() - start) / steps * -(-len(x) // bs)
+
+
+def side_by_side(args, x, y):
+    """numnet and PyTorch epoch times measured back to back, alternating, ``--repeats`` times: both
+    sides see the same load on a shared machine. Medians go to the results' ``side_by_side``."""
+    import numnet
+    from numnet.architectures import preset as get_preset
+    results = json.load(open(args.out)) if os.path.exists(args.out) else {}
+    for name in args.presets:
+        spec, recipe = get_preset(name)
+        recipe["spec"] = spec
+        ours, theirs = [], []
+        for _ in range(args.repeats):
+            ours.append(time_numnet(name, recipe, args.torch_steps, x, y))
+            theirs.append(time_torch(name, recipe, args.torch_steps, x, y, args.threads))
+        entry = {"numnet_epoch_seconds": float(np.median(ours)), "torch_epoch_seconds": float(np.median(theirs)),
+                 "steps_timed": args.torch_steps, "repeats": args.repeats, "threads": args.threads,
+                 "load_average": os.getloadavg()}
+        entry["ratio_numnet_over_torch"] = entry["numnet_epoch_seconds"] / entry["torch_epoch_seconds"]
+        results.setdefault(name, {})["side_by_side"] = entry
+        print(f"{name:5s} epoch numnet {entry['numnet_epoch_seconds']:.1f} s  torch {entry['torch_epoch_seconds']:.1f} s"
+              f"  ratio {entry['ratio_numnet_over_torch']:.2f}", flush=True)
+        with open(args.out + ".part", "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(args.out + ".part", args.out)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--presets", nargs="+", default=["rnn", "lstm", "gru", "vit"])
@@ -112,13 +154,20 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="BLAS threads of numnet (set before NumPy starts) "
                                                           "and torch threads (default 2)")
     ap.add_argument("--out", default=os.path.join(HERE, "sequence.json"))
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="only the epoch times, numnet and PyTorch back to back (no full training)")
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(args.threads)            # numnet in this process (the training runs get the env variables)
     sys.path.insert(0, os.path.join(HERE, "..", "src"))
     import numnet
     from numnet.architectures import preset as get_preset
 
     (x_train, y_train), _ = numnet.load_mnist()
     x = (x_train / 255).astype(np.float32)
+    if args.side_by_side:
+        return side_by_side(args, x, y_train)
     results = json.load(open(args.out)) if os.path.exists(args.out) else {}
     for name in args.presets:
         spec, recipe = get_preset(name)
