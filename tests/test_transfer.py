@@ -200,3 +200,18 @@ def test_two_workers_train_like_one(spec, rng):
     for model, workers in zip(models, (1, 2)):
         model.fit(x, y, epochs=2, batch_size=8, workers=workers, seed=0)
     np.testing.assert_allclose(models[1].flat_params, models[0].flat_params, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("spec", ["lstm(6)-dense(10)", "patch(7,8)-pos-block(2,16)-ln-cls-dense(10)"])
+def test_explain_and_report_run_on_the_new_layers(spec, tmp_path, mnist, capsys):
+    from numnet.cli import main
+    (x, y), _ = mnist
+    model = numnet.Sequential(build(spec), seed=0)
+    model.fit(x[:64], y[:64], epochs=1, batch_size=32)
+    path = tmp_path / "m.npz"
+    model.save(path)
+    make_folder(tmp_path / "data", n_test=20)
+    assert main(["explain", str(path)]) == 0
+    assert main(["report", str(path), "--out", str(tmp_path / "report"), "--data-dir", str(tmp_path / "data")]) == 0
+    assert (tmp_path / "report" / "index.html").exists()
+    assert type(model.layers[0]).__name__ in capsys.readouterr().out + (tmp_path / "report" / "index.html").read_text()
