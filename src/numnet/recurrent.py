@@ -23,7 +23,16 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-from .layers import REGISTRY, Layer, sigmoid
+from .layers import REGISTRY, Layer
+
+
+def _sigmoid_(a):
+    """σ(a) = (1 + tanh(a/2))/2, in place (no temporaries; tanh never overflows)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
 
 
 class Recurrent(Layer):
@@ -189,9 +198,9 @@ class LSTM(Recurrent):
             a = self.gate[t]
             np.matmul(h[t], self.weight_hh.T, out=a)
             a += A[t]
-            a[:, :2 * H] = sigmoid(a[:, :2 * H])
+            _sigmoid_(a[:, :2 * H])
             np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-            a[:, 3 * H:] = sigmoid(a[:, 3 * H:])
+            _sigmoid_(a[:, 3 * H:])
             i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
             c = self.c[t + 1]
             np.multiply(f, self.c[t], out=c)                 # c_t = f ⊙ c_{t−1} + i ⊙ g
@@ -251,7 +260,7 @@ class GRU(Recurrent):
             ah = h[t] @ self.weight_hh.T
             gt = self.gate[t]
             np.add(A[t, :, :2 * H], ah[:, :2 * H], out=gt[:, :2 * H])
-            gt[:, :2 * H] = sigmoid(gt[:, :2 * H])
+            _sigmoid_(gt[:, :2 * H])
             r, z, n = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:]
             np.add(ah[:, 2 * H:], self.bias_hh[2 * H:], out=self.m[t])
             np.multiply(r, self.m[t], out=n)
