@@ -105,7 +105,7 @@ def test_workers_keep_their_own_caches_and_share_the_parameters():
     for a, b in zip(model.layers, other.layers):
         assert a is not b
         for name in a.param_names:
-            assert getattr(a, name) is getattr(b, name)                     # the same parameters
+            assert np.shares_memory(getattr(a, name), getattr(b, name))     # the same parameters
             assert not np.shares_memory(getattr(a, "d" + name), getattr(b, "d" + name))
     assert model.layers[1]._scratch is not other.layers[1]._scratch         # own im2col buffers
     drop_a, drop_b = model.layers[-2], other.layers[-2]

@@ -20,7 +20,9 @@ _EXPORTS = {
     "gradcheck": ["check_gradients"],
     "gradients": ["numerical_gradient"],
     "layers": ["AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "Layer",
-               "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step", "Tanh"],
+               "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step",
+               "Tanh", "RNN", "LSTM", "GRU", "LayerNorm", "GELU", "MultiHeadSelfAttention", "PositionalEmbedding",
+               "PatchEmbedding", "TokenPool", "TokenDense", "TransformerEncoderBlock"],
     "perceptron": ["Perceptron"],
     "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
     "model": ["Sequential"],
@@ -35,7 +37,8 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 _SUBMODULES = set(_EXPORTS) | {"init", "metrics", "idx", "schedules", "explain", "report", "evaluation", "cli",
                                "functional", "kernels", "parallel", "conv", "regularization", "summary",
                                "onnx_export", "training", "gradients", "serialize", "sklearn", "sweep",
-                               "callbacks", "inference", "predictor", "serve", "perceptron"}
+                               "callbacks", "inference", "predictor", "serve", "perceptron", "transfer",
+                               "sequence_arch"}
 
 __all__ = sorted(_WHERE) + ["schedules"]
 

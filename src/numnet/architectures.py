@@ -5,6 +5,8 @@ import math
 
 from .errors import ConfigError
 from .layers import Dense, Flatten, ReLU, Sigmoid, Sign, Standardize, Step, Tanh
+from .sequence_arch import PRESETS as _sequence_presets
+from .sequence_arch import sequence_layers
 
 #: step (seed 003) and sign (seed 004) are accepted, but their derivative is 0 almost everywhere:
 #: backpropagation gets no gradient through them (the perceptron rule, numnet.Perceptron, needs none)
@@ -87,6 +89,7 @@ PRESETS = {
                  "recipe": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01, "epochs": 15,
                             "batch_size": 128, "schedule": "onecycle", "augment": "affine"}},
 }
+PRESETS.update(_sequence_presets)            # rnn, lstm, gru, vit (numnet.sequence_arch)
 
 
 def _args(text, token):
@@ -173,6 +176,11 @@ def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10, init: s
         m = re.fullmatch(r"([a-z_]+[0-9]*d?)\s*(?:\((.*)\))?", token)
         if not m:
             raise ConfigError(f"cannot read layer {token!r} in architecture {spec!r}")
+        recurrent_or_attention = sequence_layers(m.group(1), m.group(2) or "", shape, token)
+        if recurrent_or_attention is not None:
+            for layer in recurrent_or_attention:
+                add(layer)
+            continue
         name, pos, kw = m.group(1), *_args(m.group(2) or "", token)
         try:
             if name in ("conv", "conv2d"):

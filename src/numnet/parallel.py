@@ -71,13 +71,14 @@ def twin(model):
     other.layers = [_twin_layer(layer) for layer in model.layers]
     other.loss = copy.copy(model.loss)
     other.flat_grads = np.zeros_like(model.flat_grads)
-    for layer, grads in zip(other.layers, other._views(other.flat_grads)):
-        for name, g in grads.items():
-            layer.__dict__["d" + name] = g
+    for layer, params, grads in zip(other.layers, other._views(other.flat_params), other._views(other.flat_grads)):
+        layer.bind(params, grads)          # the same parameter memory, its own gradient buffer
     return other
 
 
 def _twin_layer(layer):
+    if hasattr(layer, "compose_twin"):                      # a layer made of layers (TransformerEncoderBlock)
+        return layer.compose_twin(_twin_layer)
     t = copy.copy(layer)
     for name, value in vars(layer).items():
         if isinstance(value, np.random.Generator):          # its own masks, seeded

@@ -36,8 +36,10 @@ def save(model, path) -> str:
     path = os.fspath(path)
     entries, cfg = arrays(model), model.config()
     opt = getattr(model, "optimizer", None)
+    opt = getattr(opt, "inner", opt)               # a wrapper (numnet.transfer.Restricted): its optimizer
     if type(opt) in optim.REGISTRY.values():       # so that load + fit continues rather than cold-starting
-        cfg["optimizer_state"] = {"config": opt.config(), "t": opt.t}
+        cfg["optimizer_state"] = {"config": opt.config(), "t": opt.t,
+                                  "sizes": {str(i): int(state["tmp"].size) for i, state in opt.state.items()}}
         for i, state in opt.state.items():
             for name in opt.state_names:
                 if name != "tmp":
@@ -202,10 +204,16 @@ def _optimizer(saved, model, fail):
     except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as e:
         raise fail(f"invalid optimizer state ({e})") from None
     opt.t = t
+    sizes = saved.get("sizes", {"0": model.num_parameters} if t else {})
+    if (not isinstance(sizes, dict) or not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n for n in
+                                               sizes.values()) or sum(sizes.values()) > model.num_parameters):
+        raise fail("invalid optimizer state (sizes)")
     targets = {}
-    if t:
-        state = opt.state_for(0, model.flat_params)
-        targets = {f"{OPTIMIZER}.0.{name}": state[name] for name in opt.state_names if name != "tmp"}
+    for i, n in sizes.items():
+        if not i.isdigit():
+            raise fail("invalid optimizer state (parameter index)")
+        state = opt.state_for(int(i), model.flat_params[:n])       # zeros shaped like that slice
+        targets.update({f"{OPTIMIZER}.{i}.{name}": state[name] for name in opt.state_names if name != "tmp"})
     return opt, targets
 
 

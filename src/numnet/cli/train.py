@@ -13,10 +13,12 @@ def add_parser(sub):
     p.add_argument("--init", metavar="NAME",
                    help="weight initialisation: he, lecun, xavier or normal:STD (default: lecun for relu, "
                         "xavier for sigmoid/tanh)")
-    p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best", "perceptron"],
+    p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best", "rnn", "lstm", "gru", "vit",
+                                                         "perceptron"],
                    help="preset network and training recipe (default mlp: --hidden/--activation); cnn: a fast "
-                        "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle; perceptron: "
-                        "one neuron trained by the perceptron rule (seed 003; needs --binary)")
+                        "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle; rnn, lstm, gru: "
+                        "the image's rows as 28 time steps; vit: a small vision Transformer on 7x7 patches; "
+                        "perceptron: one neuron trained by the perceptron rule (seed 003; needs --binary)")
     p.add_argument("--loss", choices=["cross_entropy", "nll", "mse", "mae", "bce"],
                    help="cross_entropy (softmax on the logits, default), nll (log-softmax then NLL), mse/mae "
                         "(a sigmoid output against one-hot targets; RMSE reported), bce (one sigmoid per output)")
@@ -47,6 +49,12 @@ def add_parser(sub):
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
                         "convolutional networks, 1 for MLPs)")
+    p.add_argument("--clip-norm", type=positive_float, metavar="C",
+                   help="clip the gradient to global norm C before each step (default: the preset's)")
+    p.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights (layers matched by "
+                                                        "position and shape; a head of another shape is new)")
+    p.add_argument("--new-head", action="store_true", help="with --init-from: do not copy the last layer's weights")
+    p.add_argument("--freeze", type=int, default=0, metavar="K", help="the first K layers with parameters get no updates")
     add_data_option(p)
     p.add_argument("--val-split", type=float, metavar="F",
                    help="hold out this fraction of the training set (seeded) and validate on it after every "
@@ -106,8 +114,8 @@ def run(args) -> int:
     spec = args.arch if args.arch is not None else spec          # --arch "" is refused by build
     if args.optimizer not in (None, recipe["optimizer"]):
         recipe["lr"] = None                                # another optimizer: its own default rate
-    recipe.update({k: v for k in ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size")
-                   if (v := getattr(args, k)) is not None})
+    recipe.update({k: v for k in ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size",
+                                                     "clip_norm") if (v := getattr(args, k)) is not None})
     args.optimizer, args.epochs, args.batch_size = recipe["optimizer"], recipe["epochs"], recipe["batch_size"]
     if spec is None:
         hidden = parse_sizes(args.hidden)
@@ -133,10 +141,21 @@ def run(args) -> int:
     if resumed is not None:
         recipe.update(resumed.info["run"]["recipe"], epochs=args.epochs)
         model, optimizer = resumed, resumed.optimizer
+        if args.freeze:
+            from numnet import transfer
+            transfer.freeze(model, args.freeze)
     else:
         model = numnet.Sequential(layers, loss=loss, dtype=np.dtype(args.dtype), seed=args.seed)
+        if args.init_from or args.freeze:
+            from numnet import transfer
+            if args.init_from:
+                transfer.copy_weights(transfer.load(args.init_from), model, head=not args.new_head)
+            transfer.freeze(model, args.freeze)
         optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
                                      **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
+    if recipe.get("clip_norm") or args.freeze:             # clipping, and only the trainable layers
+        from numnet.transfer import Restricted
+        optimizer = Restricted(optimizer, model, recipe.get("clip_norm"))
     base_lr = recipe.get("lr") or numnet.optim.DEFAULT_LR[args.optimizer]    # the schedule's peak (a resumed
     schedule = numnet.schedules.get(recipe.get("schedule"), base_lr)         # optimizer holds its last rate)
     augment = numnet.augment.get(recipe.get("augment"))
@@ -231,7 +250,7 @@ def run(args) -> int:
 #: the settings of a run, recorded in its checkpoints so that --resume continues the same run
 RUN_KEYS = ("hidden", "activation", "init", "optimizer", "epochs", "batch_size", "seed", "dtype", "limit",
             "gradient", "workers", "data_dir", "val_split", "patience", "loss", "binary", "iterations", "sample",
-            "log_every")
+            "log_every", "freeze")
 
 
 def history_rows(model) -> list:

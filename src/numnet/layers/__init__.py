@@ -7,6 +7,10 @@
     dropout       Dropout
     conv          Conv2D                     Z = X_col·W_matᵀ + b
     pool          MaxPool2D, AvgPool2D, GlobalAvgPool2D
+    recurrent     RNN, LSTM, GRU             h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh), BPTT
+    attention     LayerNorm, GELU, TokenDense, MultiHeadSelfAttention, PositionalEmbedding,
+                  PatchEmbedding, TokenPool  softmax(QKᵀ/√d)·V
+    transformer   TransformerEncoderBlock    pre-norm: x + MHSA(LN(x)), then x + MLP(LN(x))
 
 The contract every layer follows is in ``base.py``. A new layer is a class in one of these
 modules (or a new one) plus one line in ``REGISTRY`` below, so that saved models name it.
@@ -16,18 +20,25 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..functional import sigmoid, softmax
 from .activations import ReLU, Sigmoid, Sign, Softmax, Step, Tanh
+from .attention import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding, TokenDense,
+                        TokenPool)
 from .base import Layer, Parameter
 from .conv import Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .norm import BatchNorm, Standardize
 from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
+from .recurrent import GRU, LSTM, RNN
 from .shape import Flatten, Reshape
+from .transformer import TransformerEncoderBlock
 
 #: layer classes by name, as saved models name them
 REGISTRY = {cls.__name__: cls for cls in (
     Dense, ReLU, Sigmoid, Tanh, Step, Sign, Softmax, Flatten, Reshape, Standardize, BatchNorm, Dropout,
     Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
+    RNN, LSTM, GRU,
+    LayerNorm, GELU, TokenDense, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding, TokenPool,
+    TransformerEncoderBlock,
 )}
 
 
@@ -51,6 +62,8 @@ def from_config(cfg: dict) -> Layer:
     return cls(**cfg)
 
 
-__all__ = ["REGISTRY", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D",
+__all__ = ["REGISTRY", "GELU", "GRU", "LSTM", "LayerNorm", "MultiHeadSelfAttention", "PatchEmbedding",
+           "PositionalEmbedding", "RNN", "TokenDense", "TokenPool", "TransformerEncoderBlock", "AvgPool2D",
+           "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D",
            "Layer", "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step",
            "Tanh", "from_config", "register", "sigmoid", "softmax"]

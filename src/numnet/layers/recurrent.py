@@ -1,0 +1,292 @@
+"""Recurrent layers: RNN (Elman), LSTM and GRU, as ``torch.nn.RNN/LSTM/GRU`` (one layer, batch_first).
+
+Input x: (N, T, F), a batch of N sequences of T steps with F features each (an MNIST image is
+read as T = 28 rows of F = 28 pixels). Output: the last hidden state h_T, (N, H), or with
+``return_sequences`` every h_t, (N, T, H). The initial state is h_0 = 0 (and c_0 = 0).
+
+Weights are named and laid out as PyTorch's, so they copy across in both directions:
+``weight_ih`` (G·H, F), ``weight_hh`` (G·H, H), ``bias_ih`` (G·H,), ``bias_hh`` (G·H,), with the G
+gates stacked in PyTorch's order (LSTM: i, f, g, o; GRU: r, z, n).
+
+Inside, the sequence is time-major, (T, N, ·): step t is one contiguous (N, ·) block. The input
+projection x_t·W_ihᵀ + b_ih of every step is one GEMM before the loop; the loop does only the
+recurrent product h_{t−1}·W_hhᵀ. Backpropagation through time (BPTT) walks the steps backwards
+and collects dL/d(pre-activation) of every step in one (T, N, G·H) array ``dA``; the weight
+gradients are then single GEMMs over all steps:
+
+    dW_ih = Σ_t dA_tᵀ·x_t       dW_hh = Σ_t dA_tᵀ·h_{t−1}      db = Σ_t Σ_n dA_t      dx_t = dA_t·W_ih
+
+``record_dh = True`` keeps ‖dL/dh_t‖ per step (``dh_norms``, (T,)) for the vanishing-gradient plot.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from .base import Layer
+
+
+def _sigmoid_(a):
+    """σ(a) = (1 + tanh(a/2))/2, in place (no temporaries; tanh never overflows)."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+class Recurrent(Layer):
+    """What RNN, LSTM and GRU share: parameters, the input projection, the output selection and
+    the weight gradients; subclasses write the steps (``_scan``) and BPTT (``_bptt``)."""
+
+    param_names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+    gates = 1               # G: blocks of H rows in the weights
+    record_dh = False
+
+    def __init__(self, input_size: int, hidden_size: int, return_sequences: bool = False,
+                 dtype=np.float32, seed: int = 0):
+        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        if self.input_size < 1 or self.hidden_size < 1:
+            raise ConfigError(f"{type(self).__name__}: sizes must be positive, got {input_size}, {hidden_size}")
+        self.return_sequences = bool(return_sequences)
+        G, F, H = self.gates * self.hidden_size, self.input_size, self.hidden_size
+        self.weight_ih = np.empty((G, F), dtype=dtype)
+        self.weight_hh = np.empty((G, H), dtype=dtype)
+        self.bias_ih = np.empty(G, dtype=dtype)
+        self.bias_hh = np.empty(G, dtype=dtype)
+        for n in self.param_names:
+            setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
+        self.init_params(np.random.default_rng(seed))
+
+    def init_params(self, rng):
+        """PyTorch's initialisation: every weight and bias ~ U(−1/√H, 1/√H)."""
+        k = 1 / np.sqrt(self.hidden_size)
+        for n in self.param_names:
+            p = getattr(self, n)
+            p[...] = rng.uniform(-k, k, p.shape)
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 2 or input_shape[1] != self.input_size:
+            raise ConfigError(f"{type(self).__name__} expects samples of shape (T, {self.input_size}), "
+                              f"got {tuple(input_shape)}")
+        T = input_shape[0]
+        return (T, self.hidden_size) if self.return_sequences else (self.hidden_size,)
+
+    def config(self):
+        return {"type": type(self).__name__, "input_size": self.input_size, "hidden_size": self.hidden_size,
+                "return_sequences": self.return_sequences}
+
+    # forward ------------------------------------------------------------------------------
+    #: in evaluation, sequences go through in chunks of this many (the gates of 10,000 at once
+    #: would take hundreds of MB and run several times slower than in cache-sized pieces)
+    eval_chunk = 256
+
+    def forward(self, x):
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ConfigError(f"{type(self).__name__} expects input (N, T, {self.input_size}), got {x.shape}")
+        if not self.training and len(x) > self.eval_chunk:
+            return np.concatenate([self._forward(x[i:i + self.eval_chunk])
+                                   for i in range(0, len(x), self.eval_chunk)])
+        return self._forward(x)
+
+    def _forward(self, x):
+        dtype = self.weight_ih.dtype
+        self.x = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)     # (T, N, F)
+        T, N, _ = self.x.shape
+        A = self.x.reshape(T * N, -1) @ self.weight_ih.T                      # x_t·W_ihᵀ, all t at once
+        A += self.bias_ih
+        self.h = self._scan(A.reshape(T, N, -1))                              # (T+1, N, H), h[0] = 0
+        if self.return_sequences:
+            return self.h[1:].transpose(1, 0, 2)                              # (N, T, H)
+        return self.h[T]                                                      # (N, H)
+
+    # backward -----------------------------------------------------------------------------
+    def backward(self, grad):
+        T, N, _ = self.x.shape
+        H = self.hidden_size
+        dH = np.zeros((T, N, H), dtype=self.h.dtype)        # dL/dh_t from the layers above only
+        if self.return_sequences:
+            dH[...] = grad.transpose(1, 0, 2)
+        else:
+            dH[T - 1] = grad
+        dA_x, dA_h = self._bptt(dH)                          # (T, N, G·H) each
+        G = self.gates * H
+        dA_x2, dA_h2 = dA_x.reshape(T * N, G), dA_h.reshape(T * N, G)
+        np.matmul(dA_x2.T, self.x.reshape(T * N, -1), out=self.dweight_ih)
+        np.matmul(dA_h2.T, self.h[:T].reshape(T * N, H), out=self.dweight_hh)
+        dA_x2.sum(axis=0, out=self.dbias_ih)
+        dA_h2.sum(axis=0, out=self.dbias_hh)
+        if not self.input_grad:
+            return None
+        return (dA_x2 @ self.weight_ih).reshape(T, N, -1).transpose(1, 0, 2)   # (N, T, F)
+
+    def _record(self, t, dh):
+        if self.record_dh:
+            if t == len(self.x) - 1:
+                self.dh_norms = np.zeros(len(self.x))
+            self.dh_norms[t] = np.linalg.norm(dh)
+
+    def _scan(self, A):
+        raise NotImplementedError
+
+    def _bptt(self, dH):
+        raise NotImplementedError
+
+
+class RNN(Recurrent):
+    """Elman RNN, as ``nn.RNN(nonlinearity='tanh')``:
+
+    h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh)          W_ih (H, F), W_hh (H, H)
+
+    BPTT, for t = T … 1, with δh the total dL/dh_t (from above and from step t+1):
+        δh  = dL/dh_t(above) + δa_{t+1}·W_hh
+        δa_t = δh ⊙ (1 − h_t²)                    (dL/d pre-activation)
+    The factor W_hhᵀ·diag(1 − h²) is applied once per step back: ‖δh‖ shrinks (or grows)
+    geometrically with the distance, the vanishing-gradient problem.
+    """
+
+    def _scan(self, A):
+        A += self.bias_hh
+        T, N, H = A.shape
+        h = np.zeros((T + 1, N, H), dtype=A.dtype)
+        for t in range(T):
+            a = np.matmul(h[t], self.weight_hh.T, out=h[t + 1])
+            a += A[t]
+            np.tanh(a, out=h[t + 1])
+        return h
+
+    def _bptt(self, dH):
+        T = len(dH)
+        dA = np.empty_like(dH)
+        dh = np.zeros_like(dH[0])
+        for t in reversed(range(T)):
+            dh += dH[t]                                       # δh = dL/dh_t, total
+            self._record(t, dh)
+            h = self.h[t + 1]
+            np.multiply(dh, 1 - h * h, out=dA[t])             # δa_t = δh ⊙ (1 − h_t²)
+            dh = dA[t] @ self.weight_hh                       # dL/dh_{t−1} through the recurrence
+        return dA, dA
+
+
+class LSTM(Recurrent):
+    """Long short-term memory, as ``nn.LSTM``; gates stacked i, f, g, o:
+
+    [a_i, a_f, a_g, a_o] = x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh       (N, 4H)
+    i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
+    c_t = f ⊙ c_{t−1} + i ⊙ g           h_t = o ⊙ tanh(c_t)
+
+    BPTT, for t = T … 1 (δh, δc: total dL/dh_t, dL/dc_t):
+        δh = dL/dh_t(above) + δa_{t+1}·W_hh
+        δo = δh ⊙ tanh(c_t)                δc = δc_{t+1}·f_{t+1} + δh ⊙ o ⊙ (1 − tanh²(c_t))
+        δi = δc ⊙ g    δf = δc ⊙ c_{t−1}    δg = δc ⊙ i
+        δa = [δi·i(1−i), δf·f(1−f), δg·(1−g²), δo·o(1−o)]
+    The cell path c_{t−1} → c_t multiplies δc by f only (no W_hh, no squashing): gradients
+    survive many steps when the forget gate stays open.
+    """
+
+    gates = 4
+
+    def _scan(self, A):
+        A += self.bias_hh
+        T, N, G = A.shape
+        H = G // 4
+        h = np.zeros((T + 1, N, H), dtype=A.dtype)
+        self.c = np.zeros((T + 1, N, H), dtype=A.dtype)
+        self.tanh_c = np.empty((T, N, H), dtype=A.dtype)
+        self.gate = np.empty((T, N, G), dtype=A.dtype)       # i, f, g, o after their nonlinearities
+        for t in range(T):
+            a = self.gate[t]
+            np.matmul(h[t], self.weight_hh.T, out=a)
+            a += A[t]
+            _sigmoid_(a[:, :2 * H])
+            np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
+            _sigmoid_(a[:, 3 * H:])
+            i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            c = self.c[t + 1]
+            np.multiply(f, self.c[t], out=c)                 # c_t = f ⊙ c_{t−1} + i ⊙ g
+            c += i * g
+            np.tanh(c, out=self.tanh_c[t])
+            np.multiply(o, self.tanh_c[t], out=h[t + 1])     # h_t = o ⊙ tanh(c_t)
+        return h
+
+    def _bptt(self, dH):
+        T, N, H = dH.shape
+        dA = np.empty((T, N, 4 * H), dtype=dH.dtype)
+        dh = np.zeros((N, H), dtype=dH.dtype)
+        dc = np.zeros((N, H), dtype=dH.dtype)
+        for t in reversed(range(T)):
+            dh += dH[t]
+            self._record(t, dh)
+            gt = self.gate[t]
+            i, f, g, o = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:3 * H], gt[:, 3 * H:]
+            tc = self.tanh_c[t]
+            dc += dh * o * (1 - tc * tc)                      # δc = δc_{t+1}·f_{t+1} + δh ⊙ o ⊙ (1 − tanh²c_t)
+            da = dA[t]
+            np.multiply(dc * g, i * (1 - i), out=da[:, :H])                 # δa_i = δc ⊙ g ⊙ i(1 − i)
+            np.multiply(dc * self.c[t], f * (1 - f), out=da[:, H:2 * H])    # δa_f = δc ⊙ c_{t−1} ⊙ f(1 − f)
+            np.multiply(dc * i, 1 - g * g, out=da[:, 2 * H:3 * H])          # δa_g = δc ⊙ i ⊙ (1 − g²)
+            np.multiply(dh * tc, o * (1 - o), out=da[:, 3 * H:])            # δa_o = δh ⊙ tanh(c_t) ⊙ o(1 − o)
+            dc *= f                                           # the part of δc that reaches c_{t−1}
+            dh = da @ self.weight_hh                          # dL/dh_{t−1} through the gates
+        return dA, dA
+
+
+class GRU(Recurrent):
+    """Gated recurrent unit, as ``nn.GRU``; gates stacked r, z, n:
+
+    r = σ(x_t·W_irᵀ + b_ir + h_{t−1}·W_hrᵀ + b_hr)
+    z = σ(x_t·W_izᵀ + b_iz + h_{t−1}·W_hzᵀ + b_hz)
+    n = tanh(x_t·W_inᵀ + b_in + r ⊙ (h_{t−1}·W_hnᵀ + b_hn))
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}
+
+    BPTT, for t = T … 1, with m = h_{t−1}·W_hnᵀ + b_hn and δh the total dL/dh_t:
+        δn = δh ⊙ (1 − z)    δz = δh ⊙ (h_{t−1} − n)    δa_n = δn ⊙ (1 − n²)
+        δr = δa_n ⊙ m        δa_r = δr ⊙ r(1 − r)       δa_z = δz ⊙ z(1 − z)
+    input side  (W_ih, b_ih, x):  [δa_r, δa_z, δa_n]
+    hidden side (W_hh, b_hh, h):  [δa_r, δa_z, δa_n ⊙ r]
+        dL/dh_{t−1} = δh ⊙ z + [δa_r, δa_z, δa_n ⊙ r]·W_hh
+    """
+
+    gates = 3
+
+    def _scan(self, A):
+        T, N, G = A.shape
+        H = G // 3
+        A[:, :, :2 * H] += self.bias_hh[:2 * H]             # b_hr, b_hz add to the input side; b_hn sits inside r ⊙ (·)
+        h = np.zeros((T + 1, N, H), dtype=A.dtype)
+        self.gate = np.empty((T, N, G), dtype=A.dtype)       # r, z, n
+        self.m = np.empty((T, N, H), dtype=A.dtype)          # h_{t−1}·W_hnᵀ + b_hn
+        for t in range(T):
+            ah = h[t] @ self.weight_hh.T
+            gt = self.gate[t]
+            np.add(A[t, :, :2 * H], ah[:, :2 * H], out=gt[:, :2 * H])
+            _sigmoid_(gt[:, :2 * H])
+            r, z, n = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:]
+            np.add(ah[:, 2 * H:], self.bias_hh[2 * H:], out=self.m[t])
+            np.multiply(r, self.m[t], out=n)
+            n += A[t, :, 2 * H:]
+            np.tanh(n, out=n)
+            # h_t = (1 − z) ⊙ n + z ⊙ h_{t−1} = n + z ⊙ (h_{t−1} − n)
+            np.subtract(h[t], n, out=h[t + 1])
+            h[t + 1] *= z
+            h[t + 1] += n
+        return h
+
+    def _bptt(self, dH):
+        T, N, H = dH.shape
+        dA_x = np.empty((T, N, 3 * H), dtype=dH.dtype)
+        dA_h = np.empty((T, N, 3 * H), dtype=dH.dtype)
+        dh = np.zeros((N, H), dtype=dH.dtype)
+        for t in reversed(range(T)):
+            dh += dH[t]
+            self._record(t, dh)
+            gt = self.gate[t]
+            r, z, n = gt[:, :H], gt[:, H:2 * H], gt[:, 2 * H:]
+            dan = dA_x[t, :, 2 * H:]
+            np.multiply(dh * (1 - z), 1 - n * n, out=dan)                        # δa_n
+            np.multiply(dan * self.m[t], r * (1 - r), out=dA_x[t, :, :H])        # δa_r
+            np.multiply(dh * (self.h[t] - n), z * (1 - z), out=dA_x[t, :, H:2 * H])  # δa_z
+            dA_h[t, :, :2 * H] = dA_x[t, :, :2 * H]
+            np.multiply(dan, r, out=dA_h[t, :, 2 * H:])
+            dh = dh * z + dA_h[t] @ self.weight_hh             # dL/dh_{t−1}
+        return dA_x, dA_h

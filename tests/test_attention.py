@@ -1,0 +1,189 @@
+"""Attention layers and the Transformer block: central differences (float64) and PyTorch as oracle."""
+import numpy as np
+import pytest
+
+import numnet
+from numnet.layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding,
+                              TokenDense, TokenPool)
+from numnet.gradcheck import check_gradients, numerical_gradient
+from numnet.layers import Dense, Flatten
+from numnet.layers import TransformerEncoderBlock
+
+N, L, D = 3, 5, 8
+
+
+def _randomise(model, rng):
+    """Non-trivial values for every parameter (LayerNorm's γ = 1, β = 0 would hide terms)."""
+    for layer in model.layers:
+        for name in layer.param_names:
+            p = getattr(layer, name)
+            p[...] += rng.uniform(-0.3, 0.3, p.shape)
+
+
+def _check(layers, x, rng, out_features):
+    model = numnet.Sequential(layers + [Flatten(), Dense(out_features, 3)], dtype=np.float64, seed=2)
+    _randomise(model, rng)
+    y = rng.integers(0, 3, len(x))
+    report = check_gradients(model, x, y)
+    assert report.passed, report.to_dict()
+
+    def loss():
+        return model.loss.forward(model.forward(x), y)
+    model.train()
+    loss()
+    grad = model.loss.backward()
+    for layer in reversed(model.layers):
+        grad = layer.backward(grad)
+    np.testing.assert_allclose(grad, numerical_gradient(loss, x, h=1e-5), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("make, out", [
+    (lambda: [LayerNorm(D)], L * D),
+    (lambda: [GELU()], L * D),
+    (lambda: [GELU("tanh")], L * D),
+    (lambda: [TokenDense(D, 6)], L * 6),
+    (lambda: [MultiHeadSelfAttention(D, 2)], L * D),
+    (lambda: [PositionalEmbedding(L, D)], L * D),
+    (lambda: [TransformerEncoderBlock(D, 2, 12)], L * D),
+    (lambda: [LayerNorm(D), TokenPool("cls")], D),
+    (lambda: [LayerNorm(D), TokenPool("mean")], D),
+])
+def test_central_differences_on_tokens(make, out, rng):
+    _check(make(), rng.standard_normal((N, L, D)), rng, out)
+
+
+@pytest.mark.parametrize("cls_token", [True, False])
+def test_central_differences_patch_embedding(cls_token, rng):
+    x = rng.standard_normal((2, 2, 6, 4))
+    _check([PatchEmbedding((2, 6, 4), 2, 5, cls_token=cls_token)], x, rng, (6 + cls_token) * 5)
+
+
+def test_gelu_without_scipy_uses_math_erf(monkeypatch, rng):
+    import math
+    import sys
+    x = rng.standard_normal((3, 4)) * 3
+    expected = x * 0.5 * (1 + np.array([[math.erf(v / math.sqrt(2)) for v in row] for row in x]))
+    monkeypatch.setitem(sys.modules, "scipy.special", None)        # import fails: the fallback runs
+    np.testing.assert_allclose(GELU().forward(x), expected, rtol=1e-15, atol=1e-16)
+
+
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the attention layers")
+close = dict(rtol=1e-9, atol=1e-12)
+
+
+def T(a, grad=False):
+    return torch.tensor(np.ascontiguousarray(a), dtype=torch.float64, requires_grad=grad)
+
+
+def _compare(layer, ref_fn, pairs, x, rng):
+    """layer vs a PyTorch function of the input: output, dL/dx and the parameter gradients
+    (``pairs``: numnet parameter name -> the torch tensor it was copied into)."""
+    y = layer.forward(x)
+    G = rng.standard_normal(y.shape)
+    dx = layer.backward(G.copy())
+    xt = T(x, True)
+    yt = ref_fn(xt)
+    yt.backward(T(G))
+    np.testing.assert_allclose(y, yt.detach().numpy(), **close)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), **close)
+    for name, tensor in pairs.items():
+        np.testing.assert_allclose(getattr(layer, "d" + name), tensor.grad.numpy().reshape(getattr(layer, name).shape),
+                                   err_msg=name, **close)
+
+
+@pytest.mark.parametrize("n, l, d, heads", [(3, 5, 8, 2), (1, 17, 16, 4), (4, 1, 6, 1), (2, 9, 12, 3)])
+def test_multihead_attention(n, l, d, heads, rng):
+    ref = torch.nn.MultiheadAttention(d, heads, batch_first=True).double()
+    with torch.no_grad():                         # non-zero biases (PyTorch starts them at 0)
+        ref.in_proj_bias.uniform_(-0.5, 0.5)
+        ref.out_proj.bias.uniform_(-0.5, 0.5)
+    attn = MultiHeadSelfAttention(d, heads, dtype=np.float64)
+    tensors = {"in_proj_weight": ref.in_proj_weight, "in_proj_bias": ref.in_proj_bias,
+               "out_proj_weight": ref.out_proj.weight, "out_proj_bias": ref.out_proj.bias}
+    for name, tensor in tensors.items():          # weights from PyTorch
+        getattr(attn, name)[...] = tensor.detach().numpy()
+    _compare(attn, lambda xt: ref(xt, xt, xt, need_weights=False)[0], tensors, rng.standard_normal((n, l, d)), rng)
+    # and the other way: numnet's initialisation into PyTorch
+    attn.init_params(rng)
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            tensor.copy_(T(getattr(attn, name)))
+    x = rng.standard_normal((n, l, d))
+    np.testing.assert_allclose(attn.forward(x), ref(T(x), T(x), T(x))[0].detach().numpy(), **close)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 8), (4, 6), (2, 3, 4, 7)])
+def test_layernorm(shape, rng):
+    ref = torch.nn.LayerNorm(shape[-1]).double()
+    ln = LayerNorm(shape[-1], dtype=np.float64)
+    ln.gamma[...] = rng.uniform(0.5, 1.5, shape[-1])
+    ln.beta[...] = rng.standard_normal(shape[-1])
+    with torch.no_grad():
+        ref.weight.copy_(T(ln.gamma))
+        ref.bias.copy_(T(ln.beta))
+    _compare(ln, ref, {"gamma": ref.weight, "beta": ref.bias}, rng.standard_normal(shape) * 3 + 1, rng)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu(approximate, rng):
+    _compare(GELU(approximate), torch.nn.GELU(approximate=approximate), {}, rng.standard_normal((4, 5, 6)) * 3, rng)
+
+
+#: numnet's block parameter -> the PyTorch TransformerEncoderLayer parameter
+BLOCK_NAMES = {"norm1_gamma": "norm1.weight", "norm1_beta": "norm1.bias", "norm2_gamma": "norm2.weight",
+               "norm2_beta": "norm2.bias", "attn_in_proj_weight": "self_attn.in_proj_weight",
+               "attn_in_proj_bias": "self_attn.in_proj_bias", "attn_out_proj_weight": "self_attn.out_proj.weight",
+               "attn_out_proj_bias": "self_attn.out_proj.bias", "linear1_W": "linear1.weight",
+               "linear1_b": "linear1.bias", "linear2_W": "linear2.weight", "linear2_b": "linear2.bias"}
+
+
+@pytest.mark.parametrize("n, l, d, heads, mlp", [(3, 5, 8, 2, 16), (2, 17, 16, 4, 32), (1, 3, 6, 3, 5)])
+def test_transformer_block(n, l, d, heads, mlp, rng):
+    ref = torch.nn.TransformerEncoderLayer(d, heads, mlp, dropout=0.0, activation="gelu", batch_first=True,
+                                           norm_first=True).double()
+    block = TransformerEncoderBlock(d, heads, mlp, dtype=np.float64)
+    assert set(block.param_names) == set(BLOCK_NAMES)
+    tensors = dict(ref.named_parameters())
+    with torch.no_grad():
+        for tensor in tensors.values():
+            tensor.add_(torch.empty_like(tensor).uniform_(-0.3, 0.3))
+    for ours, theirs in BLOCK_NAMES.items():
+        getattr(block, ours)[...] = tensors[theirs].detach().numpy()
+    _compare(block, ref, {ours: tensors[theirs] for ours, theirs in BLOCK_NAMES.items()},
+             rng.standard_normal((n, l, d)), rng)
+
+
+def test_block_parameters_bind_into_a_model(rng):
+    """In a Sequential the block's parameters are views of the model's flat buffer, through its parts."""
+    model = numnet.Sequential([TransformerEncoderBlock(8, 2, 16), TokenPool("mean"), Dense(8, 3)],
+                              dtype=np.float64)
+    block = model.layers[0]
+    assert np.shares_memory(block.attn.in_proj_weight, model.flat_params)
+    assert np.shares_memory(block.dlinear2_W, model.flat_grads)
+    model.fit(rng.standard_normal((16, 5, 8)), rng.integers(0, 3, 16), epochs=1, batch_size=8)
+    assert np.abs(model.flat_grads).max() > 0
+
+
+@pytest.mark.parametrize("channels, cls_token", [(1, True), (3, False)])
+def test_patch_embedding(channels, cls_token, rng):
+    p, d = 7, 6
+    pe = PatchEmbedding((channels, 28, 14), p, d, cls_token=cls_token, dtype=np.float64)
+    pe.init_params(rng)
+    pe.bias[...] = rng.standard_normal(d)
+    W, b, c = T(pe.weight.reshape(d, channels, p, p), True), T(pe.bias, True), T(pe.cls, True)
+
+    def ref(xt):
+        tokens = torch.nn.functional.conv2d(xt, W, b, stride=p).flatten(2).transpose(1, 2)
+        return torch.cat([c.expand(len(xt), 1, d), tokens], 1) if cls_token else tokens
+    pairs = {"weight": W, "bias": b, **({"cls": c} if cls_token else {})}
+    _compare(pe, ref, pairs, rng.standard_normal((3, channels, 28, 14)), rng)
+    assert pe.output_shape((channels, 28, 14)) == (8 + cls_token, d)
+
+
+def test_positional_embedding_and_pooling(rng):
+    pos = PositionalEmbedding(L, D, dtype=np.float64)
+    pos.init_params(rng)
+    pt = T(pos.pos, True)
+    _compare(pos, lambda xt: xt + pt, {"pos": pt}, rng.standard_normal((N, L, D)), rng)
+    _compare(TokenPool("cls"), lambda xt: xt[:, 0], {}, rng.standard_normal((N, L, D)), rng)
+    _compare(TokenPool("mean"), lambda xt: xt.mean(1), {}, rng.standard_normal((N, L, D)), rng)
