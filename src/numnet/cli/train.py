@@ -35,6 +35,9 @@ def add_parser(sub):
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
                         "convolutional networks, 1 for MLPs)")
+    p.add_argument("--engine", choices=["numpy", "numba"],
+                   help="numba: fused compiled kernels (default when numba imports); numpy: NumPy only "
+                        "(default: $NUMNET_ENGINE, else numba)")
     add_data_option(p)
     p.add_argument("--save", metavar="PATH", help="save the trained model to PATH (.npz)")
     p.add_argument("--min-accuracy", type=float, metavar="A",
@@ -45,15 +48,22 @@ def add_parser(sub):
 
 def run(args) -> int:
     import time
+    import warnings
 
     import numpy as np
 
     import numnet
     from numnet.architectures import build, mlp, parse_sizes, preset
+    from numnet.kernels import engine
 
     from .progress import EpochBar
 
     out = Output(args.json)
+    with warnings.catch_warnings():                  # the fallback to NumPy is said in one line below
+        warnings.simplefilter("ignore", engine.EngineWarning)
+        engine.use(args.engine)
+    if engine.note:
+        out.warn(engine.note)
     if args.save:
         check_writable(args.save)
     spec, recipe = preset(args.model)

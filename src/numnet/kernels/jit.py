@@ -79,3 +79,4 @@ def relu_backward(grad, a, dz):
     """dz = grad ⊙ 1[a > 0] (flat arrays)."""
     for i in range(a.size):
         dz[i] = grad[i] if a[i] > 0 else 0
+
