@@ -31,28 +31,21 @@ FRAMEWORKS = ("numnet", "torch")
 SIDES = FRAMEWORKS + ("numpy-engine",)
 ENGINE_ENV = {"numnet": "numba", "numpy-engine": "numpy"}
 #: why the goals that are not met are not, from the profiles behind the tables (see the README)
-WHY_NOT_MET = """## Why some goals are not met
+WHY_NOT_MET = """## Why some goals are not met, and how to read this run
 
-- **Small batches (workload 1, ratio ≤ 0.2).** A seed-002 step (batch 15) costs numnet about 250 µs:
-  Adam's 10 element-wise passes over the 59,210 parameters about 95 µs (each pass is a separate NumPy
-  call over the whole flat buffer; PyTorch fuses them), the eight small GEMMs about 40 µs (OpenBLAS on
-  15-row matrices), and about 60 NumPy calls of 1-2 µs each. A ratio of 0.2 needs about 150 µs a step:
-  less than the separate NumPy operations of this network take, whatever the Python around them.
-- **Large batches (workloads 2 and 3, 2b).** The GEMMs are not the gap: measured shape by shape, NumPy's
-  OpenBLAS runs the 784-256-256-10 GEMMs at 230-300 GFLOP/s, as fast as PyTorch's. The gap is the
-  element-wise work around them (Adam over 269,322 parameters, about 0.6 ms a step; bias, ReLU, softmax,
-  the pixel scaling and standardisation), which PyTorch runs on both cores and partly fuses, and NumPy
-  on one core, one pass per operation. The GFLOP/s column counts GEMM work only, so it inherits this.
-  Spreading the element-wise work over both cores with `fit(workers=2)` (each thread half the batch,
-  BLAS on one thread each; what makes convolutional networks level with PyTorch) does not pay here:
-  batch 128 0.88 -> 0.97 s an epoch, batch 512 0.55 -> 0.52 s, because handing work to a thread and
-  sharing Python's GIL cost 0.1-0.2 ms per hand-off against steps of 1-4 ms. A fused Adam through
-  numexpr was 2-3x slower than NumPy's ten passes on this machine.
-- **Inference at batch 10,000 (workload 4).** numnet's `predict` starts from uint8 pixels (one
-  conversion pass; PyTorch gets preloaded standardised floats) and does the bias and ReLU passes on one
-  core; the GEMMs take the same time on both sides.
-- **Batch-1 latency (4b).** Two GEMVs read about 1 MB of weights (about 15 µs); the remaining dozen
-  NumPy calls of about 1 µs each make up the rest.
+- **Load.** This project's 2-core machine is shared with other developers' jobs; the load average
+  (below) was far above 2 during this run, so every time here is several times its quiet value
+  (NumPy SGEMM below against 313 GFLOP/s on a quiet machine) and single repeats vary by 2x or more.
+  The ratios compare sides that ran in the same repeats, alternating; the absolute times do not
+  carry over to a quiet machine, and the GFLOP/s goal (2b) cannot be judged under such load.
+- **What the numba engine changes.** The optimizer step is one compiled pass over the flat buffer
+  (Adam over 269,322 float32 parameters: 0.15-0.17 ms against NumPy's 0.56 ms; over 59,210: 45 µs
+  against 130 µs), softmax cross-entropy gives the loss and dL/dz in one pass (4 µs against 24 µs at
+  batch 15, 15 against 59 µs at batch 128), ReLU's backward one pass instead of two. The GEMMs are
+  OpenBLAS's on both engines, so where they dominate (batch 512, inference) the engines tie.
+- **Inference (4, 4b).** No fused kernel runs at inference (the bias and ReLU passes and the uint8
+  conversion stay NumPy's); batch-1 latency is about a dozen NumPy calls of about 1 µs each around two
+  GEMVs.
 """
 
 NAMES = ["parity", "sgemm", "seed002", "seed002-2ep", "mlp256", "to98", "inference", "memory", "help", "seed000", "seed001",
