@@ -372,7 +372,8 @@ def build_report(raw: dict, args, command: str) -> str:
             rows.append((f"2b. batch 512: GFLOP/s achieved ({flops / 1e9:.1f} GFLOP an epoch) / NumPy SGEMM "
                          f"{peak:.0f} GFLOP/s", f"{eff['numnet']:.0f} GFLOP/s = {eff['numnet'] / peak:.0%}",
                          f"{eff['torch']:.0f} GFLOP/s = {eff['torch'] / peak:.0%}", "", "numnet ≥ 60% of SGEMM",
-                         verdict(eff["numnet"] / peak >= 0.6, f"{eff['numnet'] / peak:.0%}")))
+                         verdict(eff["numnet"] / peak >= 0.6, f"{eff['numnet'] / peak:.0%}")
+                         if eff["numnet"] <= peak else "not judged (SGEMM measured under heavier load)"))
     if "to98" in raw:
         d = raw["to98"]
         r = d["recipe"]
