@@ -124,6 +124,11 @@ def task_info():
             "threadpoolctl": threadpoolctl.threadpool_info(), "python": sys.version.split()[0]}
     if FRAMEWORK == "torch":
         info.update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+    else:
+        from numnet.kernels import engine
+        start = time.perf_counter()       # the numba engine's kernels loaded (or compiled) before any timing
+        make_numnet((16,)).fit(X_TRAIN[:64], Y_TRAIN[:64], epochs=1, batch_size=32)
+        info.update(engine=engine.current(), warmup_seconds=time.perf_counter() - start)
     return info
 
 

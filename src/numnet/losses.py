@@ -7,6 +7,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .functional import log_softmax, one_hot, sigmoid
+from .kernels import engine
 
 
 class Loss:
@@ -40,12 +41,17 @@ class SoftmaxCrossEntropy(Loss):
     L = −(1/N) Σ_n Σ_k y_nk · log softmax(z_n)_k
     dL/dz = (softmax(z) − y) / N
 
-    ``target``: integer labels (N,) or one-hot (or soft) rows (N, K).
+    ``target``: integer labels (N,) or one-hot (or soft) rows (N, K). With the numba engine, labels
+    take one compiled pass over z that gives L and dL/dz together (``kernels.jit``).
     """
 
     def forward(self, z, target):
         target = np.asarray(target)
         n = len(z)
+        jit, self.dz = engine.jit(), None
+        if jit is not None and target.ndim == 1 and z.ndim == 2 and z.flags.c_contiguous and target.dtype.kind in "iu":
+            self.dz = np.empty_like(z)
+            return float(jit.softmax_cross_entropy(z, target, self.dz, z.dtype.type(n)))
         log_p = log_softmax(z)                              # log softmax(z), stable
         self.p = np.exp(log_p)                              # softmax(z), for the backward pass
         if target.ndim == 1:                                # L = −(1/N) Σ_n log p[n, y_n]
@@ -55,6 +61,8 @@ class SoftmaxCrossEntropy(Loss):
         return float(-np.sum(self.y * log_p) / n)
 
     def backward(self):
+        if self.dz is not None:
+            return self.dz
         n = len(self.p)
         dz = self.p.copy()
         if self.y is None:

@@ -55,6 +55,9 @@ def add_parser(sub):
                                                         "position and shape; a head of another shape is new)")
     p.add_argument("--new-head", action="store_true", help="with --init-from: do not copy the last layer's weights")
     p.add_argument("--freeze", type=int, default=0, metavar="K", help="the first K layers with parameters get no updates")
+    p.add_argument("--engine", choices=["numpy", "numba"],
+                   help="numba: fused compiled kernels (default when numba imports); numpy: NumPy only "
+                        "(default: $NUMNET_ENGINE, else numba)")
     add_data_option(p)
     p.add_argument("--val-split", type=float, metavar="F",
                    help="hold out this fraction of the training set (seeded) and validate on it after every "
@@ -77,15 +80,22 @@ def add_parser(sub):
 def run(args) -> int:
     import math
     import time
+    import warnings
 
     import numpy as np
 
     import numnet
     from numnet.architectures import ZERO_GRADIENT, build, mlp, parse_sizes, preset
+    from numnet.kernels import engine
 
     from .progress import EpochBar
 
     out = Output(args.json)
+    with warnings.catch_warnings():                  # the fallback to NumPy is said in one line below
+        warnings.simplefilter("ignore", engine.EngineWarning)
+        engine.use(args.engine)
+    if engine.note:
+        out.warn(engine.note)
     save_path = check_save_target(args.save) if args.save is not None else None   # before any work
     checkpoint = args.checkpoint if args.checkpoint is not None else args.resume
     checkpoint_path = check_save_target(checkpoint, "--checkpoint") if checkpoint is not None else None

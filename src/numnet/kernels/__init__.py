@@ -2,7 +2,7 @@
 
 Each function computes one formula that a layer's docstring states, in the memory layout and
 with the tricks that make it fast in NumPy (strided views, blocked GEMMs, reused buffers). The
-layers call them by name; tests/test_kernels.py checks each against the plain formula.
+layers call them by name; tests/test_kernels_reference.py checks each against the plain formula.
 
     sum_rows(a)                      Σ over the rows of an (M, K) array (a GEMV with ones)
     sum_of_products(a, b)            a·b for a long inner dimension (a convolution's dW)
@@ -11,9 +11,15 @@ layers call them by name; tests/test_kernels.py checks each against the plain fo
     pool_windows(x, k, s)            the kh·kw strided views of a pooling window's positions
     max_pool(x, k, s)                the largest value of each window
     max_pool_backward(x, y, dy, k, s) dy routed to the first maximum of each window
+    relu_backward(grad, a)           grad ⊙ 1[a > 0]
+
+With the numba engine (``engine.jit()``, see ``engine.py``) some of them, and the optimizers' and
+the softmax cross-entropy's fused steps, run as compiled loops (``jit.py``).
 """
 from .conv import col2im, im2col, sum_of_products
 from .pool import max_pool, max_pool_backward, pool_windows
+from .elementwise import relu_backward
 from .reduce import sum_rows
 
-__all__ = ["col2im", "im2col", "max_pool", "max_pool_backward", "pool_windows", "sum_of_products", "sum_rows"]
+__all__ = ["col2im", "im2col", "max_pool", "max_pool_backward", "pool_windows", "relu_backward",
+           "sum_of_products", "sum_rows"]

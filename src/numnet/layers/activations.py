@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..functional import sigmoid, softmax
+from ..kernels import relu_backward
 from .base import Layer
 
 
@@ -26,7 +27,7 @@ class ReLU(Layer):
         return self.a > 0
 
     def backward(self, grad):
-        return grad * self.mask
+        return relu_backward(grad, self.a)           # grad ⊙ 1[a > 0], i.e. grad ⊙ mask
 
     def describe(self, z, a):
         zeros = int(np.count_nonzero(a[0] == 0))
