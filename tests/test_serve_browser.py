@@ -58,7 +58,7 @@ def draw(page, strokes):
         for x, y in rest:
             page.mouse.move(box["x"] + x * sx, box["y"] + y * sy, steps=6)
         page.mouse.up()
-    page.wait_for_function("() => window.numnet.settled()")
+    page.wait_for_function("() => window.numnet.settled()", timeout=120_000)   # a loaded CI machine is slow
 
 
 def shown(page) -> dict:
@@ -88,7 +88,7 @@ def test_uploaded_mnist_digit(page, artefacts, mnist, tmp_path):
     assert expected == yt[0] == 7
     page.click("#clear")
     page.set_input_files("#upload", path)
-    page.wait_for_function("() => window.numnet.settled() && document.getElementById('prediction').dataset.state !== 'empty'")
+    page.wait_for_function("() => window.numnet.settled() && document.getElementById('prediction').dataset.state !== 'empty'", timeout=120_000)
     result = shown(page)
     page.screenshot(path=os.path.join(artefacts, "serve-upload.png"), full_page=True)
     assert result["state"] == "ok" and result["prediction"] == str(expected), result
@@ -103,5 +103,5 @@ def test_blank_upload_shows_the_error(page, tmp_path):
     path = str(tmp_path / "blank.png")
     Image.fromarray(np.zeros((40, 40), dtype=np.uint8)).save(path)
     page.set_input_files("#upload", path)
-    page.wait_for_function("() => window.numnet.settled() && document.getElementById('prediction').dataset.state === 'error'")
+    page.wait_for_function("() => window.numnet.settled() && document.getElementById('prediction').dataset.state === 'error'", timeout=120_000)
     assert "no ink" in page.text_content("#message")
