@@ -269,6 +269,16 @@ def test_attention_layers_every_kind_and_opset(kind, opset):
         assert len(mean.input) == 2
 
 
+def test_float64_recurrent_and_attention_models():
+    """float64 graphs (the reference evaluator runs them; onnxruntime has no float64 RNN, LSTM, GRU
+    or Erf): LayerNorm is written out there, as LayerNormalization's ε is a float32 attribute."""
+    for spec in ("standardize-rnn(6,seq)-gru(6,seq)-lstm(6)-dense(10)", "patch(7,8)-pos-block(2,16)-ln-cls-dense(10)"):
+        model = _trained(build(spec), n=64, batch_size=32, dtype=np.float64)
+        proto = _agree(model, _mnist()[2])
+        assert proto.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+        assert "LayerNormalization" not in {n.op_type for n in proto.graph.node}
+
+
 # the command ---------------------------------------------------------------------------------------
 def run_cli(*args):
     env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))

@@ -16,8 +16,8 @@ which are time-major (T, N, F) and stack the gates in another order:
 
 Attention layers, on tokens (N, L, D):
 
-    LayerNorm        y = γ ⊙ (x − μ)/√(σ² + ε) + β (last axis)   LayerNormalization (opset ≥ 17), else
-                                                                 ReduceMean, Sub, Mul, Sqrt, Reciprocal
+    LayerNorm        y = γ ⊙ (x − μ)/√(σ² + ε) + β (last axis)   LayerNormalization (opset ≥ 17, float32),
+                                                   else ReduceMean, Sub, Mul, Sqrt, Reciprocal
     GELU             x·(1 + erf(x/√2))/2                         Mul, Erf, Add
                      approximate="tanh": x·(1 + tanh(√(2/π)(x + 0.044715x³)))/2      Tanh
     TokenDense       y = x·Wᵀ + b                                MatMul, Add
@@ -91,7 +91,7 @@ def _layernorm(g, layer, x, shape, p):
     if shape[-1] != layer.dim:
         raise ExportError(f"layer {p} (LayerNorm({layer.dim})): gets samples of shape {shape}")
     gamma, beta = g.const(f"{p}.gamma", layer.gamma), g.const(f"{p}.beta", layer.beta)
-    if g.opset >= 17:
+    if g.opset >= 17 and g.dtype == np.float32:    # its ε is a float32 attribute: written out for float64
         return g.node("LayerNormalization", [x, gamma, beta], f"{p}.out", axis=-1, epsilon=float(layer.eps)), shape
     mu = _reduce_mean(g, x, [-1], f"{p}.mean", 1)
     xc = g.node("Sub", [x, mu], f"{p}.centred")
