@@ -33,7 +33,8 @@ Layers, dispatched on ``type(layer).__name__``:
 
 Any other layer raises :class:`ExportError` naming it. The graph computes in the model's dtype
 (float32, or float64 for float64 models) unless ``dtype=`` says otherwise: onnxruntime has no
-float64 Conv, so a float64 CNN for onnxruntime is exported with ``dtype="float32"``.
+float64 Conv (nor RNN, LSTM, GRU, Erf), so a float64 CNN, recurrent network or Transformer for
+onnxruntime is exported with ``dtype="float32"``.
 """
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ Attention layers, on tokens (N, L, D):
                      token in front                              Reshape, Transpose, MatMul, Add,
                                                                  Shape, Gather, Concat, Expand
     TokenPool        "cls": token 0; "mean": mean over tokens    Gather, ReduceMean
-    TransformerEncoderBlock  u = x + MHSA(LN₁(x)); y = u + W₂·GELU(W₁·LN₂(u) + b₁) + b₂   (the parts above)
+    TransformerEncoderBlock  u = x + MHSA(LN₁(x)); y = u + W₂·GELU(W₁·LN₂(u) + b₁) + b₂  (the parts above)
 """
 from __future__ import annotations
 
