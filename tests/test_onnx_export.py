@@ -38,10 +38,14 @@ def _trained(layers, n=256, batch_size=64, dtype=np.float32, x=None, y=None):
     return model
 
 
+SEQUENCE_PRESETS = ("rnn", "lstm", "gru", "vit")
+
+
 @functools.lru_cache(maxsize=None)
 def preset_model(name):
     spec = PRESETS[name]["spec"]
-    return _trained(mlp() if spec is None else build(spec), n=128 if spec else 512, batch_size=32)
+    n = 64 if name in SEQUENCE_PRESETS else 128 if spec else 512     # recurrent steps are slow: 2 steps
+    return _trained(mlp() if spec is None else build(spec), n=n, batch_size=32)
 
 
 def _agree(model, x, proto=None, **kw):
@@ -155,12 +159,12 @@ def test_missing_onnx_package_is_a_clear_error(monkeypatch):
 
 
 def test_unsupported_layer_is_named():
-    class LSTM(numnet.Layer):
+    class Mamba(numnet.Layer):
         def forward(self, x):
             return x
 
-    model = numnet.Sequential([numnet.Flatten(), LSTM(), numnet.Dense(784, 10)])
-    with pytest.raises(ExportError, match=r"layer 1 \(LSTM\) cannot be exported") as info:
+    model = numnet.Sequential([numnet.Flatten(), Mamba(), numnet.Dense(784, 10)])
+    with pytest.raises(ExportError, match=r"layer 1 \(Mamba\) cannot be exported") as info:
         to_onnx(model, input_shape=(28, 28))
     assert isinstance(info.value, NumnetError)
 
@@ -176,7 +180,7 @@ def test_input_shape_required_and_checked():
         to_onnx(model, input_shape=(28, 28), opset=11)
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn-best", "lenet5"])
+@pytest.mark.parametrize("name", ["mlp", "cnn", "cnn-best", "lenet5", *SEQUENCE_PRESETS])
 def test_onnxruntime_agrees(name):
     ort = pytest.importorskip("onnxruntime", reason="onnxruntime is optional (pip install numnet[onnx])")
     model = preset_model(name)
@@ -201,6 +205,78 @@ def test_export_writes_atomically(tmp_path):
         export(model, tmp_path / "missing" / "m.onnx")
     with pytest.raises(ExportError, match="is a directory"):
         export(model, tmp_path)
+
+
+# recurrent and attention layers -------------------------------------------------------------------
+@pytest.mark.parametrize("name", SEQUENCE_PRESETS)
+def test_sequence_presets_match_predict_proba(name):
+    """rnn, lstm, gru: ONNX's own recurrent operators (gates reordered from PyTorch's i,f,g,o and
+    r,z,n); vit: patches, positional embedding, three pre-norm blocks, LayerNorm, class token."""
+    model = preset_model(name)
+    proto = _agree(model, _mnist()[2])
+    nodes = {n.op_type: n for n in proto.graph.node}
+    if name == "vit":
+        assert {"LayerNormalization", "Erf", "Softmax", "MatMul", "Expand", "Gather"} <= set(nodes)
+        assert sum(n.op_type == "Softmax" for n in proto.graph.node) == 1 + 3     # the output + 3 blocks
+    else:
+        node = nodes[name.upper()]
+        attrs = {a.name: a.i for a in node.attribute}
+        assert attrs["hidden_size"] == 128
+        assert attrs.get("linear_before_reset", 0) == (name == "gru")           # PyTorch's GRU form
+
+
+def test_stacked_recurrent_layers_returning_sequences():
+    model = _trained(build("standardize-gru(12,seq)-lstm(10,seq)-rnn(8)-dense(10)"), n=64, batch_size=32)
+    assert [layer.return_sequences for layer in model.layers[1:4]] == [True, True, False]
+    proto = _agree(model, _mnist()[2])
+    assert [n.op_type for n in proto.graph.node if n.op_type in ("RNN", "LSTM", "GRU")] == ["GRU", "LSTM", "RNN"]
+    from numnet.layers import LSTM
+
+    with pytest.raises(ExportError, match=r"layer 0 \(LSTM\).*expects samples of shape \(T, 28\)"):
+        to_onnx(numnet.Sequential([LSTM(28, 8), numnet.Dense(8, 10)]), input_shape=(28, 20))
+
+
+def _attention_models():
+    from numnet.layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding,
+                               TokenDense, TokenPool, TransformerEncoderBlock)
+
+    # two channels before the patches (their (c, u, v) order matters), a class token, a block
+    with_cls = [numnet.Conv2D(1, 2, 3, padding=1), PatchEmbedding((2, 28, 28), 7, 16), PositionalEmbedding(17, 16),
+                TransformerEncoderBlock(16, 2, 24), LayerNorm(16), TokenPool("cls"), numnet.Dense(16, 10)]
+    # no class token, bare attention, token-wise Dense, both GELUs, the mean of the tokens
+    no_cls = [PatchEmbedding((28, 28), 4, 12, cls_token=False), MultiHeadSelfAttention(12, 3), GELU(),
+              TokenDense(12, 20), GELU("tanh"), LayerNorm(20), TokenPool("mean"), numnet.Dense(20, 10)]
+    return {"with_cls": with_cls, "no_cls": no_cls}
+
+
+@functools.lru_cache(maxsize=None)
+def attention_model(kind):
+    return _trained(_attention_models()[kind], n=64, batch_size=32)
+
+
+@pytest.mark.parametrize("opset", [13, 17, 18])
+@pytest.mark.parametrize("kind", ["with_cls", "no_cls"])
+def test_attention_layers_every_kind_and_opset(kind, opset):
+    """Opset 13-16 has no LayerNormalization (written out with ReduceMean); from 18 ReduceMean takes
+    its axes as an input."""
+    model = attention_model(kind)
+    proto = _agree(model, _mnist()[2], opset=opset)
+    ops = {n.op_type for n in proto.graph.node}
+    assert ("LayerNormalization" in ops) == (opset >= 17)
+    assert ("Tanh" in ops) == (kind == "no_cls") and "Erf" in ops
+    if opset == 18 and kind == "no_cls":
+        mean = next(n for n in proto.graph.node if n.op_type == "ReduceMean")
+        assert len(mean.input) == 2
+
+
+def test_float64_recurrent_and_attention_models():
+    """float64 graphs (the reference evaluator runs them; onnxruntime has no float64 RNN, LSTM, GRU
+    or Erf): LayerNorm is written out there, as LayerNormalization's ε is a float32 attribute."""
+    for spec in ("standardize-rnn(6,seq)-gru(6,seq)-lstm(6)-dense(10)", "patch(7,8)-pos-block(2,16)-ln-cls-dense(10)"):
+        model = _trained(build(spec), n=64, batch_size=32, dtype=np.float64)
+        proto = _agree(model, _mnist()[2])
+        assert proto.graph.output[1].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
+        assert "LayerNormalization" not in {n.op_type for n in proto.graph.node}
 
 
 # the command ---------------------------------------------------------------------------------------

@@ -27,10 +27,14 @@ Layers, dispatched on ``type(layer).__name__``:
     GlobalAvgPool2D  (N, C, H, W) -> (N, C)                  GlobalAveragePool, Flatten
     BatchNorm        y = γ·(x − running_mean)/√(running_var + ε) + β   BatchNormalization (inference)
     Dropout          identity in evaluation                  (omitted)
+    RNN, LSTM, GRU   ONNX's RNN, LSTM, GRU (gates reordered, time-major)       see ``numnet.onnx_sequence``
+    LayerNorm, GELU, TokenDense, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding,
+    TokenPool, TransformerEncoderBlock     MatMul, Softmax, Reshape, Transpose, LayerNormalization, Erf...
 
 Any other layer raises :class:`ExportError` naming it. The graph computes in the model's dtype
 (float32, or float64 for float64 models) unless ``dtype=`` says otherwise: onnxruntime has no
-float64 Conv, so a float64 CNN for onnxruntime is exported with ``dtype="float32"``.
+float64 Conv (nor RNN, LSTM, GRU, Erf), so a float64 CNN, recurrent network or Transformer for
+onnxruntime is exported with ``dtype="float32"``.
 """
 from __future__ import annotations
 
@@ -206,6 +210,11 @@ CONVERTERS = {
 }
 
 
+from .onnx_sequence import CONVERTERS as _SEQUENCE_CONVERTERS  # noqa: E402  (needs ExportError above)
+
+CONVERTERS.update(_SEQUENCE_CONVERTERS)
+
+
 def sample_shape(model, input_shape=None) -> tuple:
     """One sample's input shape: ``input_shape`` if given, else the one the model was trained on."""
     shape = input_shape if input_shape is not None else model.input_shape
@@ -250,6 +259,7 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, 
     check_supported(model)
     shape = sample_shape(model, input_shape)
     g = _Graph(onnx, dtype)
+    g.opset = int(opset)          # a few operators changed form (ReduceMean's axes in 18, LayerNormalization from 17)
     g.names.update({"input", "logits", "probabilities"})
     in_type = onnx.TensorProto.UINT8 if input == "uint8" else g.elem_type
     x = "input"
