@@ -16,7 +16,7 @@ def add_parser(sub):
     p.add_argument("--opset", type=positive_int, default=None, metavar="N",
                    help="ONNX opset version (default 17; at least 13)")
     p.add_argument("--dtype", choices=["float32", "float64"], default=None,
-                   help="float type of the graph (default: the model's; onnxruntime has no float64 Conv)")
+                   help="float type of the graph (default: the model's; onnxruntime has no float64 Conv, RNN, LSTM, GRU or Erf)")
     add_json_option(p)
     p.set_defaults(run=run)
 
