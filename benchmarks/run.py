@@ -33,11 +33,11 @@ ENGINE_ENV = {"numnet": "numba", "numpy-engine": "numpy"}
 #: why the goals that are not met are not, from the profiles behind the tables (see the README)
 WHY_NOT_MET = """## Why some goals are not met, and how to read this run
 
-- **Load.** This project's 2-core machine is shared with other developers' jobs; the load average
-  (below) was far above 2 during this run, so every time here is several times its quiet value
-  (NumPy SGEMM below against 313 GFLOP/s on a quiet machine) and single repeats vary by 2x or more.
-  The ratios compare sides that ran in the same repeats, alternating; the absolute times do not
-  carry over to a quiet machine, and the GFLOP/s goal (2b) cannot be judged under such load.
+- **Load.** This project's 2-core machine is shared with other jobs: read the load average and the
+  NumPy SGEMM figure below before the absolute times (earlier quiet runs measured SGEMM at 313
+  GFLOP/s; under heavy load single repeats vary by 2x or more). The ratios compare sides that ran in
+  the same repeats, alternating, and carry over better than the times; the GFLOP/s goal (2b) is
+  judged against the SGEMM of the same run.
 - **What the numba engine changes.** The optimizer step is one compiled pass over the flat buffer
   (Adam over 269,322 float32 parameters: 0.15-0.17 ms against NumPy's 0.56 ms; over 59,210: 45 µs
   against 130 µs), softmax cross-entropy gives the loss and dL/dz in one pass (4 µs against 24 µs at
