@@ -107,7 +107,9 @@ async function ask() {
     await post(body, "application/json", revision);
   } finally {
     state.inFlight = false;
-    if (state.pending) ask();
+    // ask again if the drawing changed while this request was out (its answer was for an older
+    // drawing, or a stroke ended without a new request): the page settles on the latest drawing
+    if (state.pending || state.answered !== state.revision) ask();
   }
 }
 
