@@ -58,7 +58,12 @@ def draw(page, strokes):
         for x, y in rest:
             page.mouse.move(box["x"] + x * sx, box["y"] + y * sy, steps=6)
         page.mouse.up()
-    page.wait_for_function("() => window.numnet.settled()", timeout=120_000)   # a loaded CI machine is slow
+    try:
+        page.wait_for_function("() => window.numnet.settled()", timeout=60_000)   # a loaded CI machine is slow
+    except Exception:
+        raise AssertionError("the page did not settle: " + page.evaluate("JSON.stringify(window.numnet.state)")
+                             + " message: " + str(page.text_content("#message"))
+                             + " errors: " + str(page.errors)) from None
 
 
 def shown(page) -> dict:

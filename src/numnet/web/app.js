@@ -97,7 +97,10 @@ function padPixels() {                   // rows of grey levels, 0 = paper, 255 
 
 // ---- talking to the server ----------------------------------------------------------------
 async function ask() {
-  if (!state.inked || (!state.inFlight && state.answered === state.revision)) return;
+  if (!state.inked || (!state.inFlight && state.answered === state.revision)) {
+    state.pending = false;               // nothing left to ask (a pointerup during the last request sets it)
+    return;
+  }
   if (state.inFlight) { state.pending = true; return; }
   const revision = state.revision;
   state.inFlight = true;
@@ -307,5 +310,5 @@ async function start() {
 }
 
 // for tests and scripts: true once the answer on screen belongs to the current drawing
-window.numnet = { settled: () => !state.inFlight && !state.pending && state.answered === state.revision };
+window.numnet = { settled: () => !state.inFlight && !state.pending && state.answered === state.revision, state };
 start();
