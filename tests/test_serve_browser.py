@@ -1,9 +1,10 @@
 """The page of `numnet serve` in a real browser (the cases are in ``browser_cases.py``).
 
-They run in a pytest process of their own: after the rest of the suite had run in the same
-process, a drawn stroke's request sometimes never settled in the page (never alone, nor after
-test_serve.py, test_engine.py or test_seeds.py; the cause was not found), and one test's browser
-then waited for ever. In a fresh process the cases are reliable. Skipped, with the reason, only
+They run in a pytest process of their own, so that the browser and its server start from a fresh
+process whatever ran before. (An intermittent hang there first looked like interference from the
+rest of the suite; it was a race in the page: a pointerup during the last drawing's request left
+a request "pending" for ever. Fixed in web/app.js; the cases now report the page's state if it
+does not settle.) Skipped, with the reason, only
 where chromium or playwright is missing.
 """
 import os
