@@ -9,46 +9,28 @@ import stat
 import sys
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _option_type(convert, accept, expected: str, name: str):
+    """An argparse ``type``: ``convert(text)``, refused with 'expected <expected>' unless
+    ``accept(value)`` (a comparison that is false for nan, so nan is refused too)."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
 
 
-def seed_int(text):
-    """A seed for ``numpy.random.default_rng``: an integer ≥ 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
-def fraction(text):
-    """A finite number in [0, 1] (an accuracy); 'nan' and 'inf' are refused."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}") from None
-    if not 0 <= value <= 1:                      # also false for nan
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:          # (inf is let through: --lr inf is the issue's divergence test)
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+positive_int = _option_type(int, lambda v: v >= 1, "a positive integer", "positive_int")
+#: a seed for ``numpy.random.default_rng``: an integer ≥ 0
+seed_int = _option_type(int, lambda v: v >= 0, "a non-negative integer", "seed_int")
+#: a finite number in [0, 1] (an accuracy); 'nan' and 'inf' are refused
+fraction = _option_type(float, lambda v: 0 <= v <= 1, "a number between 0 and 1", "fraction")
+#: a positive number (inf is let through: --lr inf is the issue's divergence test)
+positive_float = _option_type(float, lambda v: v > 0, "a positive number", "positive_float")
 
 
 def add_network_options(p):
