@@ -129,3 +129,50 @@ def test_default_falls_back_to_numpy_without_numba(tmp_path):
     env.pop("NUMNET_ENGINE", None)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["numpy", "1", "True", "0.9"]
+
+
+def _sum_bound(x, Wt, b, dtype):
+    """The standard bound on a K-term dot product in floating point: K·ε·Σ|x_i·W_ij| (+ |b|·ε)."""
+    x64, W64 = np.abs(np.asarray(x, np.float64)), np.abs(np.asarray(Wt, np.float64))
+    eps = np.finfo(dtype).eps
+    return Wt.shape[0] * eps * (x64 @ W64) + eps * np.abs(np.asarray(b, np.float64))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pixels", [True, False])
+def test_affine_skipping_zeros_kernel(dtype, pixels, restore_engine):
+    """out = x·Wt + b (then ReLU), adding only the rows of Wt whose input is non-zero."""
+    engine.use("numba")
+    jit = engine.jit()
+    rng = np.random.default_rng(3)
+    K, O, N = 97, 13, 5
+    if pixels:
+        x = (rng.integers(0, 256, (N, K)) * (rng.random((N, K)) < 0.2)).astype(np.uint8)
+    else:
+        x = np.maximum(rng.standard_normal((N, K)), 0).astype(dtype)
+    Wt, b = rng.standard_normal((K, O)).astype(dtype), rng.standard_normal(O).astype(dtype)
+    exact = np.asarray(x, np.float64) @ np.asarray(Wt, np.float64) + np.asarray(b, np.float64)
+    for relu in (False, True):
+        out = np.empty((N, O), dtype)
+        jit.affine_skipping_zeros(x, Wt, b, relu, out)
+        want = np.maximum(exact, 0) if relu else exact
+        assert (np.abs(out - want) <= _sum_bound(x, Wt, b, dtype)).all()
+        if relu:
+            assert (out >= 0).all() and (out[exact < 0] == 0).all()
+    chain = jit.dense_chain_skipping_zeros(
+        x, np.concatenate([Wt.reshape(-1), Wt[:O].reshape(-1)]), np.concatenate([b, b[:O]]),
+        np.array([K, O, O], np.int64), np.array([True, False]))
+    h = np.maximum(exact, 0)                        # two steps: ReLU(x·Wt + b), then ·Wt[:O] + b[:O]
+    want = h @ np.asarray(Wt[:O], np.float64) + np.asarray(b[:O], np.float64)
+    carried = _sum_bound(x, Wt, b, dtype) @ np.abs(np.asarray(Wt[:O], np.float64))   # step 1's error through step 2
+    assert (np.abs(chain - want) <= _sum_bound(h, Wt[:O], b[:O], dtype) + carried).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bias_relu_kernel(dtype, restore_engine):
+    engine.use("numba")
+    rng = np.random.default_rng(4)
+    z, b = rng.standard_normal((7, 9)).astype(dtype), rng.standard_normal(9).astype(dtype)
+    want = np.maximum(z + b, 0)
+    engine.jit().bias_relu(z, b)
+    np.testing.assert_array_equal(z, want)          # one rounding (z + b), as NumPy's

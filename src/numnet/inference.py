@@ -39,10 +39,15 @@ def outputs(model, x, batch_size=10000):
     if len(x) > 256:                  # small inputs go in one piece (and skip the shape walk's ~30 µs)
         batch_size = chunk_rows(model, x.shape[1:], batch_size)
     # folding costs about a third of a millisecond, repaid from about 300 images on
-    folded = folded_input_layer(model) if x.dtype == np.uint8 and len(x) >= 1024 else None
+    plan = None
+    if x.dtype == np.uint8 and len(x) >= 1024:
+        from .frozen import Frozen
+
+        plan = Frozen(model, snapshot=False)
+        plan = plan if plan.folded else None
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size]
-        yield start, model.forward(model.prepare(xb)) if folded is None else forward_folded(model, xb, *folded)
+        yield start, model.forward(model.prepare(xb)) if plan is None else plan.forward(xb)
 
 
 def folded_input_layer(model):
@@ -67,16 +72,3 @@ def folded_input_layer(model):
     W_folded = (W * (PIXEL_SCALE * inv_std)).astype(model.dtype)
     b_folded = (dense.b - W @ (std.mean.reshape(-1) * inv_std)).astype(model.dtype)
     return i + 1, W_folded, b_folded
-
-
-def forward_folded(model, x, i, W_folded, b_folded):
-    h = x
-    for layer in model.layers[:i - 1]:          # the Flattens
-        h = layer.forward(h)
-    if h.ndim != 2 or h.shape[1] != W_folded.shape[1]:
-        return model.forward(model.prepare(x))     # not the rows the Dense expects: the plain path decides
-    z = h.astype(model.dtype) @ W_folded.T
-    z += b_folded
-    for layer in model.layers[i + 1:]:
-        z = layer.forward(z)
-    return z

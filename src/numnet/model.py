@@ -179,6 +179,14 @@ class Sequential:
         """Predicted class ids (N,): argmax of the logits; for a binary model, σ(z) > 0.5."""
         return np.concatenate([self.predicted_labels(out) for _, out in inference.outputs(self, x, batch_size)])
 
+    def freeze(self):
+        """An inference-only snapshot for serving (:class:`numnet.frozen.Frozen`): the layers copied,
+        an MLP's input scaling folded into its first Dense, Dense + ReLU fused; its ``predict`` and
+        ``predict_proba`` agree with this model's, and later training does not change it."""
+        from .frozen import Frozen
+
+        return Frozen(self)
+
     # persistence ------------------------------------------------------------------------------
     def config(self) -> dict:
         return {"format": FORMAT, "version": FORMAT_VERSION, "dtype": self.dtype.name,
