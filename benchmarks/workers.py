@@ -229,7 +229,9 @@ def task_infer(hidden, batch=10000, reps=15, latency_calls=3000):
         model.adapt(X_TRAIN)
         model.eval()
         xb = X_TEST[:batch]
-        ways = {"forward(prepare(x))": lambda v: model.forward(model.prepare(v)), "predict": model.predict}
+        frozen = model.freeze()
+        ways = {"forward(prepare(x))": lambda v: model.forward(model.prepare(v)), "predict": model.predict,
+                "freeze().predict": frozen.predict}
         one = [X_TEST[i:i + 1] for i in range(latency_calls)]
     else:
         _, _, xt, _ = torch_data()
