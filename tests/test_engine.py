@@ -176,3 +176,36 @@ def test_bias_relu_kernel(dtype, restore_engine):
     want = np.maximum(z + b, 0)
     engine.jit().bias_relu(z, b)
     np.testing.assert_array_equal(z, want)          # one rounding (z + b), as NumPy's
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_standardize_from_pixels_kernel(dtype, mnist, restore_engine):
+    """Pixels straight into Standardize: (p/255 − μ)/σ in one pass, bit for bit the two NumPy steps."""
+    import numnet
+
+    (x, _), _ = mnist
+    model = numnet.Sequential(numnet.mlp((8,)), dtype=dtype, seed=0)
+    model.adapt(x[:2000])
+    std = model.layers[1]
+    assert std.dtype == dtype
+    want = std.forward(model.prepare(x[:64]).reshape(64, -1))
+    for which in ("numpy", "numba"):
+        engine.use(which)
+        got = std.forward(x[:64].reshape(64, -1))
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_training_on_pixels_matches_training_on_floats(mnist, restore_engine):
+    """fit hands uint8 batches to a Standardize in front (one fused pass); floats x = p/255 given
+    by the user go the plain way: same parameters after an epoch (float64)."""
+    import numnet
+
+    (x, y), _ = mnist
+    runs = []
+    for data in (x[:600], x[:600] / 255):
+        model = numnet.Sequential(numnet.mlp((16,)), dtype=np.float64, seed=0)
+        model.adapt(x[:600])                         # the same μ, σ for both
+        model.fit(data, y[:600], epochs=1, batch_size=32)
+        runs.append(model.flat_params)
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-10, atol=1e-12)

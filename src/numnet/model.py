@@ -47,6 +47,8 @@ class Sequential:
         self.flat_grads = np.zeros(total, dtype=self.dtype)
         for layer, params, grads in zip(self.layers, self._views(self.flat_params), self._views(self.flat_grads)):
             layer.bind(params, grads)
+            if hasattr(layer, "dtype"):          # a layer that makes floats of its own (Standardize from pixels)
+                layer.dtype = self.dtype
             if rng is not None:
                 layer.init_params(rng)
 

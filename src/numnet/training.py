@@ -153,6 +153,10 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     report_every = log_every or max(1, (n // batch_size) // 200)
     model.adapt(x)
     engine = None
+    # uint8 pixels go to a Standardize in front unconverted: it scales and standardises in one pass
+    pixels_in = (x.dtype == np.uint8 and augment is None and source is SOURCES["backprop"] and workers == 1
+                 and type(next((layer for layer in model.layers if type(layer).__name__ != "Flatten"), None)).__name__
+                 == "Standardize")
 
     def tell(event, **info):
         for listener in listeners:
@@ -193,7 +197,10 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
                 m = len(idx)
                 raw, xb = batch_raw[:m], batch_x[:m]
                 np.take(x_rows, idx, axis=0, out=raw)
-                to_float(raw, model.dtype, out=xb)
+                if pixels_in:
+                    xb = raw
+                else:
+                    to_float(raw, model.dtype, out=xb)
                 yb = y[idx]
                 xb = xb.reshape((m,) + model.input_shape)
                 if augment is not None:

@@ -139,3 +139,14 @@ def dense_chain_skipping_zeros(x, weights, biases, widths, relus):
                               relus[k], nxt)
         w_at, b_at, h = w_at + k_in * k_out, b_at + k_out, nxt
     return h
+
+
+# the first layer's input -------------------------------------------------------------------------
+
+@_jit
+def standardize_pixels(p, scale, mean, inv_std, out):
+    """x̂ = (p·(1/255) − μ)·(1/σ) for uint8 pixels p (N, K), μ (K,), in one pass (NumPy: four),
+    the same operations in the same order and dtype as ``to_float`` then ``Standardize.forward``."""
+    for r in range(p.shape[0]):
+        for i in range(p.shape[1]):
+            out[r, i] = (out.dtype.type(p[r, i]) * scale - mean[i]) * inv_std

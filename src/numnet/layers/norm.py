@@ -7,8 +7,8 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
-from ..functional import whole
-from ..kernels import sum_rows
+from ..functional import PIXEL_SCALE, to_float, whole
+from ..kernels import engine, sum_rows
 from .base import Layer
 
 
@@ -34,6 +34,7 @@ class Standardize(Layer):
         self.adapted = shape is not None
         self.mean = np.zeros(self.shape or (1,), dtype=np.float64)
         self.std = np.ones((), dtype=np.float64)
+        self.dtype = np.dtype(np.float32)        # of x̂ from pixels (a Sequential sets its own)
 
     @classmethod
     def declared_size(cls, config):
@@ -67,11 +68,26 @@ class Standardize(Layer):
         return cache
 
     def forward(self, x):
+        """x̂ = (x − μ)/σ. uint8 pixels p (handed over unconverted by the training loop) are scaled
+        first, x = p/255, in the model's dtype: with numba one pass for both."""
+        if x.dtype == np.uint8:
+            return self._forward_pixels(x)
         mean, inv_std = self._constants(x.dtype)
         self.inv_std = inv_std
         out = x - mean
         out *= inv_std
         return out
+
+    def _forward_pixels(self, p):
+        jit = engine.jit()
+        rows = p.reshape(len(p), -1)
+        if jit is None or not rows.flags.c_contiguous or self.mean.size != rows.shape[1]:
+            return self.forward(to_float(p, self.dtype))
+        mean, inv_std = self._constants(self.dtype)
+        self.inv_std = inv_std
+        out = np.empty(rows.shape, dtype=self.dtype)
+        jit.standardize_pixels(rows, self.dtype.type(PIXEL_SCALE), mean.reshape(-1), inv_std, out)
+        return out.reshape(p.shape)
 
     def backward(self, grad):
         if not self.input_grad:
