@@ -155,7 +155,9 @@ def _build(cfg, capacity, fail) -> Sequential:
             size = cls.declared_size({k: v for k, v in c.items() if k != "type"})
         except (KeyError, TypeError, ValueError, ConfigError) as e:
             raise fail(f"invalid architecture ({cls.__name__}: {e})") from None
-        declared += size or 0
+        if size is None and cls.__module__.startswith("numnet."):        # numnet's own layers all declare it
+            raise fail(f"invalid architecture ({cls.__name__} does not declare its size)")
+        declared += size or 0                                            # (a registered layer of yours may not)
         if declared > capacity // 4 + 1024:
             raise fail(f"the architecture declares {declared:,} or more values, but the file's arrays hold at most "
                        f"{capacity // 4:,}")

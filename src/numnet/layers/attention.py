@@ -6,12 +6,10 @@ N samples, L tokens, D features per token.
 * ``TokenDense``: the same Dense applied to every token (``nn.Linear`` on (N, L, D)).
 * ``MultiHeadSelfAttention``: softmax(Q·Kᵀ/√d)·V per head (``nn.MultiheadAttention``, batch_first,
   the same parameter names and layout).
-* ``PatchEmbedding``: an image cut into p×p patches, each a token (a Conv2d with kernel = stride
-  = p), optionally with a learned class token in front.
-* ``PositionalEmbedding``: a learned vector added to each token position.
-* ``TokenPool``: (N, L, D) → (N, D): the class token (mode "cls") or the mean of the tokens ("mean").
 
-The pre-norm Transformer encoder block that combines them is in ``numnet.layers.transformer``.
+The tokens come from (and go back out through) ``numnet.layers.tokens``: PatchEmbedding,
+PositionalEmbedding, TokenPool, imported here too. The pre-norm Transformer encoder block that
+combines these layers is in ``numnet.layers.transformer``.
 """
 from __future__ import annotations
 
@@ -21,8 +19,9 @@ import numpy as np
 
 from .. import init as initializers
 from ..errors import ConfigError
-from ..functional import softmax
+from ..functional import softmax, whole
 from .base import Layer
+from .tokens import PatchEmbedding, PositionalEmbedding, TokenPool  # noqa: F401 (numnet.layers imports them from here)
 
 
 def _sum_leading(a):
@@ -42,10 +41,14 @@ class LayerNorm(Layer):
     param_names = ("gamma", "beta")
 
     def __init__(self, dim: int, eps: float = 1e-5, dtype=np.float32):
-        self.dim, self.eps = int(dim), float(eps)
+        self.dim, self.eps = whole(dim, "dim"), float(eps)
         self.gamma = np.ones(self.dim, dtype=dtype)
         self.beta = np.zeros(self.dim, dtype=dtype)
         self.dgamma, self.dbeta = np.zeros_like(self.gamma), np.zeros_like(self.beta)
+
+    @classmethod
+    def declared_size(cls, config):
+        return 2 * whole(config["dim"], "dim")                                  # γ, β
 
     def init_params(self, rng):
         self.gamma[...] = 1
@@ -129,11 +132,16 @@ class TokenDense(Layer):
     param_names = ("W", "b")
 
     def __init__(self, in_features: int, out_features: int, init="xavier", dtype=np.float32):
-        self.in_features, self.out_features, self.init = int(in_features), int(out_features), init
+        self.in_features, self.out_features = whole(in_features, "in_features"), whole(out_features, "out_features")
+        self.init = init
         self.W = np.empty((self.out_features, self.in_features), dtype=dtype)
         self.b = np.zeros(self.out_features, dtype=dtype)
         self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
         self.init_params(np.random.default_rng(0))
+
+    @classmethod
+    def declared_size(cls, config):
+        return (whole(config["in_features"], "in_features") + 1) * whole(config["out_features"], "out_features")
 
     def init_params(self, rng):
         self.W[...] = initializers.get(self.init)(self.W.shape, self.in_features, self.out_features, rng)
@@ -179,9 +187,7 @@ class MultiHeadSelfAttention(Layer):
     param_names = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias")
 
     def __init__(self, embed_dim: int, num_heads: int, dtype=np.float32):
-        self.embed_dim, self.num_heads = int(embed_dim), int(num_heads)
-        if self.num_heads < 1 or self.embed_dim % self.num_heads:
-            raise ConfigError(f"embed_dim {embed_dim} must be a multiple of num_heads {num_heads}")
+        self.embed_dim, self.num_heads = self._sizes(embed_dim, num_heads)
         D = self.embed_dim
         self.in_proj_weight = np.empty((3 * D, D), dtype=dtype)
         self.in_proj_bias = np.zeros(3 * D, dtype=dtype)
@@ -190,6 +196,19 @@ class MultiHeadSelfAttention(Layer):
         for n in self.param_names:
             setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
         self.init_params(np.random.default_rng(0))
+
+    @staticmethod
+    def _sizes(embed_dim, num_heads):
+        """(D, h), whole numbers with h dividing D."""
+        D, h = whole(embed_dim, "embed_dim"), whole(num_heads, "num_heads")
+        if D % h:
+            raise ConfigError(f"embed_dim {embed_dim} must be a multiple of num_heads {num_heads}")
+        return D, h
+
+    @classmethod
+    def declared_size(cls, config):
+        D, _ = cls._sizes(config["embed_dim"], config["num_heads"])
+        return 4 * D * (D + 1)                                    # W_in (3D, D), b_in (3D,), W_out (D, D), b_out (D,)
 
     def init_params(self, rng):
         """PyTorch's: Xavier uniform for W_in (as one (3D, D) matrix), zero biases; W_out Xavier too."""
@@ -248,141 +267,3 @@ class MultiHeadSelfAttention(Layer):
 
     def config(self):
         return {"type": "MultiHeadSelfAttention", "embed_dim": self.embed_dim, "num_heads": self.num_heads}
-
-
-class PositionalEmbedding(Layer):
-    """A learned vector per token position: y[n, l] = x[n, l] + pos[l].   pos (L, D) ~ N(0, 0.02²).
-    backward: dpos = Σ_n g[n]     dx = g."""
-
-    param_names = ("pos",)
-
-    def __init__(self, num_tokens: int, dim: int, dtype=np.float32):
-        self.num_tokens, self.dim = int(num_tokens), int(dim)
-        self.pos = np.zeros((self.num_tokens, self.dim), dtype=dtype)
-        self.dpos = np.zeros_like(self.pos)
-        self.init_params(np.random.default_rng(0))
-
-    def init_params(self, rng):
-        self.pos[...] = rng.standard_normal(self.pos.shape) * 0.02
-
-    def forward(self, x):
-        return x + self.pos
-
-    def backward(self, grad):
-        grad.sum(axis=0, out=self.dpos)
-        return grad
-
-    def output_shape(self, input_shape):
-        if tuple(input_shape) != (self.num_tokens, self.dim):
-            raise ConfigError(f"PositionalEmbedding({self.num_tokens}, {self.dim}) got {tuple(input_shape)}")
-        return input_shape
-
-    def config(self):
-        return {"type": "PositionalEmbedding", "num_tokens": self.num_tokens, "dim": self.dim}
-
-
-class PatchEmbedding(Layer):
-    """Images (N, C, H, W) (or (N, H, W) for C = 1) cut into non-overlapping p×p patches, row by
-    row, each flattened in (c, u, v) order and projected to D features, as
-    ``nn.Conv2d(C, D, p, stride=p)`` followed by flatten(2).transpose(1, 2):
-
-    x_patch: (N, L, C·p·p), L = (H/p)·(W/p)      tokens = x_patch·Wᵀ + b      W (D, C·p·p), b (D,)
-    With ``cls_token``, a learned vector (D,) is put in front: output (N, 1 + L, D).
-    backward: dW = Σ gᵀ·x_patch   db = Σ g   dcls = Σ_n g[n, 0]   dx = patches of g·W put back.
-    A 28×28 MNIST digit with p = 7 gives 16 tokens (17 with the class token).
-    """
-
-    def __init__(self, image_shape, patch_size: int, dim: int, cls_token: bool = True, dtype=np.float32):
-        shape = tuple(int(s) for s in image_shape)
-        if len(shape) == 2:
-            shape = (1,) + shape
-        if len(shape) != 3:
-            raise ConfigError(f"PatchEmbedding needs images (C, H, W) or (H, W), got {image_shape}")
-        self.image_shape, self.patch_size, self.dim = shape, int(patch_size), int(dim)
-        C, H, W = shape
-        p = self.patch_size
-        if p < 1 or H % p or W % p:
-            raise ConfigError(f"patch size {patch_size} must divide the image size {H}×{W}")
-        self.grid = (H // p, W // p)
-        self.cls_token = bool(cls_token)
-        self.param_names = ("weight", "bias", "cls") if self.cls_token else ("weight", "bias")
-        self.weight = np.empty((self.dim, C * p * p), dtype=dtype)
-        self.bias = np.zeros(self.dim, dtype=dtype)
-        self.cls = np.zeros(self.dim, dtype=dtype)
-        for n in ("weight", "bias", "cls"):
-            setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
-        self.init_params(np.random.default_rng(0))
-
-    def init_params(self, rng):
-        fan_in = self.weight.shape[1]
-        self.weight[...] = initializers.lecun(self.weight.shape, fan_in, self.dim, rng)
-        self.bias[...] = 0
-        self.cls[...] = rng.standard_normal(self.dim) * 0.02
-
-    def _patches(self, x):
-        """(N, C, H, W) → (N, L, C·p·p)."""
-        N = len(x)
-        C, (gh, gw), p = self.image_shape[0], self.grid, self.patch_size
-        return x.reshape(N, C, gh, p, gw, p).transpose(0, 2, 4, 1, 3, 5).reshape(N, gh * gw, C * p * p)
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        self.xp = self._patches(x.reshape((len(x),) + self.image_shape))
-        tokens = self.xp @ self.weight.T
-        tokens += self.bias
-        if not self.cls_token:
-            return tokens
-        cls = np.broadcast_to(self.cls.astype(tokens.dtype), (len(x), 1, self.dim))
-        return np.concatenate([cls, tokens], axis=1)
-
-    def backward(self, grad):
-        if self.cls_token:
-            grad[:, 0].sum(axis=0, out=self.dcls)
-            grad = grad[:, 1:]
-        g2 = grad.reshape(-1, self.dim)
-        np.matmul(g2.T, self.xp.reshape(-1, self.weight.shape[1]), out=self.dweight)
-        g2.sum(axis=0, out=self.dbias)
-        if not self.input_grad:
-            return None
-        N = len(grad)
-        C, (gh, gw), p = self.image_shape[0], self.grid, self.patch_size
-        dxp = (grad @ self.weight).reshape(N, gh, gw, C, p, p)
-        return dxp.transpose(0, 3, 1, 4, 2, 5).reshape(self.in_shape)
-
-    def output_shape(self, input_shape):
-        if tuple(input_shape) not in (self.image_shape, self.image_shape[1:] if self.image_shape[0] == 1 else None):
-            raise ConfigError(f"PatchEmbedding for images {self.image_shape} got {tuple(input_shape)}")
-        return (self.grid[0] * self.grid[1] + self.cls_token, self.dim)
-
-    def config(self):
-        return {"type": "PatchEmbedding", "image_shape": list(self.image_shape), "patch_size": self.patch_size,
-                "dim": self.dim, "cls_token": self.cls_token}
-
-
-class TokenPool(Layer):
-    """(N, L, D) → (N, D): mode "cls" takes token 0 (the class token), "mean" averages the L tokens.
-    backward: the gradient goes to token 0 only, or 1/L of it to every token."""
-
-    def __init__(self, mode: str = "cls"):
-        if mode not in ("cls", "mean"):
-            raise ConfigError(f"TokenPool mode must be 'cls' or 'mean', got {mode!r}")
-        self.mode = mode
-
-    def forward(self, x):
-        self.in_shape = x.shape
-        return x[:, 0] if self.mode == "cls" else x.mean(axis=1)
-
-    def backward(self, grad):
-        if self.mode == "mean":
-            return np.broadcast_to(grad[:, None] / self.in_shape[1], self.in_shape).copy()
-        dx = np.zeros(self.in_shape, dtype=grad.dtype)
-        dx[:, 0] = grad
-        return dx
-
-    def output_shape(self, input_shape):
-        if len(input_shape) != 2:
-            raise ConfigError(f"TokenPool expects tokens (L, D), got {tuple(input_shape)}")
-        return (input_shape[1],)
-
-    def config(self):
-        return {"type": "TokenPool", "mode": self.mode}

@@ -146,8 +146,11 @@ class Layer:
     @classmethod
     def declared_size(cls, config: dict):
         """How many values the constructor with ``config`` allocates (parameters and buffers),
-        computed without allocating: ``numnet.load`` checks it against the arrays a file holds
-        before it builds anything. None: unknown (layers with parameters say it themselves)."""
+        computed without allocating and with the constructor's checks (bad values: ConfigError):
+        ``numnet.load`` checks it against the arrays a file holds before it builds anything.
+        Here 0 for a class that names no parameters or buffers, else None: unknown. Every layer of
+        numnet says it (load refuses one that does not); a layer of your own (``register``) that
+        does not is built unchecked, so a model file could make it allocate what it likes."""
         return None if cls.param_names or cls.buffer_names else 0
 
     def output_shape(self, input_shape: tuple) -> tuple:

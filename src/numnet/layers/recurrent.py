@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..functional import whole
 from .base import Layer
 
 
@@ -45,9 +46,7 @@ class Recurrent(Layer):
 
     def __init__(self, input_size: int, hidden_size: int, return_sequences: bool = False,
                  dtype=np.float32, seed: int = 0):
-        self.input_size, self.hidden_size = int(input_size), int(hidden_size)
-        if self.input_size < 1 or self.hidden_size < 1:
-            raise ConfigError(f"{type(self).__name__}: sizes must be positive, got {input_size}, {hidden_size}")
+        self.input_size, self.hidden_size = whole(input_size, "input_size"), whole(hidden_size, "hidden_size")
         self.return_sequences = bool(return_sequences)
         G, F, H = self.gates * self.hidden_size, self.input_size, self.hidden_size
         self.weight_ih = np.empty((G, F), dtype=dtype)
@@ -57,6 +56,12 @@ class Recurrent(Layer):
         for n in self.param_names:
             setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
         self.init_params(np.random.default_rng(seed))
+
+    @classmethod
+    def declared_size(cls, config):
+        """G·H·F + G·H·H + 2·G·H values (W_ih, W_hh, b_ih, b_hh), without allocating them."""
+        F, H = whole(config["input_size"], "input_size"), whole(config["hidden_size"], "hidden_size")
+        return cls.gates * H * (F + H + 2)
 
     def init_params(self, rng):
         """PyTorch's initialisation: every weight and bias ~ U(−1/√H, 1/√H)."""

@@ -18,6 +18,7 @@ import numpy as np
 
 from .attention import GELU, LayerNorm, MultiHeadSelfAttention, TokenDense
 from ..errors import ConfigError
+from ..functional import whole
 from .base import Layer
 
 
@@ -28,10 +29,20 @@ class TransformerEncoderBlock(Layer):
     PARTS = ("norm1", "attn", "norm2", "linear1", "act", "linear2")
 
     def __init__(self, dim: int, num_heads: int, mlp_dim: int, dtype=np.float32):
-        self.dim, self.num_heads, self.mlp_dim = int(dim), int(num_heads), int(mlp_dim)
+        self.dim, self.num_heads = whole(dim, "dim"), whole(num_heads, "num_heads")
+        self.mlp_dim = whole(mlp_dim, "mlp_dim")
         self._setup(LayerNorm(self.dim, dtype=dtype), MultiHeadSelfAttention(self.dim, self.num_heads, dtype=dtype),
                     LayerNorm(self.dim, dtype=dtype), TokenDense(self.dim, self.mlp_dim, dtype=dtype), GELU(),
                     TokenDense(self.mlp_dim, self.dim, dtype=dtype))
+
+    @classmethod
+    def declared_size(cls, config):
+        """The parts' sizes: 2 LayerNorm(D), MHSA(D, h), TokenDense(D, M), TokenDense(M, D)."""
+        D, h, M = (whole(config[n], n) for n in ("dim", "num_heads", "mlp_dim"))
+        return (2 * LayerNorm.declared_size({"dim": D})
+                + MultiHeadSelfAttention.declared_size({"embed_dim": D, "num_heads": h})
+                + TokenDense.declared_size({"in_features": D, "out_features": M})
+                + TokenDense.declared_size({"in_features": M, "out_features": D}))
 
     def _setup(self, *parts):
         object.__setattr__(self, "parts", dict(zip(self.PARTS, parts)))

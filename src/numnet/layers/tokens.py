@@ -1,0 +1,167 @@
+"""Tokens in and out of a small vision Transformer: images cut into patch tokens, a learned
+position vector added to each token, and the tokens pooled back into one vector per sample.
+
+* ``PatchEmbedding``: an image cut into p×p patches, each a token (a Conv2d with kernel = stride
+  = p), optionally with a learned class token in front.
+* ``PositionalEmbedding``: a learned vector added to each token position.
+* ``TokenPool``: (N, L, D) → (N, D): the class token (mode "cls") or the mean of the tokens ("mean").
+
+The layers that work on the tokens in between are in ``numnet.layers.attention`` and ``numnet.layers.transformer``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import init as initializers
+from ..errors import ConfigError
+from ..functional import whole
+from .base import Layer
+
+
+class PositionalEmbedding(Layer):
+    """A learned vector per token position: y[n, l] = x[n, l] + pos[l].   pos (L, D) ~ N(0, 0.02²).
+    backward: dpos = Σ_n g[n]     dx = g."""
+
+    param_names = ("pos",)
+
+    def __init__(self, num_tokens: int, dim: int, dtype=np.float32):
+        self.num_tokens, self.dim = whole(num_tokens, "num_tokens"), whole(dim, "dim")
+        self.pos = np.zeros((self.num_tokens, self.dim), dtype=dtype)
+        self.dpos = np.zeros_like(self.pos)
+        self.init_params(np.random.default_rng(0))
+
+    @classmethod
+    def declared_size(cls, config):
+        return whole(config["num_tokens"], "num_tokens") * whole(config["dim"], "dim")
+
+    def init_params(self, rng):
+        self.pos[...] = rng.standard_normal(self.pos.shape) * 0.02
+
+    def forward(self, x):
+        return x + self.pos
+
+    def backward(self, grad):
+        grad.sum(axis=0, out=self.dpos)
+        return grad
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) != (self.num_tokens, self.dim):
+            raise ConfigError(f"PositionalEmbedding({self.num_tokens}, {self.dim}) got {tuple(input_shape)}")
+        return input_shape
+
+    def config(self):
+        return {"type": "PositionalEmbedding", "num_tokens": self.num_tokens, "dim": self.dim}
+
+
+class PatchEmbedding(Layer):
+    """Images (N, C, H, W) (or (N, H, W) for C = 1) cut into non-overlapping p×p patches, row by
+    row, each flattened in (c, u, v) order and projected to D features, as
+    ``nn.Conv2d(C, D, p, stride=p)`` followed by flatten(2).transpose(1, 2):
+
+    x_patch: (N, L, C·p·p), L = (H/p)·(W/p)      tokens = x_patch·Wᵀ + b      W (D, C·p·p), b (D,)
+    With ``cls_token``, a learned vector (D,) is put in front: output (N, 1 + L, D).
+    backward: dW = Σ gᵀ·x_patch   db = Σ g   dcls = Σ_n g[n, 0]   dx = patches of g·W put back.
+    A 28×28 MNIST digit with p = 7 gives 16 tokens (17 with the class token).
+    """
+
+    def __init__(self, image_shape, patch_size: int, dim: int, cls_token: bool = True, dtype=np.float32):
+        self.image_shape, self.patch_size = self._geometry(image_shape, patch_size)
+        (C, H, W), p = self.image_shape, self.patch_size
+        self.dim, self.grid = whole(dim, "dim"), (H // p, W // p)
+        self.cls_token = bool(cls_token)
+        self.param_names = ("weight", "bias", "cls") if self.cls_token else ("weight", "bias")
+        self.weight = np.empty((self.dim, C * p * p), dtype=dtype)
+        self.bias = np.zeros(self.dim, dtype=dtype)
+        self.cls = np.zeros(self.dim, dtype=dtype)
+        for n in ("weight", "bias", "cls"):
+            setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
+        self.init_params(np.random.default_rng(0))
+
+    @staticmethod
+    def _geometry(image_shape, patch_size):
+        """((C, H, W), p): images (C, H, W) or (H, W) that p×p patches tile."""
+        shape, p = tuple(whole(s, "image_shape") for s in image_shape), whole(patch_size, "patch_size")
+        if len(shape) not in (2, 3):
+            raise ConfigError(f"PatchEmbedding needs images (C, H, W) or (H, W), got {image_shape}")
+        if shape[-2] % p or shape[-1] % p:
+            raise ConfigError(f"patch size {patch_size} must divide the image size {shape[-2]}×{shape[-1]}")
+        return (1,) * (3 - len(shape)) + shape, p
+
+    @classmethod
+    def declared_size(cls, config):
+        (C, _, _), p = cls._geometry(config["image_shape"], config["patch_size"])
+        return whole(config["dim"], "dim") * (C * p * p + 1 + bool(config.get("cls_token", True)))  # W, b (, cls)
+
+    def init_params(self, rng):
+        fan_in = self.weight.shape[1]
+        self.weight[...] = initializers.lecun(self.weight.shape, fan_in, self.dim, rng)
+        self.bias[...] = 0
+        self.cls[...] = rng.standard_normal(self.dim) * 0.02
+
+    def _patches(self, x):
+        """(N, C, H, W) → (N, L, C·p·p)."""
+        N = len(x)
+        C, (gh, gw), p = self.image_shape[0], self.grid, self.patch_size
+        return x.reshape(N, C, gh, p, gw, p).transpose(0, 2, 4, 1, 3, 5).reshape(N, gh * gw, C * p * p)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        self.xp = self._patches(x.reshape((len(x),) + self.image_shape))
+        tokens = self.xp @ self.weight.T
+        tokens += self.bias
+        if not self.cls_token:
+            return tokens
+        cls = np.broadcast_to(self.cls.astype(tokens.dtype), (len(x), 1, self.dim))
+        return np.concatenate([cls, tokens], axis=1)
+
+    def backward(self, grad):
+        if self.cls_token:
+            grad[:, 0].sum(axis=0, out=self.dcls)
+            grad = grad[:, 1:]
+        g2 = grad.reshape(-1, self.dim)
+        np.matmul(g2.T, self.xp.reshape(-1, self.weight.shape[1]), out=self.dweight)
+        g2.sum(axis=0, out=self.dbias)
+        if not self.input_grad:
+            return None
+        N = len(grad)
+        C, (gh, gw), p = self.image_shape[0], self.grid, self.patch_size
+        dxp = (grad @ self.weight).reshape(N, gh, gw, C, p, p)
+        return dxp.transpose(0, 3, 1, 4, 2, 5).reshape(self.in_shape)
+
+    def output_shape(self, input_shape):
+        if tuple(input_shape) not in (self.image_shape, self.image_shape[1:] if self.image_shape[0] == 1 else None):
+            raise ConfigError(f"PatchEmbedding for images {self.image_shape} got {tuple(input_shape)}")
+        return (self.grid[0] * self.grid[1] + self.cls_token, self.dim)
+
+    def config(self):
+        return {"type": "PatchEmbedding", "image_shape": list(self.image_shape), "patch_size": self.patch_size,
+                "dim": self.dim, "cls_token": self.cls_token}
+
+
+class TokenPool(Layer):
+    """(N, L, D) → (N, D): mode "cls" takes token 0 (the class token), "mean" averages the L tokens.
+    backward: the gradient goes to token 0 only, or 1/L of it to every token."""
+
+    def __init__(self, mode: str = "cls"):
+        if mode not in ("cls", "mean"):
+            raise ConfigError(f"TokenPool mode must be 'cls' or 'mean', got {mode!r}")
+        self.mode = mode
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        return x[:, 0] if self.mode == "cls" else x.mean(axis=1)
+
+    def backward(self, grad):
+        if self.mode == "mean":
+            return np.broadcast_to(grad[:, None] / self.in_shape[1], self.in_shape).copy()
+        dx = np.zeros(self.in_shape, dtype=grad.dtype)
+        dx[:, 0] = grad
+        return dx
+
+    def output_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise ConfigError(f"TokenPool expects tokens (L, D), got {tuple(input_shape)}")
+        return (input_shape[1],)
+
+    def config(self):
+        return {"type": "TokenPool", "mode": self.mode}

@@ -1,0 +1,227 @@
+"""Every layer says how many values it allocates before it allocates them (``declared_size``), so
+that ``numnet.load`` can refuse a model file whose architecture declares more than its arrays hold
+without building anything: each registered layer of numnet, against what its constructor really
+allocates; hostile files of the recurrent, attention and transformer families, through the library
+and through the CLI; and what happens to a layer of the user's own."""
+import io
+import json
+import os
+import subprocess
+import sys
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+import numnet
+from numnet import layers as L
+from numnet.errors import ConfigError
+from numnet.serialize import arrays
+
+SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+ENV = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+#: one or more representative configs per layer type of numnet (a new layer type needs its own here)
+CONFIGS = {
+    "Dense": [{"in_features": 5, "out_features": 3}],
+    "ReLU": [{}], "Sigmoid": [{}], "Tanh": [{}], "Step": [{}], "Sign": [{}], "Softmax": [{}],
+    "Flatten": [{}], "Reshape": [{"shape": [2, 3]}],
+    "Standardize": [{"shape": [4, 5]}, {"shape": None}],
+    "BatchNorm": [{"num_features": 6}],
+    "Dropout": [{"p": 0.3}],
+    "Conv2D": [{"in_channels": 2, "out_channels": 3, "kernel_size": [3, 2]}, {"in_channels": 1, "out_channels": 4}],
+    "MaxPool2D": [{"kernel_size": 2}], "AvgPool2D": [{"kernel_size": 3, "stride": 1}], "GlobalAvgPool2D": [{}],
+    "RNN": [{"input_size": 5, "hidden_size": 7}],
+    "LSTM": [{"input_size": 5, "hidden_size": 7, "return_sequences": True}],
+    "GRU": [{"input_size": 3, "hidden_size": 4}],
+    "LayerNorm": [{"dim": 6}, {"dim": 6, "eps": 1e-3}],
+    "GELU": [{}, {"approximate": "tanh"}],
+    "TokenDense": [{"in_features": 4, "out_features": 6}],
+    "MultiHeadSelfAttention": [{"embed_dim": 8, "num_heads": 2}],
+    "PositionalEmbedding": [{"num_tokens": 5, "dim": 6}],
+    "PatchEmbedding": [{"image_shape": [2, 8, 12], "patch_size": 4, "dim": 5, "cls_token": True},
+                       {"image_shape": [28, 28], "patch_size": 7, "dim": 3, "cls_token": False}],
+    "TokenPool": [{"mode": "mean"}],
+    "TransformerEncoderBlock": [{"dim": 8, "num_heads": 2, "mlp_dim": 12}],
+}
+NUMNET_LAYERS = sorted(name for name, cls in L.REGISTRY.items() if cls.__module__.startswith("numnet."))
+
+
+def allocated(layer) -> int:
+    """Values held in the layer's parameters and buffers (what a saved file stores for it)."""
+    return sum(np.asarray(getattr(layer, n)).size for n in layer.param_names + getattr(layer, "buffer_names", ()))
+
+
+@pytest.mark.parametrize("name", NUMNET_LAYERS)
+def test_every_layer_declares_exactly_what_it_allocates(name):
+    assert name in CONFIGS, f"add a representative config of {name} to CONFIGS (and a declared_size to {name})"
+    cls = L.REGISTRY[name]
+    for config in CONFIGS[name]:
+        layer = L.from_config({"type": name, **config})
+        assert cls.declared_size(dict(config)) == allocated(layer), (name, config)
+        saved = {k: v for k, v in layer.config().items() if k != "type"}
+        assert cls.declared_size(saved) == allocated(layer), (name, saved)           # its own saved config too
+
+
+@pytest.mark.parametrize("name, config", [
+    ("LSTM", {"input_size": 5, "hidden_size": 0}), ("GRU", {"input_size": 2.5, "hidden_size": 4}),
+    ("RNN", {"input_size": "5", "hidden_size": 4}), ("RNN", {"input_size": True, "hidden_size": 4}),
+    ("LayerNorm", {"dim": float("inf")}), ("TokenDense", {"in_features": 4, "out_features": -1}),
+    ("MultiHeadSelfAttention", {"embed_dim": 10, "num_heads": 3}),
+    ("MultiHeadSelfAttention", {"embed_dim": 8, "num_heads": 0}),
+    ("PositionalEmbedding", {"num_tokens": 0, "dim": 4}),
+    ("PatchEmbedding", {"image_shape": [28, 28], "patch_size": 5, "dim": 4}),
+    ("PatchEmbedding", {"image_shape": [1, 2, 28, 28], "patch_size": 7, "dim": 4}),
+    ("PatchEmbedding", {"image_shape": [28, 28.5], "patch_size": 7, "dim": 4}),
+    ("TransformerEncoderBlock", {"dim": 8, "num_heads": 3, "mlp_dim": 4}),
+    ("TransformerEncoderBlock", {"dim": 8, "num_heads": 2, "mlp_dim": 12.5}),
+])
+def test_sizes_the_constructor_refuses_are_refused_by_declared_size_too(name, config):
+    cls = L.REGISTRY[name]
+    with pytest.raises(ConfigError):
+        cls.declared_size(config)
+    with pytest.raises(ConfigError):
+        cls(**config)
+
+
+# hostile files, one small real model per family -----------------------------------------------
+FAMILIES = {
+    "recurrent": lambda: [L.LSTM(28, 6, return_sequences=True), L.GRU(6, 5, return_sequences=True), L.RNN(5, 4),
+                          L.Dense(4, 10)],
+    "attention": lambda: [L.PatchEmbedding((28, 28), 7, 8), L.PositionalEmbedding(17, 8),
+                          L.MultiHeadSelfAttention(8, 2), L.TokenDense(8, 8), L.LayerNorm(8), L.TokenPool("cls"),
+                          L.Dense(8, 10)],
+    "transformer": lambda: [L.PatchEmbedding((28, 28), 7, 8, cls_token=False), L.TransformerEncoderBlock(8, 2, 16),
+                            L.TokenPool("mean"), L.Dense(8, 10)],
+}
+#: (family, layer index, the edit to its config) — each declares at least 10⁹ values
+HUGE = [
+    ("recurrent", 0, {"hidden_size": 10 ** 6}), ("recurrent", 1, {"input_size": 10 ** 9}),
+    ("recurrent", 2, {"hidden_size": 10 ** 5}),
+    ("attention", 0, {"dim": 10 ** 9}), ("attention", 0, {"image_shape": [10 ** 7, 28, 28]}),
+    ("attention", 1, {"num_tokens": 10 ** 9}), ("attention", 2, {"embed_dim": 10 ** 6}),
+    ("attention", 3, {"out_features": 10 ** 9}), ("attention", 4, {"dim": 10 ** 10}),
+    ("transformer", 1, {"mlp_dim": 10 ** 9}), ("transformer", 1, {"dim": 10 ** 6}),
+]
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """{family: (path, config, arrays)} of a small real model of each family, saved."""
+    out = {}
+    for family, make in FAMILIES.items():
+        model = numnet.Sequential(make(), seed=0)
+        model.input_shape = (28, 28)
+        path = tmp_path_factory.mktemp(family) / "m.npz"
+        model.save(path)
+        out[family] = path, model.config(), {k: v.copy() for k, v in arrays(model).items()}
+    return out
+
+
+def write(path, cfg, entries):
+    """A .npz written by hand: __config__ (JSON text) and the given arrays."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for key, value in {"__config__": np.array(json.dumps(cfg)), **entries}.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.asarray(value), allow_pickle=False)
+            zf.writestr(key + ".npy", buf.getvalue())
+    return path
+
+
+def hostile(saved, family, index, edit, path):
+    _, cfg, entries = saved[family]
+    cfg = json.loads(json.dumps(cfg))
+    cfg["layers"][index].update(edit)
+    return write(path, cfg, entries), cfg["layers"][index]["type"]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_the_real_models_load_back(saved, family):
+    path, _, entries = saved[family]
+    model = numnet.load(path)
+    for key, value in arrays(model).items():
+        np.testing.assert_array_equal(value, entries[key])
+
+
+@pytest.mark.parametrize("family, index, edit", HUGE)
+def test_a_huge_declared_layer_is_refused_before_anything_is_built(saved, family, index, edit, tmp_path,
+                                                                     monkeypatch):
+    path, name = hostile(saved, family, index, edit, tmp_path / "huge.npz")
+    built = []
+    for cls in {L.REGISTRY[c["type"]] for c in saved[family][1]["layers"]}:
+        monkeypatch.setattr(cls, "__init__", lambda self, *a, **k: built.append(type(self).__name__))
+    tracemalloc.start()
+    with pytest.raises(numnet.ModelFileError) as e:
+        numnet.load(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    message = str(e.value)
+    assert "\n" not in message and "declares" in message, message
+    assert not built and peak < 50 * 2 ** 20, (built, peak)
+    config = {k: v for k, v in saved[family][1]["layers"][index].items() if k != "type"}
+    assert L.REGISTRY[name].declared_size(config | edit) >= 10 ** 9
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_the_cli_refuses_a_huge_declared_layer_with_one_line(saved, family, tmp_path):
+    index, edit = next((i, e) for f, i, e in HUGE if f == family)
+    path, _ = hostile(saved, family, index, edit, tmp_path / "huge.npz")
+    for args in (["evaluate", path], ["predict", path, tmp_path / "digit.png"]):
+        proc = subprocess.run([sys.executable, "-m", "numnet", *map(str, args)], capture_output=True, text=True,
+                              timeout=120, env=ENV)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+        assert "declares" in proc.stderr, proc.stderr
+
+
+def test_a_numnet_layer_that_does_not_declare_its_size_is_refused(saved, monkeypatch):
+    monkeypatch.setattr(L.LSTM, "declared_size", classmethod(lambda cls, config: None))
+    with pytest.raises(numnet.ModelFileError, match="LSTM does not declare its size"):
+        numnet.load(saved["recurrent"][0])
+
+
+# layers of the user's own ------------------------------------------------------------------------
+class Gain(L.Layer):
+    """y = g ⊙ x, g (n,): a user's layer with a parameter and no declared_size."""
+    param_names = ("g",)
+
+    def __init__(self, n, dtype=np.float32):
+        self.n = n
+        self.g, self.dg = np.ones(n, dtype), np.zeros(n, dtype)
+
+    def forward(self, x):
+        return x * self.g
+
+    def config(self):
+        return {"type": type(self).__name__, "n": self.n}
+
+
+class DeclaredGain(Gain):
+    @classmethod
+    def declared_size(cls, config):
+        return numnet.functional.whole(config["n"], "n")
+
+
+def _saved_with(cls, path, monkeypatch):
+    monkeypatch.setitem(L.REGISTRY, cls.__name__, cls)                # as numnet.layers.register does
+    model = numnet.Sequential([L.Flatten(), cls(784), L.Dense(784, 10)], seed=0)
+    model.save(path)
+    return model
+
+
+@pytest.mark.parametrize("cls", [Gain, DeclaredGain])
+def test_a_registered_layer_of_your_own_loads_whether_or_not_it_declares(cls, tmp_path, monkeypatch):
+    """(The README's recipe for a new layer has no declared_size: load builds such a layer unchecked.)"""
+    model = _saved_with(cls, tmp_path / "m.npz", monkeypatch)
+    assert cls.declared_size({"n": 784}) == (None if cls is Gain else 784)
+    np.testing.assert_array_equal(numnet.load(tmp_path / "m.npz").layers[1].g, model.layers[1].g)
+
+
+def test_a_registered_layer_of_your_own_that_declares_is_checked(tmp_path, monkeypatch):
+    model = _saved_with(DeclaredGain, tmp_path / "m.npz", monkeypatch)
+    cfg = json.loads(json.dumps(model.config()))
+    cfg["layers"][1]["n"] = 10 ** 10                                    # 40 GB
+    monkeypatch.setattr(DeclaredGain, "__init__", lambda self, *a, **k: pytest.fail("built"))
+    with pytest.raises(numnet.ModelFileError, match="declares"):
+        numnet.load(write(tmp_path / "huge.npz", cfg, arrays(model)))
