@@ -63,7 +63,7 @@ def whole(v, name: str = "size", minimum: int = 1) -> int:
     """``v`` as an int if it is a whole number ≥ ``minimum`` (5, 5.0, np.int64(5)); 10.5, '25', True,
     inf are refused rather than truncated."""
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(v) or v != int(v) or v < minimum:
+            or isinstance(v, (float, np.floating)) and not np.isfinite(v) or v != int(v) or v < minimum:
         raise ConfigError(f"{name} must be a whole number ≥ {minimum}, got {v!r}")
     return int(v)
 

@@ -8,8 +8,8 @@
     conv          Conv2D                     Z = X_col·W_matᵀ + b
     pool          MaxPool2D, AvgPool2D, GlobalAvgPool2D
     recurrent     RNN, LSTM, GRU             h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh), BPTT
-    attention     LayerNorm, GELU, TokenDense, MultiHeadSelfAttention, PositionalEmbedding,
-                  PatchEmbedding, TokenPool  softmax(QKᵀ/√d)·V
+    attention     LayerNorm, GELU, TokenDense, MultiHeadSelfAttention    softmax(QKᵀ/√d)·V
+    tokens        PositionalEmbedding, PatchEmbedding, TokenPool  (images to tokens and back)
     transformer   TransformerEncoderBlock    pre-norm: x + MHSA(LN(x)), then x + MLP(LN(x))
 
 The contract every layer follows is in ``base.py``. A new layer is a class in one of these
@@ -20,8 +20,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..functional import sigmoid, softmax
 from .activations import ReLU, Sigmoid, Sign, Softmax, Step, Tanh
-from .attention import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding, TokenDense,
-                        TokenPool)
+from .attention import GELU, LayerNorm, MultiHeadSelfAttention, TokenDense
 from .base import Layer, Parameter
 from .conv import Conv2D
 from .dense import Dense
@@ -30,6 +29,7 @@ from .norm import BatchNorm, Standardize
 from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from .recurrent import GRU, LSTM, RNN
 from .shape import Flatten, Reshape
+from .tokens import PatchEmbedding, PositionalEmbedding, TokenPool
 from .transformer import TransformerEncoderBlock
 
 #: layer classes by name, as saved models name them
