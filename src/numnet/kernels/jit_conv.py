@@ -74,33 +74,39 @@ def max_pool(x, y, kh, kw, sh, sw):
                     if u == 0 and v == 0:
                         continue
                     h, w = sh * i + u, sw * j + v
-                    for q in range(P):
+                    for q in range(P):                 # np.maximum(a, b), without branches
                         a, b = y[i, j, q], x[h, w, q]
-                        y[i, j, q] = b if (b > a or b != b) and a == a else a
+                        y[i, j, q] = a if (a >= b) | (a != a) else b
 
 
 @_jit
 def max_pool_backward(x, y, dy, dx, kh, kw, sh, sw):
-    """dx[s·i + u, s·j + v, q] = Σ dy[i, j, q] over the windows whose first (u, v), row by row,
-    with x = the maximum y is this position; 0 elsewhere (and for a NaN maximum: no position).
-    x, dx (H, W, P); y, dy (Ho, Wo, P); dx is overwritten."""
+    """dx[s·i + u, s·j + v, q] = Σ dy[i, j, q] over the windows whose first position k = (u, v),
+    row by row, with x = the maximum y is this one; 0 elsewhere (a NaN maximum equals no x).
+    x, dx (H, W, P); y, dy (Ho, Wo, P); dx is overwritten. Two branch-free passes: ``first`` (the
+    k of each window, kh·kw when none), then one pass per k over all windows, so that overlapping
+    windows add up in the order of NumPy's passes."""
     Ho, Wo, P = y.shape
     H, W, _ = x.shape
-    tiled = sh == kh and sw == kw and H == Ho * kh and W == Wo * kw    # each x in one window
-    if not tiled:
-        dx[...] = 0
-    taken = np.empty(P, dtype=np.bool_)
+    K = kh * kw
+    first = np.full((Ho, Wo, P), K, dtype=np.int32)
     for i in range(Ho):
         for j in range(Wo):
-            taken[:] = False
-            for u in range(kh):
-                for v in range(kw):
-                    h, w = sh * i + u, sw * j + v
+            f = first[i, j]
+            for k in range(K - 1, -1, -1):                            # the last match written last: the first
+                h, w = sh * i + k // kw, sw * j + k % kw
+                for q in range(P):
+                    f[q] = k if x[h, w, q] == y[i, j, q] else f[q]
+    tiled = sh == kh and sw == kw and H == Ho * kh and W == Wo * kw    # each x in exactly one window
+    if not tiled:
+        dx[...] = 0
+    for k in range(K):
+        for i in range(Ho):
+            for j in range(Wo):
+                h, w, f = sh * i + k // kw, sw * j + k % kw, first[i, j]
+                if tiled:
                     for q in range(P):
-                        hit = x[h, w, q] == y[i, j, q] and not taken[q]
-                        taken[q] |= hit
-                        g = dy[i, j, q] if hit else 0
-                        if tiled:
-                            dx[h, w, q] = g
-                        else:
-                            dx[h, w, q] += g
+                        dx[h, w, q] = dy[i, j, q] if f[q] == k else 0
+                else:
+                    for q in range(P):
+                        dx[h, w, q] += dy[i, j, q] if f[q] == k else 0
