@@ -1,6 +1,7 @@
 """The numba engine's convolution and pooling kernels (numnet.kernels.jit_conv) against the NumPy
-functions they replace: im2col and max pooling gather and compare, so they must agree exactly;
-col2im adds in the same order as the NumPy shifted adds, so it must too (float64 and float32).
+functions they replace: im2col gathers and max pooling's backward pass compares and routes, so
+they must agree exactly; col2im and overlapping pooling windows add in the same order as the NumPy
+passes, so they must too (float64 and float32).
 Odd shapes, strides other than the kernel (gaps and overlapping windows), padding, ties, NaN,
 and inputs in other memory layouts (NumPy's path, or the kernels' strided versions)."""
 import numpy as np
@@ -101,11 +102,11 @@ def pool_input(shape, dtype, seed=0):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape, k, s", POOL_CASES)
-def test_max_pool_forward_and_backward_match_numpy(shape, k, s, dtype, use_engine, monkeypatch):
+def test_max_pool_backward_matches_numpy(shape, k, s, dtype, use_engine, monkeypatch):
     x = pool_input(shape, dtype)
-    forward, backward = counting(monkeypatch, "max_pool"), counting(monkeypatch, "max_pool_backward")
+    backward = counting(monkeypatch, "max_pool_backward")
     y_ref, y = both_engines(use_engine, max_pool, x, k, s)
-    assert forward and y.dtype == dtype and y.transpose(2, 3, 0, 1).flags.c_contiguous   # x's layout
+    assert y.dtype == dtype and y.transpose(2, 3, 0, 1).flags.c_contiguous   # x's layout
     np.testing.assert_array_equal(y, y_ref)
     dy = spatial_major(np.random.default_rng(3).standard_normal(y.shape).astype(dtype))
     dy_nchw = np.ascontiguousarray(dy)                       # as Flatten.backward hands it back
@@ -144,7 +145,7 @@ def test_other_memory_layouts_take_numpys_path_with_the_same_values(dtype, use_e
     """NCHW-contiguous or sliced inputs: not spatial-major, so the NumPy functions run."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((4, 6, 9, 8)).astype(dtype)[::2, :, 1:, ::-1]   # strided, reversed
-    calls = [counting(monkeypatch, name) for name in ("im2col_rows", "max_pool", "max_pool_backward")]
+    calls = [counting(monkeypatch, name) for name in ("im2col_rows", "max_pool_backward")]
     cols_ref, cols = both_engines(use_engine, lambda: im2col(x, (3, 3), (1, 2), (1, 1)).copy())
     np.testing.assert_array_equal(cols, cols_ref)
     y_ref, y = both_engines(use_engine, max_pool, x, (2, 2), (2, 2))
@@ -169,11 +170,17 @@ def test_kernels_take_strided_arrays(dtype):
     jit_conv.col2im(blocks, dx_a, 2, 1, 1, 0)
     jit_conv.col2im(np.ascontiguousarray(blocks), dx_b, 2, 1, 1, 0)
     np.testing.assert_array_equal(dx_a, dx_b)
-    xs = rng.standard_normal((9, 8, 40)).astype(dtype)[..., ::2]                # (H, W, P), strided
-    y_a, y_b = np.empty((4, 3, 20), dtype), np.empty((4, 3, 20), dtype)
-    jit_conv.max_pool(xs, y_a, 3, 3, 2, 2)
-    jit_conv.max_pool(np.ascontiguousarray(xs), y_b, 3, 3, 2, 2)
-    np.testing.assert_array_equal(y_a, y_b)
+    x3 = rng.standard_normal((9, 8, 40)).astype(dtype)[..., ::2]                # (H, W, P), strided
+    y = np.zeros((4, 3, 20), dtype)
+    for i in range(4):
+        for j in range(3):
+            y[i, j] = x3[2 * i:2 * i + 3, 2 * j:2 * j + 3].max(axis=(0, 1))
+    dy = rng.standard_normal((4, 3, 40)).astype(dtype)[..., ::2]
+    dx_a, dx_b = np.empty((9, 8, 20), dtype), np.empty((9, 8, 20), dtype)
+    jit_conv.max_pool_backward(x3, y, dy, dx_a, 3, 3, 2, 2)
+    jit_conv.max_pool_backward(np.ascontiguousarray(x3), y, np.ascontiguousarray(dy), dx_b, 3, 3, 2, 2)
+    np.testing.assert_array_equal(dx_a, dx_b)
+    assert np.count_nonzero(dx_a) >= 1
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
