@@ -1,5 +1,5 @@
 """Compiled kernels (numba) for convolutional networks: im2col's gather, col2im's shifted adds and
-max pooling's backward pass, each one loop where NumPy makes kh·kw whole-array passes (the max
+max pooling's backward pass, each one compiled loop in place of NumPy's several passes (the max
 pool's forward pass stays NumPy's: its kh·kw ``np.maximum`` passes ran 2x faster than a loop here).
 
 Arrays are indexed (H, W, N, C) or (H, W, P) with P = N·C: the spatial-major memory of conv
