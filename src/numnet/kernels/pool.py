@@ -49,8 +49,8 @@ def max_pool_backward(x, y, dy, kernel_size, stride):
     maximum y (the first on ties, like PyTorch), 0 elsewhere; overlapping windows add up.
 
     Done as kh·kw whole-array passes: ``hit`` = (window view == y) and not yet ``taken`` by an
-    earlier position; dx_view = dy ⊙ hit (with the numba engine and spatial-major arrays: one
-    compiled pass, ``jit_conv.max_pool_backward``).
+    earlier position; dx_view = dy ⊙ hit (with the numba engine and spatial-major arrays:
+    compiled loops, ``jit_conv.max_pool_backward``).
     """
     if dy.strides != y.strides:              # e.g. NCHW from Flatten.backward: one copy into y's layout
         dy = _like(y, dy)
