@@ -14,7 +14,8 @@ layers call them by name; tests/test_kernels_reference.py checks each against th
     relu_backward(grad, a)           grad ⊙ 1[a > 0]
 
 With the numba engine (``engine.jit()``, see ``engine.py``) some of them, and the optimizers' and
-the softmax cross-entropy's fused steps, run as compiled loops (``jit.py``).
+the softmax cross-entropy's fused steps, run as compiled loops (``jit.py``); im2col, col2im and
+max_pool_backward on spatial-major arrays too (``jit_conv.py``, through ``engine.conv_kernels()``).
 """
 from .conv import col2im, im2col, sum_of_products
 from .pool import max_pool, max_pool_backward, pool_windows

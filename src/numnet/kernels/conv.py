@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..functional import conv_out_size
+from . import engine
 
 #: inputs with at most this many channels gather X_col one kernel position at a time
 FEW_CHANNELS = 4
@@ -51,6 +52,11 @@ def im2col(x, kernel_size, stride=(1, 1), padding=(0, 0), scratch=None):
         cols_t = _buffer(scratch, "cols_t", (kh * kw * C, Ho * Wo * N), x.dtype)
         np.copyto(cols_t.reshape(kh, kw, C, Ho, Wo, N), windows)
         return cols_t.T                                               # a view
+    kernels = engine.conv_kernels()
+    if kernels is not None and x.transpose(2, 3, 0, 1).flags.c_contiguous:   # spatial-major: compiled
+        cols = _buffer(scratch, "cols", (Ho, Wo, N, kh, kw, C), x.dtype)   # gather, straight from x
+        kernels.im2col_rows(x.transpose(2, 3, 0, 1), cols, sh, sw, ph, pw)
+        return cols.reshape(Ho * Wo * N, kh * kw * C)
     xp = _buffer(scratch, "x_nhwc", (N, H + 2 * ph, W + 2 * pw, C), x.dtype)   # borders stay 0
     xp[:, ph:ph + H, pw:pw + W] = x.transpose(0, 2, 3, 1)
     sN, sH, sW, sC = xp.strides              # windows[i, j, n, u, v, c] = xp[n, s·i + u, s·j + v, c]
@@ -65,11 +71,17 @@ def col2im(dX_col, x_shape, kernel_size, stride=(1, 1), padding=(0, 0)):
 
     ``dX_col``: (kh·kw, Ho·Wo·N, C), the columns of one kernel position (u, v) in each block (as
     ``np.matmul(dZ, W_k)`` gives them), so that each of the kh·kw shifted adds moves contiguous
-    blocks. Returns dx (N, C, H, W), spatial-major in memory.
+    blocks (with the numba engine: the same adds in one compiled loop, ``jit_conv.col2im``).
+    Returns dx (N, C, H, W), spatial-major in memory.
     """
     N, C, H, W = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel_size, stride, padding
     Ho, Wo = conv_out_size(H, kh, sh, ph), conv_out_size(W, kw, sw, pw)
+    kernels = engine.conv_kernels()
+    if kernels is not None and dX_col.flags.c_contiguous:            # the same adds in one compiled loop
+        dx = np.empty((H, W, N, C), dtype=dX_col.dtype)
+        kernels.col2im(dX_col.reshape(kh, kw, Ho, Wo, N * C), dx.reshape(H, W, N * C), sh, sw, ph, pw)
+        return dx.transpose(2, 3, 0, 1)
     blocks = dX_col.reshape(kh, kw, Ho, Wo, N, C)
     dxp = np.zeros((H + 2 * ph, W + 2 * pw, N, C), dtype=dX_col.dtype)
     for u in range(kh):

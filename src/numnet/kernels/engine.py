@@ -62,6 +62,15 @@ def jit():
     return kernels
 
 
+def conv_kernels():
+    """The compiled convolution and pooling kernels (module ``numnet.kernels.jit_conv``) when the
+    engine is numba, else None; imported on first use, as :func:`jit`."""
+    if jit() is None:
+        return None
+    from . import jit_conv
+    return jit_conv
+
+
 def _cache_dir():
     """numba caches compiled kernels beside their source (``__pycache__``); where the package folder
     is read-only (a system install) and NUMBA_CACHE_DIR is unset, a per-user cache folder instead."""
