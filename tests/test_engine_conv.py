@@ -204,3 +204,16 @@ def test_conv_net_step_agrees_across_engines(dtype, use_engine):
     for a, b in zip(*results):
         scale = max(np.abs(a).max(), 1e-30)
         assert np.abs(a - b).max() <= TOL[dtype] * scale
+
+
+@pytest.mark.parametrize("k, s", [((2, 2), (2, 2)), ((3, 3), (2, 2))])
+def test_max_pool_backward_of_an_infinite_or_nan_gradient_as_in_numpy(k, s, use_engine):
+    """dy ⊙ hit: inf·0 is NaN at the window's other positions, in both engines (tiled and overlapping)."""
+    x = spatial_major(np.random.default_rng(5).standard_normal((2, 3, 8, 8)).astype(np.float32))
+    y = max_pool(x, k, s)                                    # 8x8: 2x2/2 windows tile it, 3x3/2 overlap
+    dy = spatial_major(np.ones(y.shape, np.float32))
+    dy[0, 0, 0, 0], dy[1, 1, 0, 1] = np.inf, np.nan
+    with np.errstate(invalid="ignore"):
+        ref, got = both_engines(use_engine, max_pool_backward, x, y, dy, k, s)
+    np.testing.assert_array_equal(got, ref)
+    assert np.isnan(got[0, 0, :k[0], :k[1]]).any()

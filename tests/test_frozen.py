@@ -80,3 +80,25 @@ def test_frozen_refuses_rows_of_the_wrong_width(trained, which):
     frozen = trained.freeze()
     with pytest.raises(ValueError):
         frozen.forward(np.zeros((2, 783), np.uint8))
+
+
+def test_frozen_serves_several_threads_at_once(mnist, which):
+    """Copied layers cache what backward would need (a conv's im2col buffer): a frozen model still
+    answers each thread's batch correctly when threads call it at the same time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    (x, y), (xt, _) = mnist
+    model = Sequential(numnet.architectures.build("conv(4,3)-relu-conv(4,3)-relu-maxpool(2)-flatten-dense(10)",
+                                                  input_shape=(28, 28)), seed=0)
+    model.fit(x[:200], y[:200], epochs=1, batch_size=50)
+    frozen = model.freeze()
+    batches = [xt[i * 8:(i + 1) * 8] for i in range(40)]
+    want = [frozen.predict_proba(b) for b in batches]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(frozen.predict_proba, batches))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_frozen_empty_batch(trained, which):
+    assert trained.freeze().forward(np.zeros((0, 28, 28), np.uint8)).shape == (0, 10)

@@ -150,3 +150,28 @@ def test_mutated_model_files_load_or_fail_cleanly(tmp_path_factory, good, data):
         assert "\n" not in str(e)
     else:
         assert np.isfinite(model.flat_params).all()
+
+
+def _patch_sizes(raw: bytearray, size: int, skip=b"__config__.npy"):
+    """Rewrite the uncompressed size in every central-directory header (except ``skip``'s)."""
+    import struct
+
+    i = raw.find(b"PK\x01\x02")
+    while i != -1:
+        name_len = struct.unpack_from("<H", raw, i + 28)[0]
+        if raw[i + 46:i + 46 + name_len] != skip:
+            struct.pack_into("<I", raw, i + 24, size)
+        i = raw.find(b"PK\x01\x02", i + 4)
+    return raw
+
+
+def test_zip_entries_that_lie_about_their_size_do_not_buy_a_bigger_model(tmp_path, good):
+    """The size check counts what the arrays' zip entries say they hold; the file writes those
+    numbers itself, so they are held to its bytes: a 2 KB file that claims 100 MB arrays and
+    declares a 4000x4000 Dense is refused before the Dense is built."""
+    _, cfg, entries = good
+    cfg = json.loads(json.dumps(cfg))
+    cfg["layers"][2].update(in_features=4000, out_features=4000)
+    path = write(tmp_path / "liar.npz", cfg, entries)
+    path.write_bytes(bytes(_patch_sizes(bytearray(path.read_bytes()), 100_000_000)))
+    refused(path, "entry", budget_mb=20)

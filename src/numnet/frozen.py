@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 
 import numpy as np
 
@@ -62,28 +63,39 @@ class Frozen:
             elif not (_is_relu(self.layers, k) and k > start and self.steps[-1][0] == "dense" and self.steps[-1][3]):
                 self.steps.append(("layer", layer))
         self.start = start
+        self._dense_only = all(step[0] == "dense" for step in self.steps)
+        self._lock = threading.Lock()
         self._chain = None            # an MLP: every step in one compiled call for a few rows
-        if snapshot and self.folded and all(step[0] == "dense" for step in self.steps):
+        if snapshot and self.folded and self._dense_only:
             Wts, bs, relus = zip(*(step[1:] for step in self.steps))
             self._chain = (np.concatenate([Wt.reshape(-1) for Wt in Wts]), np.concatenate(bs),
                            np.array([Wts[0].shape[0]] + [Wt.shape[1] for Wt in Wts], dtype=np.int64),
                            np.array(relus, dtype=np.bool_))
 
     def forward(self, x):
-        """The logits (the last layer's output) for the batch ``x``, in the model's dtype."""
+        """The logits (the last layer's output) for the batch ``x``, in the model's dtype. Threads may
+        call it at once: Dense steps keep no state, and copied layers (which cache what their
+        backward would need) run one call at a time."""
         x = np.asarray(x)
         if self.folded and x.dtype == np.uint8 and (x.ndim == 2 or self.flattens and x.ndim > 2) \
                 and math.prod(x.shape[1:]) == self.pixels:
-            h, steps = x.reshape(len(x), -1), self.steps
-            if self._chain is not None and len(x) <= FEW_ROWS:
+            h = x.reshape(len(x), self.pixels)
+            if self._chain is not None and 0 < len(x) <= FEW_ROWS:
                 jit = engine.jit()
                 if jit is not None:
                     return jit.dense_chain_skipping_zeros(h if h.flags.c_contiguous else h.copy(), *self._chain)
-        else:                                  # floats (or an odd shape): the copied layers as they are
+            if self._dense_only:
+                return self._run(h, self.steps)
+            with self._lock:
+                return self._run(h, self.steps)
+        with self._lock:                       # floats (or an odd shape): the copied layers as they are
             h = to_float(x, self.dtype)
             for layer in self.layers[:self.start]:
                 h = layer.forward(h)
-            steps = self.steps[1:] if self.folded else self.steps
+            return self._run(h, self.steps[1:] if self.folded else self.steps)
+
+    @staticmethod
+    def _run(h, steps):
         for step in steps:
             h = _dense(h, *step[1:]) if step[0] == "dense" else step[1].forward(h)
         return h

@@ -84,7 +84,7 @@ def load(path) -> Sequential:
             if entries["__config__"].file_size > MAX_CONFIG_BYTES:
                 raise fail("config entry too large")
             cfg = _config(zf, entries["__config__"], fail)
-            capacity = sum(e.file_size for k, e in entries.items() if k != "__config__")
+            capacity = _capacity(path, entries, fail)
             model = _build(cfg, capacity, fail)
             expected = arrays(model)
             if cfg.get("optimizer_state") is not None:
@@ -141,6 +141,26 @@ def _config(zf, entry, fail) -> dict:
     if bad:
         raise fail(f"invalid config entry: {', '.join(bad)}")
     return cfg
+
+
+#: deflate cannot expand data by more than about 1032:1, so a compressed entry's stated size beyond
+#: that is a lie
+MAX_DEFLATE_RATIO = 1032
+
+
+def _capacity(path, entries, fail) -> int:
+    """Bytes the file's arrays can hold, from their zip entries' sizes, which the file itself
+    states: each is held to what the file's bytes allow (an entry stored as is holds exactly its
+    compressed bytes; a deflated one at most 1032 times them; all together no more than the file)."""
+    arrays = [e for k, e in entries.items() if k != "__config__"]
+    if sum(e.compress_size for e in arrays) > os.path.getsize(path):
+        raise fail("its zip entries claim more bytes than the file has")
+    for e in arrays:
+        if e.compress_type == zipfile.ZIP_STORED and e.file_size != e.compress_size:
+            raise fail(f"entry {e.filename}: stored, but its sizes disagree ({e.file_size} vs {e.compress_size})")
+        if e.file_size > MAX_DEFLATE_RATIO * max(e.compress_size, 1):
+            raise fail(f"entry {e.filename}: claims {e.file_size:,} bytes from {e.compress_size:,} compressed")
+    return sum(e.file_size for e in arrays)
 
 
 def _build(cfg, capacity, fail) -> Sequential:

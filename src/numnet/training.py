@@ -14,6 +14,7 @@ from . import optim
 from .errors import ConfigError
 from .functional import to_float
 from .gradients import SOURCES, rng_states, set_rng_states
+from .layers import Flatten, Standardize
 
 
 #: epoch 0's train loss and accuracy come from at most this many training samples (the untrained
@@ -155,8 +156,8 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     engine = None
     # uint8 pixels go to a Standardize in front unconverted: it scales and standardises in one pass
     pixels_in = (x.dtype == np.uint8 and augment is None and source is SOURCES["backprop"] and workers == 1
-                 and type(next((layer for layer in model.layers if type(layer).__name__ != "Flatten"), None)).__name__
-                 == "Standardize")
+                 and isinstance(next((layer for layer in model.layers if not isinstance(layer, Flatten)), None),
+                                Standardize))
 
     def tell(event, **info):
         for listener in listeners:

@@ -71,6 +71,7 @@ def max_pool_backward(x, y, dy, dx, kh, kw, sh, sw):
     Ho, Wo, P = y.shape
     H, W, _ = x.shape
     K = kh * kw
+    one = dx.dtype.type
     first = np.full((Ho, Wo, P), K, dtype=np.int32)
     for i in range(Ho):
         for j in range(Wo):
@@ -86,9 +87,9 @@ def max_pool_backward(x, y, dy, dx, kh, kw, sh, sw):
         for i in range(Ho):
             for j in range(Wo):
                 h, w, f = sh * i + k // kw, sw * j + k % kw, first[i, j]
-                if tiled:
+                if tiled:                                 # dy ⊙ hit as NumPy's (inf·0 = NaN alike)
                     for q in range(P):
-                        dx[h, w, q] = dy[i, j, q] if f[q] == k else 0
+                        dx[h, w, q] = dy[i, j, q] * one(f[q] == k)
                 else:
                     for q in range(P):
-                        dx[h, w, q] += dy[i, j, q] if f[q] == k else 0
+                        dx[h, w, q] += dy[i, j, q] * one(f[q] == k)

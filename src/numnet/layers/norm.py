@@ -80,8 +80,8 @@ class Standardize(Layer):
 
     def _forward_pixels(self, p):
         jit = engine.jit()
-        rows = p.reshape(len(p), -1)
-        if jit is None or not rows.flags.c_contiguous or self.mean.size != rows.shape[1]:
+        rows = p.reshape(len(p), -1) if len(p) else None
+        if jit is None or rows is None or not rows.flags.c_contiguous or self.mean.size != rows.shape[1]:
             return self.forward(to_float(p, self.dtype))
         mean, inv_std = self._constants(self.dtype)
         self.inv_std = inv_std
