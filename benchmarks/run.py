@@ -49,10 +49,12 @@ WHY_NOT_MET = """## Why some goals are not met, and how to read this run
 - **Inference at batch 10,000 (4).** PyTorch runs these three GEMMs at about the machine's SGEMM
   peak, so 1.2x its throughput cannot come from faster dense arithmetic: it needs less arithmetic.
   `model.freeze()` folds the input scaling into the first layer and fuses bias + ReLU (one pass),
-  which gives 1.1-1.15x. A prototype that skips the zero pixels of the first layer (a digit is 81%
-  blank) on two threads took 28 ms against the dense GEMM's 34 ms for that layer, about 1.2x for
-  the whole forward at best, and was not built. At batch 1 the same skipping is what makes
-  `freeze().predict` take about 15 µs: it reads only the weight rows of the inked pixels.
+  which gives 1.1-1.15x. Skipping the zero pixels of the first layer (a digit is 81% blank), the
+  batch split over two threads, took 28 ms against the dense GEMM's 34 ms for that layer alone; inside
+  `predict`, between OpenBLAS's GEMMs, it made the whole call slower (160-210k images/s against
+  240k: OpenBLAS's threads still spin for the cores after each GEMM), so it was dropped. At batch 1
+  the same skipping, on one thread, is what makes `freeze().predict` take about 15 µs: it reads
+  only the weight rows of the inked pixels.
 """
 
 NAMES = ["parity", "sgemm", "seed002", "seed002-2ep", "mlp256", "to98", "inference", "memory", "help", "seed000", "seed001",
