@@ -209,3 +209,18 @@ def test_training_on_pixels_matches_training_on_floats(mnist, restore_engine):
         model.fit(data, y[:600], epochs=1, batch_size=32)
         runs.append(model.flat_params)
     np.testing.assert_allclose(runs[0], runs[1], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_forward_kernel(dtype, restore_engine):
+    """max(z, 0) in one compiled pass: NumPy's values (NaN stays NaN), in z's memory layout."""
+    from numnet.kernels import relu
+
+    z = np.random.default_rng(6).standard_normal((4, 6, 5, 3)).astype(dtype)
+    z[0, 0, 0, 0], z[1, 2, 3, 1] = np.nan, -np.inf
+    z = np.ascontiguousarray(z.transpose(2, 3, 0, 1)).transpose(2, 3, 0, 1)        # spatial-major
+    engine.use("numba")
+    got = relu(z)
+    assert got.strides == z.strides and got.dtype == dtype
+    np.testing.assert_array_equal(got, np.maximum(z, 0))
+    np.testing.assert_array_equal(relu(z[:, :, ::2]), np.maximum(z[:, :, ::2], 0))   # a strided view: NumPy's path

@@ -11,6 +11,7 @@ layers call them by name; tests/test_kernels_reference.py checks each against th
     pool_windows(x, k, s)            the kh·kw strided views of a pooling window's positions
     max_pool(x, k, s)                the largest value of each window
     max_pool_backward(x, y, dy, k, s) dy routed to the first maximum of each window
+    relu(z)                          max(z, 0)
     relu_backward(grad, a)           grad ⊙ 1[a > 0]
 
 With the numba engine (``engine.jit()``, see ``engine.py``) some of them, and the optimizers' and
@@ -19,8 +20,8 @@ max_pool_backward on spatial-major arrays too (``jit_conv.py``, through ``engine
 """
 from .conv import col2im, im2col, sum_of_products
 from .pool import max_pool, max_pool_backward, pool_windows
-from .elementwise import relu_backward
+from .elementwise import relu, relu_backward
 from .reduce import sum_rows
 
-__all__ = ["col2im", "im2col", "max_pool", "max_pool_backward", "pool_windows", "relu_backward",
+__all__ = ["col2im", "im2col", "max_pool", "max_pool_backward", "pool_windows", "relu", "relu_backward",
            "sum_of_products", "sum_rows"]

@@ -75,6 +75,13 @@ def softmax_cross_entropy(z, labels, dz, n):
 
 
 @_jit
+def relu(z, a):
+    """a = max(z, 0) (flat arrays; NaN stays NaN as in np.maximum)."""
+    for i in range(z.size):
+        a[i] = max(z[i], 0)
+
+
+@_jit
 def relu_backward(grad, a, dz):
     """dz = grad ⊙ 1[a > 0] (flat arrays)."""
     for i in range(a.size):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..functional import sigmoid, softmax
-from ..kernels import relu_backward
+from ..kernels import relu, relu_backward
 from .base import Layer
 
 
@@ -18,7 +18,7 @@ class ReLU(Layer):
     symbol = "h{k}"
 
     def forward(self, z):
-        self.a = np.maximum(z, 0)
+        self.a = relu(z)                             # max(0, z)
         return self.a
 
     @property
