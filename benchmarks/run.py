@@ -43,9 +43,12 @@ WHY_NOT_MET = """## Why some goals are not met, and how to read this run
   cross-entropy gives the loss and dL/dz in one pass, ReLU's backward is one pass instead of two,
   and uint8 pixels become x̂ = (p/255 − μ)/σ in one pass inside Standardize instead of four NumPy
   passes. The GEMMs are OpenBLAS's on both engines.
-- **Batch 512 (2).** numnet's epoch runs at 70% of the machine's SGEMM, PyTorch's at 61%: the
-  GEMMs are as fast as they get; what is left around them (bias adds, ReLU, the batch gather,
-  db = Σ dz) is about 1 ms of a 5.7 ms step, and the 0.8 ratio needs numnet at 77% of SGEMM.
+- **Goals that flip between runs (1, 2, 2b, 4b).** Three full runs on 2026-12-03 (20:04 quiet,
+  20:37 under load, 21:11) gave seed 002 ratios 0.19 / 0.31 / 0.20, batch 512 0.87 / 0.75 / 0.74,
+  numnet's share of SGEMM at batch 512 70% / 110% / 42% (the SGEMM figure itself moves with the
+  load), batch-1 latency 14.5 / 23.1 / 24.9 µs (PyTorch's 69 / 123 / 104 µs). At batch 512 the
+  GEMMs run near SGEMM when the machine is quiet; about 1 ms of element-wise work is left around
+  them in a 5.7 ms step.
 - **Inference at batch 10,000 (4).** PyTorch runs these three GEMMs at about the machine's SGEMM
   peak, so 1.2x its throughput cannot come from faster dense arithmetic: it needs less arithmetic.
   `model.freeze()` folds the input scaling into the first layer and fuses bias + ReLU (one pass),
