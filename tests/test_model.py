@@ -109,14 +109,14 @@ def test_inference_chunks_keep_activations_small_and_results_equal(mnist, monkey
     model.fit(x[:500], y[:500], epochs=1, batch_size=50)
     assert inference.chunk_rows(model, (28, 28), 10000) == 10000             # 784 values a sample: one chunk
     whole = model.predict_proba(xt[:700])
-    monkeypatch.setattr(inference, "ACTIVATION_BUDGET", 784 * 64)
+    monkeypatch.setattr(inference.chunks, "ACTIVATION_BUDGET", 784 * 64)
     assert inference.chunk_rows(model, (28, 28), 10000) == 64
     chunked = model.predict_proba(xt[:700])
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-7)        # only BLAS rounding differs
     assert model.evaluate(xt[:700], yt[:700])[1] == np.mean(chunked.argmax(1) == yt[:700])
     from numnet.architectures import build
     cnn = Sequential(build("conv(32,5)-pool(2)-relu-flatten-dense(10)"), seed=0)
-    monkeypatch.setattr(inference, "ACTIVATION_BUDGET", 1 << 23)
+    monkeypatch.setattr(inference.chunks, "ACTIVATION_BUDGET", 1 << 23)
     assert inference.chunk_rows(cnn, (28, 28), 10000) == (1 << 23) // (32 * 24 * 24)
 
 

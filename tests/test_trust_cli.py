@@ -205,7 +205,7 @@ def test_empty_sets_are_refused(n_train, n_test, needle, tmp_path):
 
 CTRL_C = """
 import os, runpy, signal, sys
-sys.argv = ["numnet", "train", "--limit", "200", "--epochs", "1", "--hidden", "8"]
+sys.argv = ["numnet", "train", "--limit", "3000", "--epochs", "2", "--hidden", "8"]
 delay = float(os.environ["DELAY"])
 
 def alarm(*_):

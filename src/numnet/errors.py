@@ -15,3 +15,7 @@ class ModelFileError(NumnetError):
 
 class ConfigError(NumnetError):
     """An option or architecture description is invalid (unknown name, non-positive size...)."""
+
+
+class ExportError(NumnetError):
+    """The model cannot be exported (unsupported layer, unknown input shape, unwritable target...)."""

@@ -54,6 +54,19 @@ def to_float(x, dtype=np.float32, out=None):
     return x.astype(dtype, copy=False)
 
 
+def true_labels(y):
+    """Class ids (N,) of targets given as integer labels, one-hot rows or 0/1 values; None for
+    targets that are not classes (regression)."""
+    y = np.asarray(y)
+    if y.ndim == 1 and y.dtype.kind in "biu":
+        return y
+    if y.ndim == 2 and y.shape[1] > 1 and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1):
+        return y.argmax(axis=1)
+    if y.ndim <= 2 and y.size == len(y) and np.all((y == 0) | (y == 1)):
+        return y.reshape(-1).astype(np.intp)
+    return None
+
+
 def conv_out_size(size: int, k: int, s: int = 1, p: int = 0) -> int:
     """Output size of a convolution or pooling window: ⌊(size + 2p − k) / s⌋ + 1."""
     return (size + 2 * p - k) // s + 1

@@ -6,16 +6,27 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError
-from .functional import log_softmax, one_hot, sigmoid
+from .functional import log_softmax, one_hot, sigmoid, softmax
 from .kernels import engine
 
 
 class Loss:
+    """A loss on the last layer's output. Besides ``forward``/``backward`` it says how that output
+    reads as a prediction: class probabilities (softmax of the logits) and class ids (their argmax)."""
+
     def __call__(self, output, target):
         return self.forward(output, target)
 
     def config(self):
         return {"type": type(self).__name__}
+
+    def probabilities(self, out):
+        """Class probabilities (N, K) from the output: softmax of the logits."""
+        return softmax(out)
+
+    def predicted_labels(self, out):
+        """Class ids (N,) from the output: argmax of the logits."""
+        return out.argmax(axis=1)
 
 
 def _as_one_hot(target, z):
@@ -144,6 +155,20 @@ class BinaryCrossEntropy(Loss):
 
     def backward(self):
         return (self.a - self.y) / self.a.size
+
+    def probabilities(self, out):
+        """One output: the two columns [1 − p, p] with p = σ(z) (it answers "is it class 1?");
+        K outputs: softmax of the logits."""
+        if out.shape[-1] == 1:
+            p = sigmoid(out[:, 0].astype(np.float64))
+            return np.stack([1 - p, p], axis=1).astype(out.dtype)
+        return softmax(out)
+
+    def predicted_labels(self, out):
+        """One output: 1 where σ(z) > 0.5, i.e. z > 0; K outputs: argmax of the logits."""
+        if out.shape[-1] == 1:
+            return (out[:, 0] > 0).astype(np.intp)
+        return out.argmax(axis=1)
 
 
 def rmse(y_hat, y) -> float:

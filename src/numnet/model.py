@@ -1,4 +1,7 @@
-"""Sequential: a stack of layers trained by backpropagation, saved as one .npz file.
+"""Sequential: the container. Layers applied in order, the loss on top; forward, backward,
+parameters, train/eval modes, evaluate and predict. Training (:func:`numnet.train.fit`), saving
+(:func:`numnet.io.save`) and the summary table (:func:`numnet.views.summary`) are functions of their
+packages that take a model; ``numnet.Sequential`` (:mod:`numnet.api`) adds them as methods.
 
 Storage: every parameter of every layer is a view into one contiguous buffer
 (``flat_params``) and every gradient a view into another (``flat_grads``), so an optimizer
@@ -10,9 +13,11 @@ import math
 
 import numpy as np
 
-from . import inference, losses
+from . import losses
 from .errors import ConfigError
-from .functional import sigmoid, softmax, to_float
+from .functional import to_float, true_labels
+from .inference.chunks import outputs
+from .inference.frozen import Frozen
 from .layers.base import Parameter
 
 FORMAT = "numnet-model"
@@ -126,14 +131,6 @@ class Sequential:
                         yield h
                 layer.adapt(batches())
 
-    def fit(self, x, y, **options):
-        """Train the model: see :func:`numnet.training.fit` for the options (epochs, batch_size,
-        optimizer, validation_data, validation_split, seed, progress, callbacks, augment, schedule,
-        gradient, workers, checkpoint, resume). Returns the history, one dict per epoch."""
-        from .training import fit
-
-        return fit(self, x, y, **options)
-
     # inference --------------------------------------------------------------------------------
     @property
     def binary(self) -> bool:
@@ -147,18 +144,13 @@ class Sequential:
 
     def probabilities(self, out):
         """Class probabilities (N, K) from the last layer's output: softmax of the logits, or for a
-        binary model the two columns [1 − p, p] with p = σ(z)."""
-        if isinstance(self.loss, losses.BinaryCrossEntropy) and out.shape[-1] == 1:
-            p = sigmoid(out[:, 0].astype(np.float64))
-            return np.stack([1 - p, p], axis=1).astype(out.dtype)
-        return softmax(out)
+        binary model the two columns [1 − p, p] with p = σ(z) (the loss says which)."""
+        return self.loss.probabilities(out)
 
     def predicted_labels(self, out):
         """Class ids (N,) from the last layer's output: argmax of the logits; for a binary model,
         1 where σ(z) > 0.5, i.e. z > 0."""
-        if isinstance(self.loss, losses.BinaryCrossEntropy) and out.shape[-1] == 1:
-            return (out[:, 0] > 0).astype(np.intp)
-        return out.argmax(axis=1)
+        return self.loss.predicted_labels(out)
 
     def evaluate(self, x, y, batch_size: int = 10000):
         """(mean loss, accuracy) over the whole set, in evaluation mode. ``y``: integer labels,
@@ -166,7 +158,7 @@ class Sequential:
         y = np.asarray(y)
         labels = true_labels(y)
         loss_sum, correct = 0.0, 0
-        for start, out in inference.outputs(self, x, batch_size):
+        for start, out in outputs(self, x, batch_size):
             yb = y[start:start + len(out)]
             loss_sum += self.loss.forward(out, yb) * len(out)
             if labels is not None:
@@ -175,18 +167,16 @@ class Sequential:
 
     def predict_proba(self, x, batch_size: int = 10000):
         """Class probabilities (N, K): softmax of the logits; for a binary model (N, 2), [1 − p, p]."""
-        return np.concatenate([self.probabilities(out) for _, out in inference.outputs(self, x, batch_size)])
+        return np.concatenate([self.probabilities(out) for _, out in outputs(self, x, batch_size)])
 
     def predict(self, x, batch_size: int = 10000):
         """Predicted class ids (N,): argmax of the logits; for a binary model, σ(z) > 0.5."""
-        return np.concatenate([self.predicted_labels(out) for _, out in inference.outputs(self, x, batch_size)])
+        return np.concatenate([self.predicted_labels(out) for _, out in outputs(self, x, batch_size)])
 
     def freeze(self):
-        """An inference-only snapshot for serving (:class:`numnet.frozen.Frozen`): the layers copied,
-        an MLP's input scaling folded into its first Dense, Dense + ReLU fused; its ``predict`` and
-        ``predict_proba`` agree with this model's, and later training does not change it."""
-        from .frozen import Frozen
-
+        """An inference-only snapshot for serving (:class:`numnet.inference.Frozen`): the layers
+        copied, an MLP's input scaling folded into its first Dense, Dense + ReLU fused; its ``predict``
+        and ``predict_proba`` agree with this model's, and later training does not change it."""
         return Frozen(self)
 
     # persistence ------------------------------------------------------------------------------
@@ -196,39 +186,7 @@ class Sequential:
                 "input_shape": list(self.input_shape) if self.input_shape is not None else None,
                 "history": self.history, "info": self.info}
 
-    def save(self, path) -> str:
-        """Write the model to ``path`` (.npz: arrays + a JSON entry ``__config__``), atomically."""
-        from .serialize import save
-
-        return save(self, path)
-
-    def summary(self, input_shape=None) -> str:
-        """Keras-style table of layers, output shapes and parameter counts (see ``numnet.summary``)."""
-        from .summary import summary
-
-        return summary(self, input_shape)
-
     def __repr__(self):
         inner = ",\n  ".join(repr(layer) for layer in self.layers)
         return f"Sequential([\n  {inner}\n], loss={type(self.loss).__name__}, dtype={self.dtype.name})"
 
-
-
-def true_labels(y):
-    """Class ids (N,) of targets given as integer labels, one-hot rows or 0/1 values; None for
-    targets that are not classes (regression)."""
-    y = np.asarray(y)
-    if y.ndim == 1 and y.dtype.kind in "biu":
-        return y
-    if y.ndim == 2 and y.shape[1] > 1 and np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1):
-        return y.argmax(axis=1)
-    if y.ndim <= 2 and y.size == len(y) and np.all((y == 0) | (y == 1)):
-        return y.reshape(-1).astype(np.intp)
-    return None
-
-
-def load(path) -> Sequential:
-    """Load a model saved by :meth:`Sequential.save` (see :func:`numnet.serialize.load`)."""
-    from .serialize import load as load_file
-
-    return load_file(path)

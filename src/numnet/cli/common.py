@@ -200,7 +200,7 @@ def load_data(data_dir, need_train: bool = True):
 def check_model_data(model, x, y, where: str):
     """A saved model against a labelled set: the input shape and the class count must fit."""
     from numnet.architectures import output_shape
-    from numnet.datasets import check_labels
+    from numnet.data.datasets import check_labels
     from numnet.errors import DatasetError
 
     sample = tuple(x.shape[1:])

@@ -1,7 +1,13 @@
 """numnet evaluate: test loss and accuracy, per-class precision/recall/F1, confusion matrix."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, check_model_data, load_data
+from .common import (
+    Output,
+    add_data_option,
+    add_json_option,
+    check_model_data,
+    load_data,
+)
 
 
 def add_parser(sub):
@@ -16,7 +22,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
-    from numnet.evaluation import evaluate_classifier
+    from numnet.views.evaluation import evaluate_classifier
 
     out = Output(args.json)
     model = numnet.load(args.model)

@@ -1,7 +1,13 @@
 """numnet explain: walk one test digit through the network, as seed 000 does on paper."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, check_model_data, load_data
+from .common import (
+    Output,
+    add_data_option,
+    add_json_option,
+    check_model_data,
+    load_data,
+)
 
 
 def add_parser(sub):
@@ -19,7 +25,7 @@ def add_parser(sub):
 def run(args) -> int:
     import numnet
     from numnet.errors import ConfigError
-    from numnet.explain import explain
+    from numnet.views.explain import explain
 
     out = Output(args.json)
     model = numnet.load(args.model)

@@ -23,7 +23,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
-    from numnet.onnx_export import OPSET, export
+    from numnet.io.onnx_export import OPSET, export
 
     out = Output(args.json)
     model = numnet.load(args.model)

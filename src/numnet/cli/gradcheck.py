@@ -1,8 +1,16 @@
 """numnet gradcheck: compare backpropagation with numerical gradients on real MNIST samples."""
 from __future__ import annotations
 
-from .common import (Output, add_data_option, add_json_option, add_network_options, load_data, positive_float,
-                     positive_int, seed_int)
+from .common import (
+    Output,
+    add_data_option,
+    add_json_option,
+    add_network_options,
+    load_data,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 
 ADAPT_SAMPLES = 10000   # Standardize's μ and σ from the first 10,000 training images (train uses all)
 
@@ -42,9 +50,9 @@ def run(args) -> int:
     import numpy as np
 
     import numnet
-    from numnet import gradcheck
     from numnet.architectures import mlp, parse_sizes
-    from numnet.datasets import check_labels, num_classes
+    from numnet.data.datasets import check_labels, num_classes
+    from numnet.views import gradcheck
 
     out = Output(args.json)
     tolerance = args.tolerance if args.tolerance is not None else gradcheck.CHECK_TOLERANCE

@@ -25,8 +25,8 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
-    from numnet import seedplots
-    from numnet.report import pyplot_or_explain
+    from numnet.views import figures as seedplots
+    from numnet.views.report import pyplot_or_explain
 
     out = Output(args.json)
     plt = pyplot_or_explain()

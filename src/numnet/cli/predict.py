@@ -23,8 +23,8 @@ def run(args) -> int:
     import numpy as np
 
     import numnet
+    from numnet.data.preprocess import ImageError, load_digit
     from numnet.errors import ConfigError
-    from numnet.preprocess import ImageError, load_digit
 
     out = Output(args.json)
     model = numnet.load(args.model)

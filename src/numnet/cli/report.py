@@ -1,7 +1,13 @@
 """numnet report: PNG figures and an index.html that shows them with captions."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, check_model_data, load_data
+from .common import (
+    Output,
+    add_data_option,
+    add_json_option,
+    check_model_data,
+    load_data,
+)
 
 
 def add_parser(sub):
@@ -21,7 +27,7 @@ def run(args) -> int:
     import os
 
     import numnet
-    from numnet.report import make_report, pyplot_or_explain
+    from numnet.views.report import make_report, pyplot_or_explain
 
     out = Output(args.json)
     pyplot_or_explain()                                  # say how to install matplotlib before any work

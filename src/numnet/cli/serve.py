@@ -73,8 +73,8 @@ def _serve(args, out: Output):
     import sys
 
     import numnet
-    from numnet.predictor import Predictor
-    from numnet.serve import make_server
+    from numnet.inference.predictor import Predictor
+    from numnet.serve.server import make_server
 
     if args.model:
         model, name = numnet.load(args.model), args.model

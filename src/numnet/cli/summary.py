@@ -29,7 +29,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
-    from numnet.summary import summary, summary_dict
+    from numnet.views.summary import summary, summary_dict
 
     out = Output(args.json)
     model = numnet.load(args.model)

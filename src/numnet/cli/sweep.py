@@ -1,7 +1,13 @@
 """numnet sweep: search hyperparameters with Optuna on worker processes (extra ``sweep``)."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, positive_float, positive_int
+from .common import (
+    Output,
+    add_data_option,
+    add_json_option,
+    positive_float,
+    positive_int,
+)
 
 
 def add_parser(sub):
@@ -36,7 +42,7 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    from numnet import sweep
+    from numnet.integrations import sweep
 
     out = Output(args.json)
     out.say(f"sweep: study {args.study!r}, {args.trials} trials on {args.jobs} worker process"

@@ -1,8 +1,18 @@
 """numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
 from __future__ import annotations
 
-from .common import (Output, add_data_option, add_json_option, add_network_options, check_save_target, fraction,
-                     load_data, positive_float, positive_int, seed_int)
+from .common import (
+    Output,
+    add_data_option,
+    add_json_option,
+    add_network_options,
+    check_save_target,
+    fraction,
+    load_data,
+    positive_float,
+    positive_int,
+    seed_int,
+)
 
 
 def add_parser(sub):
@@ -152,24 +162,24 @@ def run(args) -> int:
         recipe.update(resumed.info["run"]["recipe"], epochs=args.epochs)
         model, optimizer = resumed, resumed.optimizer
         if args.freeze:
-            from numnet import transfer
+            from numnet.train import transfer
             transfer.freeze(model, args.freeze)
     else:
         model = numnet.Sequential(layers, loss=loss, dtype=np.dtype(args.dtype), seed=args.seed)
         if args.init_from or args.freeze:
-            from numnet import transfer
+            from numnet.train import transfer
             if args.init_from:
                 transfer.copy_weights(transfer.load(args.init_from), model, head=not args.new_head)
             transfer.freeze(model, args.freeze)
         optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
                                      **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
     if recipe.get("clip_norm") or args.freeze:             # clipping, and only the trainable layers
-        from numnet.transfer import Restricted
+        from numnet.train.transfer import Restricted
         optimizer = Restricted(optimizer, model, recipe.get("clip_norm"))
     base_lr = recipe.get("lr") or numnet.optim.DEFAULT_LR[args.optimizer]    # the schedule's peak (a resumed
     schedule = numnet.schedules.get(recipe.get("schedule"), base_lr)         # optimizer holds its last rate)
-    augment = numnet.augment.get(recipe.get("augment"))
-    workers = numnet.parallel.check_workers(model, args.workers, args.batch_size, args.gradient)
+    augment = numnet.data.augment.get(recipe.get("augment"))
+    workers = numnet.train.parallel.check_workers(model, args.workers, args.batch_size, args.gradient)
     sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{outputs}"
     sizes = (f"{sizes} {args.activation}" if spec is None else spec) + (f", loss {loss}" if args.loss else "")
     sizes += f", 'is it a {args.binary}?'" if args.binary is not None else ""
@@ -281,7 +291,7 @@ def check_classes(y_train, y_test, data_dir, out) -> int:
     ones, a single class. A class with no training sample gets a warning."""
     import numpy as np
 
-    from numnet.datasets import check_labels, num_classes
+    from numnet.data.datasets import check_labels, num_classes
     from numnet.errors import DatasetError
 
     where = data_dir or "the bundled MNIST"

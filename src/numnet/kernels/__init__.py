@@ -19,8 +19,8 @@ the softmax cross-entropy's fused steps, run as compiled loops (``jit.py``); im2
 max_pool_backward on spatial-major arrays too (``jit_conv.py``, through ``engine.conv_kernels()``).
 """
 from .conv import col2im, im2col, sum_of_products
-from .pool import max_pool, max_pool_backward, pool_windows
 from .elementwise import relu, relu_backward
+from .pool import max_pool, max_pool_backward, pool_windows
 from .reduce import sum_rows
 
 __all__ = ["col2im", "im2col", "max_pool", "max_pool_backward", "pool_windows", "relu", "relu_backward",

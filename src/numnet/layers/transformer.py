@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .attention import GELU, LayerNorm, MultiHeadSelfAttention, TokenDense
 from ..errors import ConfigError
 from ..functional import whole
+from .attention import GELU, LayerNorm, MultiHeadSelfAttention, TokenDense
 from .base import Layer
 
 

@@ -1,0 +1,48 @@
+"""Inference in chunks: what ``predict``, ``predict_proba`` and ``evaluate`` run.
+
+Two speed-ups around the plain forward pass, each giving the same values up to float rounding:
+chunks sized so that no activation gets huge, and, for an MLP on uint8 pixels, the input scaling,
+the standardisation and the first Dense folded into one GEMM (:func:`.frozen.folded_input_layer`).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ConfigError
+from .frozen import Frozen
+
+#: inference chunks hold at most this many values of the largest activation (32 MiB in float32)
+ACTIVATION_BUDGET = 1 << 23
+
+
+def chunk_rows(model, sample_shape, batch_size):
+    """Rows per inference chunk: ``batch_size``, or fewer where a sample's largest activation is
+    big. A CNN's first feature maps for 10,000 images would take 0.7 GB, and the passes over them
+    would cost more than the convolutions (evaluating MNIST's test set with the `cnn` preset:
+    3.5 s in one chunk, 1 s in chunks of 455 images)."""
+    shape, largest = tuple(sample_shape), math.prod(sample_shape)
+    try:
+        for layer in model.layers:
+            shape = tuple(layer.output_shape(shape))
+            largest = max(largest, math.prod(shape))
+    except (ConfigError, ValueError, TypeError, IndexError):
+        return batch_size          # the forward pass will say what is wrong with the input
+    return max(1, min(batch_size, ACTIVATION_BUDGET // max(largest, 1)))
+
+
+def outputs(model, x, batch_size=10000):
+    """(start, output) for each chunk of ``x``, in evaluation mode."""
+    model.eval()
+    x = np.asarray(x)
+    if len(x) > 256:                  # small inputs go in one piece (and skip the shape walk's ~30 µs)
+        batch_size = chunk_rows(model, x.shape[1:], batch_size)
+    # folding costs about a third of a millisecond, repaid from about 300 images on
+    plan = None
+    if x.dtype == np.uint8 and len(x) >= 1024:
+        plan = Frozen(model, snapshot=False)
+        plan = plan if plan.folded else None
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        yield start, model.forward(model.prepare(xb)) if plan is None else plan.forward(xb)

@@ -1,0 +1,252 @@
+"""Saving and loading models: one ``.npz`` file holding every parameter and buffer array (entries
+'k.name' for layer k) and a JSON entry ``__config__`` (the architecture, loss, dtype, history and
+training info). No pickle anywhere (``allow_pickle=False``); sizes are checked before anything is
+allocated; files are written atomically (a temporary file renamed over the target)."""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tokenize
+import zipfile
+import zlib
+
+import numpy as np
+
+from .. import layers as layers_mod
+from .. import optim
+from ..errors import ConfigError, ModelFileError
+from ..model import FORMAT, FORMAT_VERSION, Sequential
+
+MAX_CONFIG_BYTES = 1 << 24
+OPTIMIZER = "__optimizer__"          # array entries '__optimizer__.i.name': the optimizer's state
+
+
+def arrays(model) -> dict:
+    """{'k.name': array} for every parameter and buffer of every layer (the arrays themselves)."""
+    out = {}
+    for i, layer in enumerate(model.layers):
+        for name in layer.param_names + getattr(layer, "buffer_names", ()):
+            out[f"{i}.{name}"] = getattr(layer, name)
+    return out
+
+
+def save(model, path) -> str:
+    """Write ``model`` to ``path`` (.npz: arrays + a JSON entry ``__config__``), atomically."""
+    path = os.fspath(path)
+    entries, cfg = arrays(model), model.config()
+    opt = getattr(model, "optimizer", None)
+    opt = getattr(opt, "inner", opt)               # a wrapper (numnet.transfer.Restricted): its optimizer
+    if type(opt) in optim.REGISTRY.values():       # so that load + fit continues rather than cold-starting
+        cfg["optimizer_state"] = {"config": opt.config(), "t": opt.t,
+                                  "sizes": {str(i): int(state["tmp"].size) for i, state in opt.state.items()}}
+        for i, state in opt.state.items():
+            for name in opt.state_names:
+                if name != "tmp":
+                    entries[f"{OPTIMIZER}.{i}.{name}"] = state[name]
+    if getattr(model, "training_state", None):
+        cfg["training_state"] = model.training_state
+    entries["__config__"] = np.array(json.dumps(cfg))
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.part")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **entries)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise ModelFileError(f"{path}: cannot write model ({e.strerror or e})") from None
+    return path
+
+
+def load(path, model_class=Sequential) -> Sequential:
+    """Load a model saved by :func:`save`, as a ``model_class`` (``numnet.load`` asks for
+    ``numnet.Sequential``, which has ``fit`` and ``save``). No pickle: ``allow_pickle=False``.
+
+    Raises :class:`ModelFileError` for a missing, corrupt or foreign file. Nothing is allocated
+    before it is checked: the config's size; the values the architecture declares (each layer's
+    ``declared_size``) against what the file's arrays can hold; every array's ``.npy`` header (shape,
+    dtype) against the architecture and against the size of its entry in the zip.
+    """
+    path = os.fspath(path)
+
+    def fail(problem):
+        problem = " ".join(str(problem).split())                    # one line, whatever the cause said
+        return ModelFileError(f"{path}: {problem[:300]}")
+
+    if not os.path.isfile(path):
+        raise fail("no such model file (make one with: numnet train --save model.npz)")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            entries = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+            if "__config__" not in entries:
+                raise fail("not a numnet model (no __config__ entry)")
+            if entries["__config__"].file_size > MAX_CONFIG_BYTES:
+                raise fail("config entry too large")
+            cfg = _config(zf, entries["__config__"], fail)
+            capacity = _capacity(path, entries, fail)
+            model = _build(cfg, capacity, fail, model_class)
+            expected = arrays(model)
+            if cfg.get("optimizer_state") is not None:
+                model.optimizer, opt_arrays = _optimizer(cfg["optimizer_state"], model, fail)
+                expected.update(opt_arrays)
+            present = set(entries) - {"__config__"}
+            if set(expected) != present:
+                missing = sorted(set(expected) - present)
+                extra = sorted(present - set(expected))
+                raise fail(f"arrays disagree with the architecture (missing {missing}, unexpected {extra})")
+            for key, target in expected.items():
+                _read_into(zf, entries[key], key, target, fail)
+            for layer in model.layers:
+                if hasattr(layer, "check_state"):
+                    layer.check_state()
+    except ModelFileError:
+        raise
+    except ConfigError as e:
+        raise fail(f"invalid model ({e})") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, TypeError, EOFError, RecursionError,
+            SyntaxError, tokenize.TokenError, NotImplementedError, struct.error) as e:         # (a mangled .npy header or zip entry)
+        raise fail(f"corrupt or unreadable model file ({e.__class__.__name__}: {e})") from None
+    model.input_shape = tuple(cfg["input_shape"]) if cfg.get("input_shape") else None
+    model.history = list(cfg.get("history") or [])
+    model.info = dict(cfg.get("info") or {})
+    model.training_state = _training_state(cfg.get("training_state"), fail)
+    return model
+
+
+def _config(zf, entry, fail) -> dict:
+    """The JSON config entry, checked for the keys and types that everything after relies on."""
+    with zf.open(entry) as f:
+        text = str(np.lib.format.read_array(f, allow_pickle=False))
+    try:
+        cfg = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise fail(f"config is not valid JSON ({type(e).__name__})") from None
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT:
+        raise fail("not a numnet model (wrong format tag)")
+    if cfg.get("version") != FORMAT_VERSION:
+        raise fail(f"unsupported model format version {cfg.get('version')!r}")
+    shape = cfg.get("input_shape")
+    checks = {
+        "layers": isinstance(cfg.get("layers"), list) and all(isinstance(c, dict) for c in cfg["layers"]),
+        "loss": isinstance(cfg.get("loss"), dict) and isinstance(cfg["loss"].get("type"), str),
+        "dtype": cfg.get("dtype") in ("float32", "float64"),
+        "input_shape": shape is None or (isinstance(shape, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)),
+        "history": cfg.get("history") is None or (isinstance(cfg["history"], list)
+                                                  and all(isinstance(e, dict) for e in cfg["history"])),
+        "info": cfg.get("info") is None or isinstance(cfg["info"], dict),
+    }
+    bad = [k for k, ok in checks.items() if not ok]
+    if bad:
+        raise fail(f"invalid config entry: {', '.join(bad)}")
+    return cfg
+
+
+#: deflate cannot expand data by more than about 1032:1, so a compressed entry's stated size beyond
+#: that is a lie
+MAX_DEFLATE_RATIO = 1032
+
+
+def _capacity(path, entries, fail) -> int:
+    """Bytes the file's arrays can hold, from their zip entries' sizes, which the file itself
+    states: each is held to what the file's bytes allow (an entry stored as is holds exactly its
+    compressed bytes; a deflated one at most 1032 times them; all together no more than the file)."""
+    arrays = [e for k, e in entries.items() if k != "__config__"]
+    if sum(e.compress_size for e in arrays) > os.path.getsize(path):
+        raise fail("its zip entries claim more bytes than the file has")
+    for e in arrays:
+        if e.compress_type == zipfile.ZIP_STORED and e.file_size != e.compress_size:
+            raise fail(f"entry {e.filename}: stored, but its sizes disagree ({e.file_size} vs {e.compress_size})")
+        if e.file_size > MAX_DEFLATE_RATIO * max(e.compress_size, 1):
+            raise fail(f"entry {e.filename}: claims {e.file_size:,} bytes from {e.compress_size:,} compressed")
+    return sum(e.file_size for e in arrays)
+
+
+def _build(cfg, capacity, fail, model_class) -> Sequential:
+    """The model the config describes, after checking that the values its layers declare fit in
+    the ``capacity`` bytes of arrays the file holds (4 bytes a value at least)."""
+    declared = 0
+    for c in cfg["layers"]:
+        cls = layers_mod.REGISTRY.get(c.get("type"))
+        if cls is None:
+            raise fail(f"invalid architecture (unknown layer type {c.get('type')!r})")
+        try:
+            size = cls.declared_size({k: v for k, v in c.items() if k != "type"})
+        except (KeyError, TypeError, ValueError, ConfigError) as e:
+            raise fail(f"invalid architecture ({cls.__name__}: {e})") from None
+        if size is None and cls.__module__.startswith("numnet."):        # numnet's own layers all declare it
+            raise fail(f"invalid architecture ({cls.__name__} does not declare its size)")
+        declared += size or 0                                            # (a registered layer of yours may not)
+        if declared > capacity // 4 + 1024:
+            raise fail(f"the architecture declares {declared:,} or more values, but the file's arrays hold at most "
+                       f"{capacity // 4:,}")
+    try:
+        return model_class([layers_mod.from_config(c) for c in cfg["layers"]], loss=cfg["loss"]["type"],
+                          dtype=cfg["dtype"], seed=None)
+    except (ConfigError, TypeError, ValueError, KeyError) as e:
+        raise fail(f"invalid architecture ({e})") from None
+
+
+def _read_into(zf, entry, key, target, fail):
+    """Read array ``key`` into ``target`` after checking its .npy header (shape, dtype, no pickled
+    objects) against the architecture and the entry's size."""
+    with zf.open(entry) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise fail(f"array {key}: unsupported .npy version {version}")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        if dtype.hasobject:
+            raise fail(f"array {key} holds Python objects (refused: no pickle)")
+        if tuple(shape) != target.shape:
+            raise fail(f"array {key} has shape {tuple(shape)}, the architecture needs {target.shape}")
+        if dtype != target.dtype:
+            raise fail(f"array {key} has dtype {dtype}, the model's is {target.dtype}")
+        if entry.file_size != f.tell() + target.nbytes:
+            raise fail(f"array {key}: its entry holds {entry.file_size} bytes, its header promises "
+                       f"{f.tell() + target.nbytes}")
+        data = f.read(target.nbytes)
+    if len(data) != target.nbytes:
+        raise fail(f"array {key} is truncated")
+    flat = np.frombuffer(data, dtype=dtype)
+    target[...] = flat.reshape(shape, order="F" if fortran else "C")
+    if not np.isfinite(target).all():
+        raise fail(f"array {key} holds NaN or infinite values (a training that diverged?)")
+
+
+def _optimizer(saved, model, fail):
+    """The optimizer of a saved model, its state arrays still to be read: (optimizer, {key: array})."""
+    try:
+        kwargs = dict(saved["config"])
+        opt = optim.get(kwargs.pop("type"), kwargs.pop("lr"), **kwargs)
+        t = saved["t"]
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise ValueError(f"step count {t!r}")
+    except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as e:
+        raise fail(f"invalid optimizer state ({e})") from None
+    opt.t = t
+    sizes = saved.get("sizes", {"0": model.num_parameters} if t else {})
+    if (not isinstance(sizes, dict) or not all(isinstance(n, int) and not isinstance(n, bool) and 0 < n for n in
+                                               sizes.values()) or sum(sizes.values()) > model.num_parameters):
+        raise fail("invalid optimizer state (sizes)")
+    targets = {}
+    for i, n in sizes.items():
+        if not i.isdigit():
+            raise fail("invalid optimizer state (parameter index)")
+        state = opt.state_for(int(i), model.flat_params[:n])       # zeros shaped like that slice
+        targets.update({f"{OPTIMIZER}.{i}.{name}": state[name] for name in opt.state_names if name != "tmp"})
+    return opt, targets
+
+
+def _training_state(state, fail):
+    """The position of a checkpointed run (see ``training.fit``), checked; None if there is none."""
+    if state is None:
+        return None
+    ints = ("epoch", "epochs", "step", "batch_size", "samples", "seed")
+    if (not isinstance(state, dict) or any(isinstance(state.get(k), bool) or not isinstance(state.get(k), int)
+                                           for k in ints)
+            or not isinstance(state.get("rng"), dict) or not isinstance(state.get("layer_rngs"), dict)):
+        raise fail("invalid training state")
+    return state

@@ -1,0 +1,160 @@
+"""Walk one sample through a network as seed 000 does on paper: every layer's equation with the
+actual shapes (column vectors, as in the seed: x is 784×1), a few values, the softmax and the
+cross-entropy loss; then the backward pass (∂L/∂z = softmax(z) − y, ∂L/∂W = ∂L/∂z·aᵀ, ...) with
+shapes and norms; then one Adam update of one weight with every intermediate number.
+
+:func:`explain` returns plain data (dicts, lists, floats); ``numnet explain`` renders it. The
+numbers come from the model's own layers (``forward``/``backward`` on a batch of one), so they are
+exactly what training computes. This module knows no layer by name: each layer class states its
+own formulas (``equations``: forward, backward and optionally a shapes template), its output's
+symbol (``symbol``) and, if it has something to add, ``describe``/``describe_backward``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import losses
+from ..layers.base import Layer
+from ..optim import Adam
+
+
+def _shape(a) -> str:
+    """Shape in the seed's column-vector notation: a vector of n values is (n×1)."""
+    shape = tuple(np.shape(a))
+    if len(shape) == 1:
+        shape = shape + (1,)
+    return "(" + "×".join(str(s) for s in shape) + ")"
+
+
+def _column(shape) -> list:
+    """A parameter's shape as the seed writes it: a vector of n values is n×1."""
+    return list(shape) + [1] if len(shape) == 1 else list(shape)
+
+
+def _dims(shape) -> str:
+    return "(" + "×".join(str(s) for s in shape) + ")"
+
+
+def _values(a, k: int = 5) -> list:
+    return [float(v) for v in np.ravel(a)[:k]]
+
+
+def _summary(a) -> dict:
+    a = np.asarray(a, dtype=np.float64)
+    return {"shape": list(a.shape), "first": _values(a), "min": float(a.min()), "max": float(a.max()),
+            "norm": float(np.linalg.norm(a))}
+
+
+def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
+    """Explain ``model`` on one sample ``x`` (e.g. a 28×28 uint8 image) with integer label ``y``.
+
+    Returns {"input", "forward" (list of steps), "output" (probabilities, prediction, loss),
+    "backward" (list of steps), "adam" (one weight's update) or None}. Every step has "layer",
+    "index", "equation", "shapes" and numbers; Dense steps also name their parameters.
+    """
+    model.eval()
+    xb = model.prepare(np.asarray(x)[None])
+    y = int(y)
+    steps = []
+    a, name = xb, "image" if xb.ndim > 2 else "x"
+    param_count = 0
+    result = {"input": {"symbol": name, "label": y, **_summary(a[0])}}
+    for i, layer in enumerate(model.layers):
+        kind = type(layer).__name__
+        out = layer.forward(a)
+        if layer.param_names:
+            param_count += 1
+        k = param_count
+        new = layer.symbol.format(i=i, k=k)
+        seed_style = "{k}" in layer.equations["forward"]     # W1, b1 as column vectors, as seed 000 writes them
+        names = {n: f"{n}{k}" if seed_style else n for n in layer.param_names}
+        fmt = {"x": name, "y": new, "k": k, "name": kind, "params": "".join(f", {n}" for n in layer.param_names)}
+        step = {"index": i, "layer": kind, "input": name, "output": new, "k": k, "seed_style": seed_style,
+                "equation": layer.equations["forward"].format(**fmt),
+                "params": {names[n]: _column(p.shape) if seed_style else list(p.shape)
+                           for n, p in layer.params.items()}}
+        if layer.equations is Layer.equations:             # a layer that states no formulas of its own
+            step["generic"] = True
+        shapes = {"x": _shape(a[0]) if a[0].ndim == 1 else _dims(a.shape[1:]), "y": _shape(out[0]),
+                  **{n: (_dims(p.shape) if p.ndim > 1 else _shape(p)) for n, p in layer.params.items()}}
+        step["shapes"] = layer.equations.get("shapes", "{x} → {y}").format(**shapes)
+        if layer.params and "shapes" not in layer.equations:
+            step["shapes"] += "   with " + ", ".join(f"{names[n]} {_dims(p.shape)}" for n, p in layer.params.items())
+        step.update(layer.describe(a, out) if hasattr(layer, "describe") else {})
+        step["values"] = _summary(out[0])
+        steps.append(step)
+        a, name = out, new
+    result["forward"] = steps
+
+    logits = a
+    loss_fn = model.loss
+    loss = loss_fn.forward(logits, np.array([y]))
+    classify = isinstance(loss_fn, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL))
+    proba = model.probabilities(logits.astype(np.float64))[0]
+    result["output"] = {
+        "logits": name, "probabilities": [float(p) for p in proba], "prediction": int(np.argmax(proba)),
+        "label": y, "loss": float(loss), "loss_name": type(loss_fn).__name__,
+        "equation": (f"L = −Σᵢ yᵢ·log pᵢ = −log p_{y} = −log {proba[y]:.4f}" if classify
+                     else f"L = {type(loss_fn).__name__}({name}, y)"),
+    }
+
+    # backward: the loss's gradient, then every layer's backward in reverse -----------------
+    grad = loss_fn.backward()
+    back = [{"equation": f"∂L/∂{name} = softmax({name}) − y" if classify else f"∂L/∂{name} = {type(loss_fn).__name__}′",
+             "shapes": f"{_shape(proba)} − {_shape(proba)} → {_shape(grad[0])}", "layer": "loss",
+             "values": _summary(grad[0])}]
+    first_param = next((i for i, l in enumerate(model.layers) if l.param_names), None)
+    for i in range(len(model.layers) - 1, -1, -1):
+        layer, step = model.layers[i], steps[i]
+        kind, inp, outp = type(layer).__name__, step["input"], step["output"]
+        try:
+            layer.input_grad = True
+            g_in = layer.backward(grad)
+        except Exception as e:       # a layer that cannot backpropagate in evaluation mode
+            back.append({"layer": kind, "equation": f"{kind}: backward not available here ({type(e).__name__})",
+                         "shapes": "", "values": None})
+            break
+        k, seed_style = step["k"], step["seed_style"]
+        fmt = {"x": inp, "y": outp, "k": k, "name": kind}
+        entry = {"layer": kind, "index": i, "equation": layer.equations["backward"].format(**fmt),
+                 "shapes": f"{_shape(grad[0])} → {_shape(g_in[0])}",
+                 "params": {f"{n}{k}" if seed_style else n: {"shape": _column(g.shape) if seed_style else list(g.shape),
+                                                              "norm": float(np.linalg.norm(g))}
+                            for n, g in layer.grads.items()}}
+        if step.get("generic"):
+            entry["generic"] = True
+        entry.update(layer.describe_backward() if hasattr(layer, "describe_backward") else {})
+        entry["values"] = _summary(g_in[0])
+        back.append(entry)
+        grad = g_in
+        if first_param is not None and i <= first_param:
+            back.append({"layer": "stop", "equation": f"(∂L/∂{inp} of the input is not needed by training: stop)",
+                         "shapes": "", "values": None})
+            break
+    result["backward"] = back
+    result["adam"] = _adam_step(model, steps, adam_lr)
+    return result
+
+
+def _adam_step(model, steps, lr):
+    """One Adam step (t = 1) on a copy of the last Dense layer's W, at the entry with the
+    largest |gradient|: g, m, v, m̂, v̂ and the new value, read from numnet.Adam's own state."""
+    dense = [(s, model.layers[s["index"]]) for s in steps if s["layer"] == "Dense"]
+    if not dense:
+        return None
+    step, layer = dense[-1]
+    k = step["k"]
+    if lr is None:
+        lr = float((model.info.get("optimizer") or {}).get("lr", 1e-3))
+    opt = Adam(lr)
+    W, dW = layer.W.copy(), layer.dW.copy()
+    where = np.unravel_index(int(np.argmax(np.abs(dW))), dW.shape)
+    old = float(W[where])
+    opt.step([W], [dW])
+    m, v = opt.state[0]["m"][where], opt.state[0]["v"][where]
+    t = opt.t
+    m_hat, v_hat = float(m) / (1 - opt.beta1 ** t), float(v) / (1 - opt.beta2 ** t)
+    return {"param": f"W{k}", "entry": [int(where[0]), int(where[1])], "lr": lr, "beta1": opt.beta1,
+            "beta2": opt.beta2, "eps": opt.eps, "t": t, "g": float(dW[where]), "m": float(m), "v": float(v),
+            "m_hat": m_hat, "v_hat": v_hat, "old": old, "new": float(W[where]),
+            "by_formula": float(old - lr * m_hat / (np.sqrt(v_hat) + opt.eps))}
