@@ -253,15 +253,6 @@ def _ink_fraction(y: np.ndarray) -> float:
     return float((y > otsu_threshold(y / top) * top).mean()) if top > 0 else 1.0
 
 
-def paper_background(x: np.ndarray, blocks: int = 12):
-    """The paper's level under the ink (ink bright, paper dark): a smooth quadratic surface
-    a + b·y + c·x + d·y² + e·xy + f·x², fitted to the 20th percentile of each of about
-    ``blocks`` × ``blocks`` tiles, ignoring tiles that lie well above the fit (covered by ink).
-    A constant (the 20th percentile) where no surface can be trusted."""
-    surface, _, _ = _paper_surface(x, blocks)
-    return float(np.percentile(x, 20)) if surface is None else surface
-
-
 def _paper_surface(x: np.ndarray, blocks: int = 12):
     """(surface, spread of the paper tiles around it, fraction of tiles kept as paper), or
     (None, 0, 0) when the image is too small or mostly ink."""
