@@ -1,4 +1,4 @@
-"""Draw the seeds' figures into docs/ (used by README.md and docs/tour*.md).
+"""Draw the tutorials' figures into docs/ (used by docs/tutorials.md and docs/tour*.md).
 
     python benchmarks/seeds.py            # measures seed 001's recipe, MSE vs CE, the perceptron
     python docs/make_figures.py           # draws them, plus activations, vanishing gradients,

@@ -1,4 +1,4 @@
-"""Make docs/serve.png, the README's picture of `numnet serve`: the page with the default network
+"""Make docs/serve.png, the docs' picture of `numnet serve`: the page with the default network
 (784-25-25-10, what `numnet serve` trains without a model) and a 7 drawn as mouse strokes, taken
 with Debian's chromium through playwright (as tests/test_serve_browser.py), reduced to a 96-colour
 palette so that it stays small.
