@@ -89,8 +89,8 @@ FAMILIES = {
     "recurrent": lambda: [L.LSTM(28, 6, return_sequences=True), L.GRU(6, 5, return_sequences=True), L.RNN(5, 4),
                           L.Dense(4, 10)],
     "attention": lambda: [L.PatchEmbedding((28, 28), 7, 8), L.PositionalEmbedding(17, 8),
-                          L.MultiHeadSelfAttention(8, 2), L.Dense(8, 8, init="xavier"), L.LayerNorm(8), L.TokenPool("cls"),
-                          L.Dense(8, 10)],
+                          L.MultiHeadSelfAttention(8, 2), L.Dense(8, 8, init="xavier"), L.LayerNorm(8),
+                          L.TokenPool("cls"), L.Dense(8, 10)],
     "transformer": lambda: [L.PatchEmbedding((28, 28), 7, 8, cls_token=False), L.TransformerEncoderBlock(8, 2, 16),
                             L.TokenPool("mean"), L.Dense(8, 10)],
 }

@@ -55,11 +55,12 @@ class _Slot:
     def __get__(self, layer, owner=None):
         if layer is None:
             return self
-        values = layer.__dict__
-        if self.name not in values:
+        try:
+            return layer.__dict__[self.name]
+        except KeyError:
             layer.allocate()
         try:
-            return values[self.name]
+            return layer.__dict__[self.name]
         except KeyError:
             raise AttributeError(f"{type(layer).__name__} has no {self.name}") from None
 

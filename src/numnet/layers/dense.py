@@ -54,7 +54,8 @@ class Dense(Layer):
         return dz @ self.W                           # dx = dz·W
 
     def output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.out_features,)
+        """(out,) for rows (in,); (L, out) for tokens (L, in); (out,) for an unknown input (None)."""
+        return (tuple(input_shape[:-1]) if input_shape is not None else ()) + (self.out_features,)
 
     def config(self):
         return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features,

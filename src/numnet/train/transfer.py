@@ -86,7 +86,7 @@ def freeze(model, k: int) -> list:
 
 def unfreeze(model):
     for layer in model.layers:
-        if getattr(layer, "trainable", True) is False:
+        if layer.trainable is False:
             layer.trainable = True
         if layer.param_shapes() and "input_grad" in vars(layer):
             del layer.input_grad                               # back to the class default (True)
@@ -137,7 +137,7 @@ class Restricted(Optimizer):
         runs, offset = [], 0
         for layer in model.layers:
             size = sum(int(np.prod(s)) for s in layer.param_shapes().values())
-            if size and getattr(layer, "trainable", True):
+            if size and layer.trainable:
                 if runs and runs[-1][1] == offset:
                     runs[-1][1] = offset + size
                 else:
