@@ -1,6 +1,6 @@
 """Saving and loading models: one ``.npz`` file holding every parameter and buffer array (entries
-'k.name' for layer k, 'k.child.name' for its child layers) and a JSON entry ``__config__`` (the architecture, loss, dtype, history and
-training info). No pickle anywhere (``allow_pickle=False``); sizes are checked before anything is
+'k.name' for layer k, 'k.child.name' for its child layers) and a JSON entry ``__config__`` (the
+architecture, loss, dtype, history and training info). No pickle anywhere (``allow_pickle=False``); sizes are checked before anything is
 allocated; files are written atomically (a temporary file renamed over the target)."""
 from __future__ import annotations
 
