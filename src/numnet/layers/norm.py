@@ -17,7 +17,8 @@ class Standardize(Layer):
                         σ = √(mean over features of Var[x_j])  (one number)
     backward: dx = grad / σ.   No trainable parameters; μ and σ are saved with the model.
 
-    ``fit`` calls :meth:`adapt` on the training inputs the first time it trains.
+    ``fit`` calls :meth:`adapt` on the training inputs the first time it trains. x̂ made from uint8
+    pixels has the layer's ``dtype`` (a ``Sequential`` sets its own).
     Centring each pixel makes the first layer's optimisation better conditioned (seed 000's
     "normalise the inputs"): it is worth about 0.8 points of accuracy after 2 epochs of
     784-25-25-10, compared with the global (x − 0.1307)/0.3081.
@@ -29,7 +30,7 @@ class Standardize(Layer):
 
     def __init__(self, shape=None):
         self.shape = tuple(whole(s, "shape") for s in shape) if shape is not None else None
-        self.adapted = shape is not None          # (``dtype``, of x̂ from pixels: a Sequential sets its own)
+        self.adapted = shape is not None
 
     def array_shapes(self):
         return {"mean": self.shape or (1,), "std": ()}
