@@ -4,7 +4,7 @@ import pytest
 
 import numnet
 from numnet.layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding,
-                              TokenDense, TokenPool)
+                              TokenPool)
 from numnet.gradcheck import check_gradients, numerical_gradient
 from numnet.layers import Dense, Flatten
 from numnet.layers import TransformerEncoderBlock
@@ -14,10 +14,8 @@ N, L, D = 3, 5, 8
 
 def _randomise(model, rng):
     """Non-trivial values for every parameter (LayerNorm's γ = 1, β = 0 would hide terms)."""
-    for layer in model.layers:
-        for name in layer.param_names:
-            p = getattr(layer, name)
-            p[...] += rng.uniform(-0.3, 0.3, p.shape)
+    for _, p in model.named_parameters():
+        p[...] += rng.uniform(-0.3, 0.3, p.shape)
 
 
 def _check(layers, x, rng, out_features):
@@ -41,7 +39,7 @@ def _check(layers, x, rng, out_features):
     (lambda: [LayerNorm(D)], L * D),
     (lambda: [GELU()], L * D),
     (lambda: [GELU("tanh")], L * D),
-    (lambda: [TokenDense(D, 6)], L * 6),
+    (lambda: [Dense(D, 6)], L * 6),
     (lambda: [MultiHeadSelfAttention(D, 2)], L * D),
     (lambda: [PositionalEmbedding(L, D)], L * D),
     (lambda: [TransformerEncoderBlock(D, 2, 12)], L * D),
@@ -86,9 +84,9 @@ def _compare(layer, ref_fn, pairs, x, rng):
     yt.backward(T(G))
     np.testing.assert_allclose(y, yt.detach().numpy(), **close)
     np.testing.assert_allclose(dx, xt.grad.numpy(), **close)
+    params, grads = layer.params, layer.grads          # dotted names: a block's children's too
     for name, tensor in pairs.items():
-        np.testing.assert_allclose(getattr(layer, "d" + name), tensor.grad.numpy().reshape(getattr(layer, name).shape),
-                                   err_msg=name, **close)
+        np.testing.assert_allclose(grads[name], tensor.grad.numpy().reshape(params[name].shape), err_msg=name, **close)
 
 
 @pytest.mark.parametrize("n, l, d, heads", [(3, 5, 8, 2), (1, 17, 16, 4), (4, 1, 6, 1), (2, 9, 12, 3)])
@@ -130,11 +128,11 @@ def test_gelu(approximate, rng):
 
 
 #: numnet's block parameter -> the PyTorch TransformerEncoderLayer parameter
-BLOCK_NAMES = {"norm1_gamma": "norm1.weight", "norm1_beta": "norm1.bias", "norm2_gamma": "norm2.weight",
-               "norm2_beta": "norm2.bias", "attn_in_proj_weight": "self_attn.in_proj_weight",
-               "attn_in_proj_bias": "self_attn.in_proj_bias", "attn_out_proj_weight": "self_attn.out_proj.weight",
-               "attn_out_proj_bias": "self_attn.out_proj.bias", "linear1_W": "linear1.weight",
-               "linear1_b": "linear1.bias", "linear2_W": "linear2.weight", "linear2_b": "linear2.bias"}
+BLOCK_NAMES = {"norm1.gamma": "norm1.weight", "norm1.beta": "norm1.bias", "norm2.gamma": "norm2.weight",
+               "norm2.beta": "norm2.bias", "attn.in_proj_weight": "self_attn.in_proj_weight",
+               "attn.in_proj_bias": "self_attn.in_proj_bias", "attn.out_proj_weight": "self_attn.out_proj.weight",
+               "attn.out_proj_bias": "self_attn.out_proj.bias", "linear1.W": "linear1.weight",
+               "linear1.b": "linear1.bias", "linear2.W": "linear2.weight", "linear2.b": "linear2.bias"}
 
 
 @pytest.mark.parametrize("n, l, d, heads, mlp", [(3, 5, 8, 2, 16), (2, 17, 16, 4, 32), (1, 3, 6, 3, 5)])
@@ -142,13 +140,14 @@ def test_transformer_block(n, l, d, heads, mlp, rng):
     ref = torch.nn.TransformerEncoderLayer(d, heads, mlp, dropout=0.0, activation="gelu", batch_first=True,
                                            norm_first=True).double()
     block = TransformerEncoderBlock(d, heads, mlp, dtype=np.float64)
-    assert set(block.param_names) == set(BLOCK_NAMES)
+    assert set(block.params) == set(BLOCK_NAMES)
     tensors = dict(ref.named_parameters())
     with torch.no_grad():
         for tensor in tensors.values():
             tensor.add_(torch.empty_like(tensor).uniform_(-0.3, 0.3))
+    params = block.params
     for ours, theirs in BLOCK_NAMES.items():
-        getattr(block, ours)[...] = tensors[theirs].detach().numpy()
+        params[ours][...] = tensors[theirs].detach().numpy()
     _compare(block, ref, {ours: tensors[theirs] for ours, theirs in BLOCK_NAMES.items()},
              rng.standard_normal((n, l, d)), rng)
 
@@ -159,7 +158,7 @@ def test_block_parameters_bind_into_a_model(rng):
                               dtype=np.float64)
     block = model.layers[0]
     assert np.shares_memory(block.attn.in_proj_weight, model.flat_params)
-    assert np.shares_memory(block.dlinear2_W, model.flat_grads)
+    assert np.shares_memory(block.linear2.dW, model.flat_grads)
     model.fit(rng.standard_normal((16, 5, 8)), rng.integers(0, 3, 16), epochs=1, batch_size=8)
     assert np.abs(model.flat_grads).max() > 0
 
@@ -170,7 +169,8 @@ def test_patch_embedding(channels, cls_token, rng):
     pe = PatchEmbedding((channels, 28, 14), p, d, cls_token=cls_token, dtype=np.float64)
     pe.init_params(rng)
     pe.bias[...] = rng.standard_normal(d)
-    W, b, c = T(pe.weight.reshape(d, channels, p, p), True), T(pe.bias, True), T(pe.cls, True)
+    W, b = T(pe.weight.reshape(d, channels, p, p), True), T(pe.bias, True)
+    c = T(pe.cls, True) if cls_token else None                 # (no class token: no cls parameter)
 
     def ref(xt):
         tokens = torch.nn.functional.conv2d(xt, W, b, stride=p).flatten(2).transpose(1, 2)

@@ -238,14 +238,14 @@ def test_stacked_recurrent_layers_returning_sequences():
 
 def _attention_models():
     from numnet.layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding,
-                               TokenDense, TokenPool, TransformerEncoderBlock)
+                               TokenPool, TransformerEncoderBlock)
 
     # two channels before the patches (their (c, u, v) order matters), a class token, a block
     with_cls = [numnet.Conv2D(1, 2, 3, padding=1), PatchEmbedding((2, 28, 28), 7, 16), PositionalEmbedding(17, 16),
                 TransformerEncoderBlock(16, 2, 24), LayerNorm(16), TokenPool("cls"), numnet.Dense(16, 10)]
     # no class token, bare attention, token-wise Dense, both GELUs, the mean of the tokens
     no_cls = [PatchEmbedding((28, 28), 4, 12, cls_token=False), MultiHeadSelfAttention(12, 3), GELU(),
-              TokenDense(12, 20), GELU("tanh"), LayerNorm(20), TokenPool("mean"), numnet.Dense(20, 10)]
+              numnet.Dense(12, 20, init="xavier"), GELU("tanh"), LayerNorm(20), TokenPool("mean"), numnet.Dense(20, 10)]
     return {"with_cls": with_cls, "no_cls": no_cls}
 
 

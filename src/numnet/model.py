@@ -18,7 +18,7 @@ from .errors import ConfigError
 from .functional import to_float, true_labels
 from .inference.chunks import outputs
 from .inference.frozen import Frozen
-from .layers.base import Parameter
+from .layers.dense import Dense
 
 FORMAT = "numnet-model"
 FORMAT_VERSION = 1
@@ -46,24 +46,28 @@ class Sequential:
         self._build(seed)
 
     def _build(self, seed):
+        """Allocate the flat buffers from the layers' ``param_shapes()`` and bind every layer (and
+        child) to its views; with a seed, initialise every layer and child in order from one generator."""
         rng = np.random.default_rng(seed) if seed is not None else None
-        total = sum(int(np.prod(s)) for layer in self.layers for s in layer.param_shapes().values())
+        total = sum(math.prod(s) for layer in self.layers for s in layer.param_shapes().values())
         self.flat_params = np.zeros(total, dtype=self.dtype)
         self.flat_grads = np.zeros(total, dtype=self.dtype)
         for layer, params, grads in zip(self.layers, self._views(self.flat_params), self._views(self.flat_grads)):
-            layer.bind(params, grads)
-            if hasattr(layer, "dtype"):          # a layer that makes floats of its own (Standardize from pixels)
-                layer.dtype = self.dtype
+            for _, sub in layer.named_layers():
+                sub.dtype = self.dtype           # of what a layer makes itself (Standardize's x̂ from pixels)
+            layer.bind(params, grads, fill=rng is None)
             if rng is not None:
-                layer.init_params(rng)
+                for _, sub in layer.named_layers():
+                    sub.init_params(rng)
 
     def _views(self, flat):
-        """For each layer, {name: view of ``flat``} shaped like its parameters, in order."""
+        """For each layer, {dotted name: view of ``flat``} shaped like its parameters (children's
+        included), in order."""
         offset = 0
         for layer in self.layers:
             views = {}
             for name, shape in layer.param_shapes().items():
-                size = int(np.prod(shape))
+                size = math.prod(shape)
                 views[name] = flat[offset:offset + size].reshape(shape)
                 offset += size
             yield views
@@ -87,17 +91,22 @@ class Sequential:
                 break
         return grad
 
+    def named_layers(self) -> list:
+        """[(dotted name, layer)] for every layer and child layer: '3' for layer 3, '3.attn' for its child."""
+        return [pair for i, layer in enumerate(self.layers) for pair in layer.named_layers(str(i))]
+
     def parameters(self) -> list:
-        """[Parameter] of every layer, named 'k.W' (parameter W of layer k): value and grad are the
-        layers' own arrays, views into ``flat_params`` and ``flat_grads``."""
-        return [Parameter(layer, n, f"{i}.{n}") for i, layer in enumerate(self.layers) for n in layer.param_names]
+        """[Parameter] of every layer, named 'k.W' (parameter W of layer k) or 'k.attn.in_proj_weight'
+        (of a child layer): value and grad are the layers' own arrays, views into ``flat_params`` and
+        ``flat_grads``, in the buffers' order."""
+        return [p for i, layer in enumerate(self.layers) for p in layer.parameters(str(i))]
 
     def named_parameters(self):
         """[(name, array)] for every parameter, e.g. ('1.W', W of layer 1)."""
-        return [(f"{i}.{n}", p) for i, layer in enumerate(self.layers) for n, p in layer.params.items()]
+        return [(p.qualname, p.value) for p in self.parameters()]
 
     def named_gradients(self):
-        return [(f"{i}.{n}", g) for i, layer in enumerate(self.layers) for n, g in layer.grads.items()]
+        return [(p.qualname, p.grad) for p in self.parameters()]
 
     @property
     def num_parameters(self) -> int:
@@ -120,9 +129,9 @@ class Sequential:
     def adapt(self, x, chunk: int = 4096):
         """Fit data-dependent layers (``Standardize``) in front of the first trainable layer."""
         for i, layer in enumerate(self.layers):
-            if layer.param_names:
+            if layer.param_shapes():
                 break
-            if hasattr(layer, "adapt") and not layer.adapted:
+            if not layer.adapted:
                 def batches(before=self.layers[:i]):
                     for start in range(0, len(x), chunk):
                         h = self.prepare(x[start:start + chunk])
@@ -139,8 +148,8 @@ class Sequential:
         return isinstance(self.loss, losses.BinaryCrossEntropy) and self._out_width() == 1
 
     def _out_width(self):
-        last = next((layer for layer in reversed(self.layers) if hasattr(layer, "out_features")), None)
-        return getattr(last, "out_features", None)
+        last = next((layer for layer in reversed(self.layers) if isinstance(layer, Dense)), None)
+        return last.out_features if last is not None else None
 
     def probabilities(self, out):
         """Class probabilities (N, K) from the last layer's output: softmax of the logits, or for a

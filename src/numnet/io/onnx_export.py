@@ -19,7 +19,7 @@ Layers, dispatched on ``type(layer).__name__``:
     Standardize      x̂ = (x − μ)·(1/σ)                      Sub, Mul
     Flatten          (N, d1, d2, ...) -> (N, d1·d2·...)      Flatten(axis=1)
     Reshape          (N, ...) -> (N, *shape)                 Reshape([0, *shape])
-    Dense            z = x·Wᵀ + b                            Gemm(transB=1)
+    Dense            z = x·Wᵀ + b                            Gemm(transB=1); on tokens MatMul, Add
     ReLU, Sigmoid, Tanh, Softmax                             Relu, Sigmoid, Tanh, Softmax(axis=-1)
     Step             1 if z ≥ 0 else 0                       GreaterOrEqual, Cast
     Conv2D           pads (p_h, p_w, p_h, p_w), strides      Conv (Unsqueeze first for (N, H, W) input)
@@ -28,7 +28,7 @@ Layers, dispatched on ``type(layer).__name__``:
     BatchNorm        y = γ·(x − running_mean)/√(running_var + ε) + β   BatchNormalization (inference)
     Dropout          identity in evaluation                  (omitted)
     RNN, LSTM, GRU   ONNX's RNN, LSTM, GRU (gates reordered, time-major)       see ``numnet.onnx_sequence``
-    LayerNorm, GELU, TokenDense, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding,
+    LayerNorm, GELU, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding,
     TokenPool, TransformerEncoderBlock     MatMul, Softmax, Reshape, Transpose, LayerNormalization, Erf...
 
 Any other layer raises :class:`ExportError` naming it. The graph computes in the model's dtype
@@ -48,6 +48,7 @@ from .. import __version__
 from ..errors import ExportError, NumnetError
 from ..functional import PIXEL_SCALE  # x = pixel / 255, as the model scales uint8 input
 from .onnx_sequence import CONVERTERS as _SEQUENCE_CONVERTERS
+from .onnx_sequence import dense_on_tokens
 
 #: the default opset; any from MIN_OPSET up to what the installed onnx knows may be asked for
 OPSET = 17
@@ -117,6 +118,8 @@ def _reshape(g, layer, x, shape, p):
 
 
 def _dense(g, layer, x, shape, p):
+    if len(shape) > 1:                                   # tokens (L, in): MatMul on the last axis
+        return dense_on_tokens(g, layer, x, shape, p)
     if tuple(shape) != (layer.in_features,):
         raise ExportError(f"layer {p} (Dense): expects ({layer.in_features},) inputs, gets {shape}")
     out = g.node("Gemm", [x, g.const(f"{p}.W", layer.W), g.const(f"{p}.b", layer.b)], f"{p}.out", transB=1)

@@ -20,7 +20,7 @@ Attention layers, on tokens (N, L, D):
                                                    else ReduceMean, Sub, Mul, Sqrt, Reciprocal
     GELU             x·(1 + erf(x/√2))/2                         Mul, Erf, Add
                      approximate="tanh": x·(1 + tanh(√(2/π)(x + 0.044715x³)))/2      Tanh
-    TokenDense       y = x·Wᵀ + b                                MatMul, Add
+    Dense on tokens  y = x·Wᵀ + b on the last axis               MatMul, Add   (``dense_on_tokens``)
     MultiHeadSelfAttention  Q, K, V = x·W_{q,k,v}ᵀ + b; per head softmax(Q·Kᵀ/√d)·V; heads
                      side by side, ·W_outᵀ + b_out               MatMul, Add, Reshape, Transpose, Softmax
     PositionalEmbedding  y = x + pos                             Add
@@ -113,9 +113,10 @@ def _gelu(g, layer, x, shape, p):
     return g.node("Mul", [x, cdf], f"{p}.out"), shape
 
 
-def _token_dense(g, layer, x, shape, p):
+def dense_on_tokens(g, layer, x, shape, p):
+    """A Dense on (…, in) samples of any rank (``onnx_export`` converts one on rows (in,) to Gemm)."""
     if shape[-1] != layer.in_features:
-        raise ExportError(f"layer {p} (TokenDense): expects (…, {layer.in_features}) inputs, gets {shape}")
+        raise ExportError(f"layer {p} (Dense): expects (…, {layer.in_features}) inputs, gets {shape}")
     return _linear(g, x, layer.W, layer.b, p), tuple(shape[:-1]) + (layer.out_features,)
 
 
@@ -167,14 +168,13 @@ def _token_pool(g, layer, x, shape, p):
 
 def _block(g, layer, x, shape, p):
     shape = tuple(layer.output_shape(shape))
-    part = {name: getattr(layer, name) for name in layer.PARTS}
-    a, _ = _layernorm(g, part["norm1"], x, shape, f"{p}.norm1")
-    a, _ = _attention(g, part["attn"], a, shape, f"{p}.attn")
+    a, _ = _layernorm(g, layer.norm1, x, shape, f"{p}.norm1")
+    a, _ = _attention(g, layer.attn, a, shape, f"{p}.attn")
     u = g.node("Add", [x, a], f"{p}.u")                                      # u = x + MHSA(LN₁(x))
-    m, _ = _layernorm(g, part["norm2"], u, shape, f"{p}.norm2")
-    m, hidden = _token_dense(g, part["linear1"], m, shape, f"{p}.linear1")
-    m, _ = _gelu(g, part["act"], m, hidden, f"{p}.act")
-    m, _ = _token_dense(g, part["linear2"], m, hidden, f"{p}.linear2")
+    m, _ = _layernorm(g, layer.norm2, u, shape, f"{p}.norm2")
+    m, hidden = dense_on_tokens(g, layer.linear1, m, shape, f"{p}.linear1")
+    m, _ = _gelu(g, layer.act, m, hidden, f"{p}.act")
+    m, _ = dense_on_tokens(g, layer.linear2, m, hidden, f"{p}.linear2")
     return g.node("Add", [u, m], f"{p}.out"), shape                           # y = u + MLP(LN₂(u))
 
 
@@ -184,7 +184,6 @@ CONVERTERS = {
     "GRU": _recurrent,
     "LayerNorm": _layernorm,
     "GELU": _gelu,
-    "TokenDense": _token_dense,
     "MultiHeadSelfAttention": _attention,
     "PositionalEmbedding": _positional,
     "PatchEmbedding": _patches,

@@ -1,6 +1,6 @@
 """Saving and loading models: one ``.npz`` file holding every parameter and buffer array (entries
-'k.name' for layer k) and a JSON entry ``__config__`` (the architecture, loss, dtype, history and
-training info). No pickle anywhere (``allow_pickle=False``); sizes are checked before anything is
+'k.name' for layer k, 'k.child.name' for its child layers) and a JSON entry ``__config__`` (the
+architecture, loss, dtype, history and training info). No pickle anywhere (``allow_pickle=False``); sizes are checked before anything is
 allocated; files are written atomically (a temporary file renamed over the target)."""
 from __future__ import annotations
 
@@ -23,12 +23,21 @@ OPTIMIZER = "__optimizer__"          # array entries '__optimizer__.i.name': the
 
 
 def arrays(model) -> dict:
-    """{'k.name': array} for every parameter and buffer of every layer (the arrays themselves)."""
-    out = {}
+    """{'k.name': array} for every parameter and buffer of every layer (the arrays themselves);
+    a child layer's are 'k.child.name' (``3.attn.in_proj_weight``)."""
+    out = dict(model.named_parameters())
     for i, layer in enumerate(model.layers):
-        for name in layer.param_names + getattr(layer, "buffer_names", ()):
-            out[f"{i}.{name}"] = getattr(layer, name)
+        out.update(layer.named_buffers(str(i)))
     return out
+
+
+def _entry_name(key: str, entries) -> str:
+    """``key``, or the name files made before layers held child layers gave a child's array if the
+    file has that one instead: '3.attn_in_proj_weight' for '3.attn.in_proj_weight' (the parts of
+    a TransformerEncoderBlock)."""
+    layer, _, rest = key.partition(".")
+    old = f"{layer}.{rest.replace('.', '_', 1)}"
+    return old if key not in entries and old in entries else key
 
 
 def save(model, path) -> str:
@@ -65,8 +74,9 @@ def load(path, model_class=Sequential) -> Sequential:
     ``numnet.Sequential``, which has ``fit`` and ``save``). No pickle: ``allow_pickle=False``.
 
     Raises :class:`ModelFileError` for a missing, corrupt or foreign file. Nothing is allocated
-    before it is checked: the config's size; the values the architecture declares (each layer's
-    ``declared_size``) against what the file's arrays can hold; every array's ``.npy`` header (shape,
+    before it is checked: the config's size; the values the architecture declares (its layers,
+    built from the config without allocating, sum their ``param_shapes`` and ``buffer_shapes``)
+    against what the file's arrays can hold; every array's ``.npy`` header (shape,
     dtype) against the architecture and against the size of its entry in the zip.
     """
     path = os.fspath(path)
@@ -87,7 +97,7 @@ def load(path, model_class=Sequential) -> Sequential:
             cfg = _config(zf, entries["__config__"], fail)
             capacity = _capacity(path, entries, fail)
             model = _build(cfg, capacity, fail, model_class)
-            expected = arrays(model)
+            expected = {_entry_name(key, entries): a for key, a in arrays(model).items()}
             if cfg.get("optimizer_state") is not None:
                 model.optimizer, opt_arrays = _optimizer(cfg["optimizer_state"], model, fail)
                 expected.update(opt_arrays)
@@ -98,9 +108,8 @@ def load(path, model_class=Sequential) -> Sequential:
                 raise fail(f"arrays disagree with the architecture (missing {missing}, unexpected {extra})")
             for key, target in expected.items():
                 _read_into(zf, entries[key], key, target, fail)
-            for layer in model.layers:
-                if hasattr(layer, "check_state"):
-                    layer.check_state()
+            for _, layer in model.named_layers():
+                layer.state_loaded()
     except ModelFileError:
         raise
     except ConfigError as e:
@@ -166,25 +175,25 @@ def _capacity(path, entries, fail) -> int:
 
 def _build(cfg, capacity, fail, model_class) -> Sequential:
     """The model the config describes, after checking that the values its layers declare fit in
-    the ``capacity`` bytes of arrays the file holds (4 bytes a value at least)."""
-    declared = 0
+    the ``capacity`` bytes of arrays the file holds (4 bytes a value at least). Layers built from a
+    config hold dimensions only, so the check allocates nothing (a registered layer of your own that
+    allocates in its constructor has allocated by then)."""
+    declared, layers = 0, []
     for c in cfg["layers"]:
-        cls = layers_mod.REGISTRY.get(c.get("type"))
+        cls = layers_mod.layer_class(c.get("type"))
         if cls is None:
             raise fail(f"invalid architecture (unknown layer type {c.get('type')!r})")
         try:
-            size = cls.declared_size({k: v for k, v in c.items() if k != "type"})
+            layer = layers_mod.from_config(c)
+            declared += layer.size()
         except (KeyError, TypeError, ValueError, ConfigError) as e:
             raise fail(f"invalid architecture ({cls.__name__}: {e})") from None
-        if size is None and cls.__module__.startswith("numnet."):        # numnet's own layers all declare it
-            raise fail(f"invalid architecture ({cls.__name__} does not declare its size)")
-        declared += size or 0                                            # (a registered layer of yours may not)
         if declared > capacity // 4 + 1024:
             raise fail(f"the architecture declares {declared:,} or more values, but the file's arrays hold at most "
                        f"{capacity // 4:,}")
+        layers.append(layer)
     try:
-        return model_class([layers_mod.from_config(c) for c in cfg["layers"]], loss=cfg["loss"]["type"],
-                          dtype=cfg["dtype"], seed=None)
+        return model_class(layers, loss=cfg["loss"]["type"], dtype=cfg["dtype"], seed=None)
     except (ConfigError, TypeError, ValueError, KeyError) as e:
         raise fail(f"invalid architecture ({e})") from None
 

@@ -1,16 +1,16 @@
 """numnet's layers, one module per family, and the one registry of layer types.
 
     activations   ReLU, Sigmoid, Tanh, Step, Sign, Softmax
-    dense         Dense                      z = W·x + b
+    dense         Dense                      z = W·x + b   (on the last axis: rows (N, in) or tokens (N, L, in))
     shape         Flatten, Reshape
     norm          Standardize, BatchNorm
     dropout       Dropout
     conv          Conv2D                     Z = X_col·W_matᵀ + b
     pool          MaxPool2D, AvgPool2D, GlobalAvgPool2D
     recurrent     RNN, LSTM, GRU             h_t = tanh(x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh), BPTT
-    attention     LayerNorm, GELU, TokenDense, MultiHeadSelfAttention    softmax(QKᵀ/√d)·V
+    attention     LayerNorm, GELU, MultiHeadSelfAttention    softmax(QKᵀ/√d)·V
     tokens        PositionalEmbedding, PatchEmbedding, TokenPool  (images to tokens and back)
-    transformer   TransformerEncoderBlock    pre-norm: x + MHSA(LN(x)), then x + MLP(LN(x))
+    transformer   TransformerEncoderBlock    pre-norm: x + MHSA(LN(x)), then x + MLP(LN(x)), made of child layers
 
 The contract every layer follows is in ``base.py``. A new layer is a class in one of these
 modules (or a new one) plus one line in ``REGISTRY`` below, so that saved models name it.
@@ -20,7 +20,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..functional import sigmoid, softmax
 from .activations import ReLU, Sigmoid, Sign, Softmax, Step, Tanh
-from .attention import GELU, LayerNorm, MultiHeadSelfAttention, TokenDense
+from .attention import GELU, LayerNorm, MultiHeadSelfAttention
 from .base import Layer, Parameter
 from .conv import Conv2D
 from .dense import Dense
@@ -37,9 +37,17 @@ REGISTRY = {cls.__name__: cls for cls in (
     Dense, ReLU, Sigmoid, Tanh, Step, Sign, Softmax, Flatten, Reshape, Standardize, BatchNorm, Dropout,
     Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
     RNN, LSTM, GRU,
-    LayerNorm, GELU, TokenDense, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding, TokenPool,
+    LayerNorm, GELU, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding, TokenPool,
     TransformerEncoderBlock,
 )}
+
+#: layer types that saved files may name by an older name: TokenDense (before Dense took tokens)
+RENAMED = {"TokenDense": "Dense"}
+
+
+def layer_class(name):
+    """The registered class a saved model's layer type names (old names included), or None."""
+    return REGISTRY.get(RENAMED.get(name, name)) if isinstance(name, str) else None
 
 
 def register(cls):
@@ -56,14 +64,14 @@ def from_config(cfg: dict) -> Layer:
     if not isinstance(cfg, dict):
         raise ConfigError(f"a layer must be described by an object, not {type(cfg).__name__}")
     cfg = dict(cfg)
-    cls = REGISTRY.get(cfg.pop("type", None))
+    cls = layer_class(cfg.pop("type", None))
     if cls is None:
         raise ConfigError(f"unknown layer type in {cfg!r}")
     return cls(**cfg)
 
 
-__all__ = ["REGISTRY", "GELU", "GRU", "LSTM", "LayerNorm", "MultiHeadSelfAttention", "PatchEmbedding",
-           "PositionalEmbedding", "RNN", "TokenDense", "TokenPool", "TransformerEncoderBlock", "AvgPool2D",
+__all__ = ["REGISTRY", "RENAMED", "layer_class", "GELU", "GRU", "LSTM", "LayerNorm", "MultiHeadSelfAttention",
+           "PatchEmbedding", "PositionalEmbedding", "RNN", "TokenPool", "TransformerEncoderBlock", "AvgPool2D",
            "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D",
            "Layer", "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step",
            "Tanh", "from_config", "register", "sigmoid", "softmax"]

@@ -3,7 +3,6 @@ N samples, L tokens, D features per token.
 
 * ``LayerNorm``: normalises each token over its D features (``nn.LayerNorm(D)``).
 * ``GELU``: x·Φ(x) (``nn.GELU()``; ``approximate="tanh"`` as ``nn.GELU(approximate='tanh')``).
-* ``TokenDense``: the same Dense applied to every token (``nn.Linear`` on (N, L, D)).
 * ``MultiHeadSelfAttention``: softmax(Q·Kᵀ/√d)·V per head (``nn.MultiheadAttention``, batch_first,
   the same parameter names and layout).
 
@@ -41,14 +40,10 @@ class LayerNorm(Layer):
     param_names = ("gamma", "beta")
 
     def __init__(self, dim: int, eps: float = 1e-5, dtype=np.float32):
-        self.dim, self.eps = whole(dim, "dim"), float(eps)
-        self.gamma = np.ones(self.dim, dtype=dtype)
-        self.beta = np.zeros(self.dim, dtype=dtype)
-        self.dgamma, self.dbeta = np.zeros_like(self.gamma), np.zeros_like(self.beta)
+        self.dim, self.eps, self.dtype = whole(dim, "dim"), float(eps), np.dtype(dtype)
 
-    @classmethod
-    def declared_size(cls, config):
-        return 2 * whole(config["dim"], "dim")                                  # γ, β
+    def array_shapes(self):
+        return {"gamma": (self.dim,), "beta": (self.dim,)}
 
     def init_params(self, rng):
         self.gamma[...] = 1
@@ -123,52 +118,6 @@ class GELU(Layer):
         return {"type": "GELU", "approximate": self.approximate}
 
 
-class TokenDense(Layer):
-    """A Dense applied to each token, as ``nn.Linear`` on (N, L, D_in):
-
-    y = x·Wᵀ + b     W (out, in), b (out,)     dW = Σ_tokens gᵀ·x    db = Σ_tokens g    dx = g·W
-    """
-
-    param_names = ("W", "b")
-
-    def __init__(self, in_features: int, out_features: int, init="xavier", dtype=np.float32):
-        self.in_features, self.out_features = whole(in_features, "in_features"), whole(out_features, "out_features")
-        self.init = init
-        self.W = np.empty((self.out_features, self.in_features), dtype=dtype)
-        self.b = np.zeros(self.out_features, dtype=dtype)
-        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
-        self.init_params(np.random.default_rng(0))
-
-    @classmethod
-    def declared_size(cls, config):
-        return (whole(config["in_features"], "in_features") + 1) * whole(config["out_features"], "out_features")
-
-    def init_params(self, rng):
-        self.W[...] = initializers.get(self.init)(self.W.shape, self.in_features, self.out_features, rng)
-        self.b[...] = 0
-
-    def forward(self, x):
-        self.x = x
-        y = x @ self.W.T
-        y += self.b
-        return y
-
-    def backward(self, grad):
-        g2 = grad.reshape(-1, self.out_features)
-        np.matmul(g2.T, self.x.reshape(-1, self.in_features), out=self.dW)
-        g2.sum(axis=0, out=self.db)
-        if not self.input_grad:
-            return None
-        return grad @ self.W
-
-    def output_shape(self, input_shape):
-        return tuple(input_shape[:-1]) + (self.out_features,)
-
-    def config(self):
-        return {"type": "TokenDense", "in_features": self.in_features, "out_features": self.out_features,
-                "init": self.init if isinstance(self.init, str) else "xavier"}
-
-
 class MultiHeadSelfAttention(Layer):
     """Multi-head self-attention, as ``nn.MultiheadAttention(D, h, batch_first=True)`` called as
     ``attn(x, x, x)``; parameters named and laid out as PyTorch's (``out_proj_weight`` is its
@@ -187,28 +136,15 @@ class MultiHeadSelfAttention(Layer):
     param_names = ("in_proj_weight", "in_proj_bias", "out_proj_weight", "out_proj_bias")
 
     def __init__(self, embed_dim: int, num_heads: int, dtype=np.float32):
-        self.embed_dim, self.num_heads = self._sizes(embed_dim, num_heads)
-        D = self.embed_dim
-        self.in_proj_weight = np.empty((3 * D, D), dtype=dtype)
-        self.in_proj_bias = np.zeros(3 * D, dtype=dtype)
-        self.out_proj_weight = np.empty((D, D), dtype=dtype)
-        self.out_proj_bias = np.zeros(D, dtype=dtype)
-        for n in self.param_names:
-            setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
-        self.init_params(np.random.default_rng(0))
-
-    @staticmethod
-    def _sizes(embed_dim, num_heads):
-        """(D, h), whole numbers with h dividing D."""
-        D, h = whole(embed_dim, "embed_dim"), whole(num_heads, "num_heads")
-        if D % h:
+        self.embed_dim, self.num_heads = whole(embed_dim, "embed_dim"), whole(num_heads, "num_heads")
+        if self.embed_dim % self.num_heads:
             raise ConfigError(f"embed_dim {embed_dim} must be a multiple of num_heads {num_heads}")
-        return D, h
+        self.dtype = np.dtype(dtype)
 
-    @classmethod
-    def declared_size(cls, config):
-        D, _ = cls._sizes(config["embed_dim"], config["num_heads"])
-        return 4 * D * (D + 1)                                    # W_in (3D, D), b_in (3D,), W_out (D, D), b_out (D,)
+    def array_shapes(self):
+        D = self.embed_dim
+        return {"in_proj_weight": (3 * D, D), "in_proj_bias": (3 * D,), "out_proj_weight": (D, D),
+                "out_proj_bias": (D,)}
 
     def init_params(self, rng):
         """PyTorch's: Xavier uniform for W_in (as one (3D, D) matrix), zero biases; W_out Xavier too."""

@@ -41,18 +41,11 @@ class Conv2D(Layer):
         if min(self.in_channels, self.out_channels, *self.kernel_size, *self.stride) < 1 or min(self.padding) < 0:
             raise ConfigError(f"invalid Conv2D sizes: channels {in_channels}->{out_channels}, kernel "
                               f"{kernel_size}, stride {stride}, padding {padding}")
-        self.init = init
-        kh, kw = self.kernel_size
-        self.W = np.empty((self.out_channels, self.in_channels, kh, kw), dtype=dtype)
-        self.b = np.zeros(self.out_channels, dtype=dtype)
-        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
+        self.init, self.dtype, self.seed = init, np.dtype(dtype), seed
         self._scratch = {}                        # im2col's buffers, reused from batch to batch
-        self.init_params(np.random.default_rng(seed))
 
-    @classmethod
-    def declared_size(cls, config):
-        kh, kw = pair(config.get("kernel_size", 3), "kernel_size")
-        return (whole(config["in_channels"], "in_channels") * kh * kw + 1) * whole(config["out_channels"], "out_channels")
+    def array_shapes(self):
+        return {"W": (self.out_channels, self.in_channels, *self.kernel_size), "b": (self.out_channels,)}
 
     def init_params(self, rng):
         kh, kw = self.kernel_size

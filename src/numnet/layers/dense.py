@@ -1,4 +1,4 @@
-"""The fully connected layer of seed 000: z = W·x + b."""
+"""The fully connected layer of seed 000: z = W·x + b, on the last axis of any input."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +12,9 @@ class Dense(Layer):
     """Fully connected layer, as ``nn.Linear`` and seed 000's z = W·x + b.
 
     W: (out_features, in_features), b: (out_features,).
-    forward:  z = x·Wᵀ + b            x: (N, in) -> z: (N, out)
+    forward:  z = x·Wᵀ + b            x: (N, in) -> z: (N, out), or any (…, in) -> (…, out)
     backward: dW = dzᵀ·x   (out, in)   db = Σ_n dz   (out,)   dx = dz·W   (N, in)
+              (the sums run over every leading axis: all tokens of all samples of (N, L, in))
     """
 
     param_names = ("W", "b")
@@ -24,15 +25,10 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int, init="he", dtype=np.float32, seed: int = 0):
         self.in_features, self.out_features = whole(in_features, "in_features"), whole(out_features, "out_features")
-        self.init = init
-        self.W = np.empty((self.out_features, self.in_features), dtype=dtype)
-        self.b = np.zeros(self.out_features, dtype=dtype)
-        self.dW, self.db = np.zeros_like(self.W), np.zeros_like(self.b)
-        self.init_params(np.random.default_rng(seed))
+        self.init, self.dtype, self.seed = init, np.dtype(dtype), seed
 
-    @classmethod
-    def declared_size(cls, config):
-        return (whole(config["in_features"], "in_features") + 1) * whole(config["out_features"], "out_features")
+    def array_shapes(self):
+        return {"W": (self.out_features, self.in_features), "b": (self.out_features,)}
 
     def init_params(self, rng):
         f = initializers.get(self.init)
@@ -46,14 +42,20 @@ class Dense(Layer):
         return z
 
     def backward(self, dz):
-        np.matmul(dz.T, self.x, out=self.dW)         # dW = dzᵀ·x
-        dz.sum(axis=0, out=self.db)                  # db = Σ_n dz
+        if dz.ndim == 2:
+            np.matmul(dz.T, self.x, out=self.dW)     # dW = dzᵀ·x
+            dz.sum(axis=0, out=self.db)              # db = Σ_n dz
+        else:                                        # tokens (N, L, ·): the same over all N·L rows
+            dz2 = dz.reshape(-1, self.out_features)
+            np.matmul(dz2.T, self.x.reshape(-1, self.in_features), out=self.dW)
+            dz2.sum(axis=0, out=self.db)
         if not self.input_grad:
             return None       # first layer: dL/dx of the images is not needed (saves a GEMM)
         return dz @ self.W                           # dx = dz·W
 
     def output_shape(self, input_shape):
-        return (self.out_features,)
+        """(out,) for rows (in,); (L, out) for tokens (L, in); (out,) for an unknown input (None)."""
+        return (tuple(input_shape[:-1]) if input_shape is not None else ()) + (self.out_features,)
 
     def config(self):
         return {"type": "Dense", "in_features": self.in_features, "out_features": self.out_features,

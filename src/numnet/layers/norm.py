@@ -2,8 +2,6 @@
 normalisation (every batch, with running statistics for evaluation)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..errors import ConfigError
@@ -19,7 +17,8 @@ class Standardize(Layer):
                         σ = √(mean over features of Var[x_j])  (one number)
     backward: dx = grad / σ.   No trainable parameters; μ and σ are saved with the model.
 
-    ``fit`` calls :meth:`adapt` on the training inputs the first time it trains.
+    ``fit`` calls :meth:`adapt` on the training inputs the first time it trains. x̂ made from uint8
+    pixels has the layer's ``dtype`` (a ``Sequential`` sets its own).
     Centring each pixel makes the first layer's optimisation better conditioned (seed 000's
     "normalise the inputs"): it is worth about 0.8 points of accuracy after 2 epochs of
     784-25-25-10, compared with the global (x − 0.1307)/0.3081.
@@ -32,19 +31,21 @@ class Standardize(Layer):
     def __init__(self, shape=None):
         self.shape = tuple(whole(s, "shape") for s in shape) if shape is not None else None
         self.adapted = shape is not None
+
+    def array_shapes(self):
+        return {"mean": self.shape or (1,), "std": ()}
+
+    def init_buffers(self):
         self.mean = np.zeros(self.shape or (1,), dtype=np.float64)
         self.std = np.ones((), dtype=np.float64)
-        self.dtype = np.dtype(np.float32)        # of x̂ from pixels (a Sequential sets its own)
 
-    @classmethod
-    def declared_size(cls, config):
-        shape = config.get("shape")
-        return math.prod(whole(s, "shape") for s in shape) + 1 if shape else 2
-
-    def check_state(self):
-        """After loading: σ must be a positive number (σ = 0 would divide by zero)."""
+    def state_loaded(self):
+        """After μ and σ were set (a model file, another model): σ must be a positive number
+        (σ = 0 would divide by zero); a fitted layer takes μ's shape."""
         if not (np.ndim(self.std) == 0 and np.isfinite(self.std) and self.std > 0):
             raise ConfigError(f"Standardize needs a positive σ, got {self.std!r}")
+        self.shape = tuple(self.mean.shape) if self.adapted else None
+        self._cache = None
 
     def adapt(self, batches):
         """Fit μ and σ from an iterable of input batches (N, ...); per-batch sums in the batch's
@@ -131,20 +132,19 @@ class BatchNorm(Layer):
         self.num_features = whole(num_features, "num_features")
         if self.num_features < 1:
             raise ConfigError(f"BatchNorm needs a positive number of features, got {num_features}")
-        self.momentum, self.eps = float(momentum), float(eps)
-        self.gamma = np.ones(self.num_features, dtype=dtype)
-        self.beta = np.zeros(self.num_features, dtype=dtype)
-        self.dgamma, self.dbeta = np.zeros_like(self.gamma), np.zeros_like(self.beta)
-        self.running_mean = np.zeros(self.num_features, dtype=np.float64)
-        self.running_var = np.ones(self.num_features, dtype=np.float64)
+        self.momentum, self.eps, self.dtype = float(momentum), float(eps), np.dtype(dtype)
 
-    @classmethod
-    def declared_size(cls, config):
-        return 4 * whole(config["num_features"], "num_features")
+    def array_shapes(self):
+        C = (self.num_features,)
+        return {"gamma": C, "beta": C, "running_mean": C, "running_var": C}
 
     def init_params(self, rng):
         self.gamma[...] = 1
         self.beta[...] = 0
+
+    def init_buffers(self):
+        self.running_mean = np.zeros(self.num_features, dtype=np.float64)
+        self.running_var = np.ones(self.num_features, dtype=np.float64)
 
     @staticmethod
     def batch_sum(*partial_sums):

@@ -48,20 +48,13 @@ class Recurrent(Layer):
                  dtype=np.float32, seed: int = 0):
         self.input_size, self.hidden_size = whole(input_size, "input_size"), whole(hidden_size, "hidden_size")
         self.return_sequences = bool(return_sequences)
-        G, F, H = self.gates * self.hidden_size, self.input_size, self.hidden_size
-        self.weight_ih = np.empty((G, F), dtype=dtype)
-        self.weight_hh = np.empty((G, H), dtype=dtype)
-        self.bias_ih = np.empty(G, dtype=dtype)
-        self.bias_hh = np.empty(G, dtype=dtype)
-        for n in self.param_names:
-            setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
-        self.init_params(np.random.default_rng(seed))
+        self.dtype, self.seed = np.dtype(dtype), seed
 
-    @classmethod
-    def declared_size(cls, config):
-        """G·H·F + G·H·H + 2·G·H values (W_ih, W_hh, b_ih, b_hh), without allocating them."""
-        F, H = whole(config["input_size"], "input_size"), whole(config["hidden_size"], "hidden_size")
-        return cls.gates * H * (F + H + 2)
+    def array_shapes(self):
+        """W_ih (G·H, F), W_hh (G·H, H), b_ih and b_hh (G·H,)."""
+        G = self.gates * self.hidden_size
+        return {"weight_ih": (G, self.input_size), "weight_hh": (G, self.hidden_size), "bias_ih": (G,),
+                "bias_hh": (G,)}
 
     def init_params(self, rng):
         """PyTorch's initialisation: every weight and bias ~ U(−1/√H, 1/√H)."""

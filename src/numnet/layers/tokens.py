@@ -26,13 +26,10 @@ class PositionalEmbedding(Layer):
 
     def __init__(self, num_tokens: int, dim: int, dtype=np.float32):
         self.num_tokens, self.dim = whole(num_tokens, "num_tokens"), whole(dim, "dim")
-        self.pos = np.zeros((self.num_tokens, self.dim), dtype=dtype)
-        self.dpos = np.zeros_like(self.pos)
-        self.init_params(np.random.default_rng(0))
+        self.dtype = np.dtype(dtype)
 
-    @classmethod
-    def declared_size(cls, config):
-        return whole(config["num_tokens"], "num_tokens") * whole(config["dim"], "dim")
+    def array_shapes(self):
+        return {"pos": (self.num_tokens, self.dim)}
 
     def init_params(self, rng):
         self.pos[...] = rng.standard_normal(self.pos.shape) * 0.02
@@ -64,18 +61,20 @@ class PatchEmbedding(Layer):
     A 28×28 MNIST digit with p = 7 gives 16 tokens (17 with the class token).
     """
 
+    param_names = ("weight", "bias", "cls")     # without the class token: ("weight", "bias")
+
     def __init__(self, image_shape, patch_size: int, dim: int, cls_token: bool = True, dtype=np.float32):
         self.image_shape, self.patch_size = self._geometry(image_shape, patch_size)
-        (C, H, W), p = self.image_shape, self.patch_size
+        (_, H, W), p = self.image_shape, self.patch_size
         self.dim, self.grid = whole(dim, "dim"), (H // p, W // p)
         self.cls_token = bool(cls_token)
-        self.param_names = ("weight", "bias", "cls") if self.cls_token else ("weight", "bias")
-        self.weight = np.empty((self.dim, C * p * p), dtype=dtype)
-        self.bias = np.zeros(self.dim, dtype=dtype)
-        self.cls = np.zeros(self.dim, dtype=dtype)
-        for n in ("weight", "bias", "cls"):
-            setattr(self, "d" + n, np.zeros_like(getattr(self, n)))
-        self.init_params(np.random.default_rng(0))
+        if not self.cls_token:
+            self.param_names = ("weight", "bias")
+        self.dtype = np.dtype(dtype)
+
+    def array_shapes(self):
+        (C, _, _), p = self.image_shape, self.patch_size
+        return {"weight": (self.dim, C * p * p), "bias": (self.dim,), "cls": (self.dim,)}
 
     @staticmethod
     def _geometry(image_shape, patch_size):
@@ -87,16 +86,13 @@ class PatchEmbedding(Layer):
             raise ConfigError(f"patch size {patch_size} must divide the image size {shape[-2]}×{shape[-1]}")
         return (1,) * (3 - len(shape)) + shape, p
 
-    @classmethod
-    def declared_size(cls, config):
-        (C, _, _), p = cls._geometry(config["image_shape"], config["patch_size"])
-        return whole(config["dim"], "dim") * (C * p * p + 1 + bool(config.get("cls_token", True)))  # W, b (, cls)
-
     def init_params(self, rng):
         fan_in = self.weight.shape[1]
         self.weight[...] = initializers.lecun(self.weight.shape, fan_in, self.dim, rng)
         self.bias[...] = 0
-        self.cls[...] = rng.standard_normal(self.dim) * 0.02
+        cls = rng.standard_normal(self.dim) * 0.02      # drawn with or without the class token
+        if self.cls_token:
+            self.cls[...] = cls
 
     def _patches(self, x):
         """(N, C, H, W) → (N, L, C·p·p)."""

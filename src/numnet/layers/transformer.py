@@ -7,10 +7,10 @@
 backward, the same two steps in reverse, each residual adding its identity path:
     du = dy + LN₂ᵀ(W₁ᵀ(GELU'ᵀ(W₂ᵀ dy)))         dx = du + LN₁ᵀ(MHSAᵀ(du))
 
-The block is made of the layers of ``numnet.layers.attention`` (norm1, attn, norm2, linear1, act, linear2);
-its parameters are theirs, named "<part>_<name>" (e.g. ``attn_in_proj_weight``, ``linear1_W``,
-``norm2_gamma``), and its gradients "d<part>_<name>": reading or setting either reaches the part's
-own array, so ``Sequential`` can bind them into its flat buffers like any layer's.
+The block is made of child layers (norm1, attn, norm2, linear1, act, linear2, PyTorch's names but
+``attn`` for its ``self_attn``); its parameters are theirs, with dotted names
+(``attn.in_proj_weight``, ``linear1.W``, ``norm2.gamma``), which ``Sequential`` binds into its flat
+buffers like any layer's.
 """
 from __future__ import annotations
 
@@ -18,95 +18,35 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..functional import whole
-from .attention import GELU, LayerNorm, MultiHeadSelfAttention, TokenDense
+from .attention import GELU, LayerNorm, MultiHeadSelfAttention
 from .base import Layer
+from .dense import Dense
 
 
 class TransformerEncoderBlock(Layer):
     """Pre-norm encoder block on tokens (N, L, D); see the module docstring for the formulas.
     dim D, num_heads h (D divisible by h), mlp_dim: width of the hidden MLP layer."""
 
-    PARTS = ("norm1", "attn", "norm2", "linear1", "act", "linear2")
+    child_names = ("norm1", "attn", "norm2", "linear1", "act", "linear2")
 
     def __init__(self, dim: int, num_heads: int, mlp_dim: int, dtype=np.float32):
         self.dim, self.num_heads = whole(dim, "dim"), whole(num_heads, "num_heads")
         self.mlp_dim = whole(mlp_dim, "mlp_dim")
-        self._setup(LayerNorm(self.dim, dtype=dtype), MultiHeadSelfAttention(self.dim, self.num_heads, dtype=dtype),
-                    LayerNorm(self.dim, dtype=dtype), TokenDense(self.dim, self.mlp_dim, dtype=dtype), GELU(),
-                    TokenDense(self.mlp_dim, self.dim, dtype=dtype))
+        self.norm1 = LayerNorm(self.dim, dtype=dtype)
+        self.attn = MultiHeadSelfAttention(self.dim, self.num_heads, dtype=dtype)
+        self.norm2 = LayerNorm(self.dim, dtype=dtype)
+        self.linear1 = Dense(self.dim, self.mlp_dim, init="xavier", dtype=dtype)
+        self.act = GELU()
+        self.linear2 = Dense(self.mlp_dim, self.dim, init="xavier", dtype=dtype)
 
-    @classmethod
-    def declared_size(cls, config):
-        """The parts' sizes: 2 LayerNorm(D), MHSA(D, h), TokenDense(D, M), TokenDense(M, D)."""
-        D, h, M = (whole(config[n], n) for n in ("dim", "num_heads", "mlp_dim"))
-        return (2 * LayerNorm.declared_size({"dim": D})
-                + MultiHeadSelfAttention.declared_size({"embed_dim": D, "num_heads": h})
-                + TokenDense.declared_size({"in_features": D, "out_features": M})
-                + TokenDense.declared_size({"in_features": M, "out_features": D}))
-
-    def _setup(self, *parts):
-        object.__setattr__(self, "parts", dict(zip(self.PARTS, parts)))
-        names, route = [], {}
-        for prefix, layer in self.parts.items():
-            for n in layer.param_names:
-                names.append(f"{prefix}_{n}")
-                route[f"{prefix}_{n}"] = (layer, n)
-                route[f"d{prefix}_{n}"] = (layer, "d" + n)
-        object.__setattr__(self, "_route", route)
-        self.param_names = tuple(names)
-
-    # parameters live in the parts -------------------------------------------------------------
-    def __getattr__(self, name):
-        route = self.__dict__.get("_route", {})
-        if name in route:
-            layer, attr = route[name]
-            return getattr(layer, attr)
-        parts = self.__dict__.get("parts", {})
-        if name in parts:
-            return parts[name]
-        raise AttributeError(name)
-
-    def __setattr__(self, name, value):
-        route = self.__dict__.get("_route", {})
-        if name in route:
-            layer, attr = route[name]
-            setattr(layer, attr, value)
-        else:
-            object.__setattr__(self, name, value)
-            if name in ("training", "input_grad"):
-                for layer in self.__dict__.get("parts", {}).values():
-                    setattr(layer, name, True if name == "input_grad" else value)
-
-    def init_params(self, rng):
-        for layer in self.parts.values():
-            layer.init_params(rng)
-
-    def bind(self, params, grads):
-        """Each part binds its own parameters to the caller's storage (names 'part_param')."""
-        for prefix, layer in self.parts.items():
-            layer.bind({n: params[f"{prefix}_{n}"] for n in layer.param_names},
-                       {n: grads[f"{prefix}_{n}"] for n in layer.param_names})
-
-    def compose_twin(self, twin_part):
-        """A copy made of ``twin_part(part)`` for each part (``numnet.parallel`` gives its workers
-        twins this way: the same parameters, each part's own caches)."""
-        twin = object.__new__(type(self))
-        twin.__dict__.update({k: v for k, v in self.__dict__.items() if k not in ("parts", "_route")})
-        twin._setup(*(twin_part(layer) for layer in self.parts.values()))
-        return twin
-
-    # the math ---------------------------------------------------------------------------------
     def forward(self, x):
-        p = self.parts
-        u = x + p["attn"].forward(p["norm1"].forward(x))
-        m = p["linear2"].forward(p["act"].forward(p["linear1"].forward(p["norm2"].forward(u))))
-        return u + m
+        u = x + self.attn.forward(self.norm1.forward(x))
+        return u + self.linear2.forward(self.act.forward(self.linear1.forward(self.norm2.forward(u))))
 
     def backward(self, grad):
-        p = self.parts
-        g = p["linear1"].backward(p["act"].backward(p["linear2"].backward(grad)))
-        du = grad + p["norm2"].backward(g)
-        dx_attn = p["norm1"].backward(p["attn"].backward(du))
+        g = self.linear1.backward(self.act.backward(self.linear2.backward(grad)))
+        du = grad + self.norm2.backward(g)
+        dx_attn = self.norm1.backward(self.attn.backward(du))
         if not self.input_grad:
             return None
         return du + dx_attn

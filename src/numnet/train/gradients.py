@@ -105,7 +105,7 @@ def loss_functions(model, x, y, states):
     fs, h = [], x
     set_rng_states(model, states)
     for k, layer in enumerate(model.layers):
-        if layer.param_names:
+        if layer.param_shapes():
             def f(h=h, k=k):
                 set_rng_states(model, states)
                 out = h
@@ -126,7 +126,7 @@ class KeepState:
 
     def __enter__(self):
         self.saved = [(layer, layer.training, {n: np.copy(getattr(layer, n)) for n in layer.buffer_names})
-                      for layer in self.model.layers]
+                      for _, layer in self.model.named_layers()]
         self.model.train(self.training)
 
     def __exit__(self, *exc):

@@ -145,7 +145,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     model.input_shape = tuple(x.shape[1:])
     x_rows = x.reshape(n, -1)
     batch_x = np.empty((min(batch_size, n), x_rows.shape[1]), dtype=model.dtype)
-    first = next((layer for layer in model.layers if layer.param_names), None)
+    first = next((layer for layer in model.layers if layer.param_shapes()), None)
     params, grads = [model.flat_params], [model.flat_grads]
     labels = true_labels(y)
     check_labels(model, y)

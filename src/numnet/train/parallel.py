@@ -31,9 +31,10 @@ MIN_PART = 1 << 16
 
 
 def splits(layer) -> bool:
-    """Whether ``layer`` can train on a worker's part of a batch: its output depends on each sample
-    alone, or its batch statistics can be summed over the workers (``batch_sum``, as BatchNorm)."""
-    return layer.per_sample or hasattr(layer, "batch_sum")
+    """Whether ``layer`` (and each of its children) can train on a worker's part of a batch: its
+    output depends on each sample alone, or its batch statistics can be summed over the workers
+    (``batch_sum``, as BatchNorm)."""
+    return all(sub.per_sample or sub.batch_sum is not None for _, sub in layer.named_layers())
 
 
 def auto_workers(model, batch_size: int, gradient="backprop") -> int:
@@ -78,14 +79,14 @@ def twin(model):
 
 
 def _twin_layer(layer):
-    if hasattr(layer, "compose_twin"):                      # a layer made of layers (TransformerEncoderBlock)
-        return layer.compose_twin(_twin_layer)
     t = copy.copy(layer)
     for name, value in vars(layer).items():
         if isinstance(value, np.random.Generator):          # its own masks, seeded
             setattr(t, name, np.random.default_rng(int(value.integers(2 ** 63))))
         elif name == "_scratch":                            # its own im2col buffers
             setattr(t, name, {})
+    for name, child in layer.children():                    # a layer made of layers: twins of its children
+        setattr(t, name, _twin_layer(child))
     return t
 
 
@@ -134,12 +135,13 @@ class DataParallel:
         self.model, self.k = model, workers
         self.twins = [twin(model) for _ in range(workers - 1)]
         self.groups, self.synced = [], []
-        for i, layer in enumerate(model.layers):
+        trees = [m.named_layers() for m in (model, *self.twins)]
+        for i, (_, layer) in enumerate(trees[0]):
             if not layer.per_sample:                 # BatchNorm: statistics summed over the workers
                 group = AllSum(workers)
-                for rank, m in enumerate([model, *self.twins]):
-                    m.layers[i].batch_sum = _RankedSum(group, rank)
-                    self.synced.append(m.layers[i])
+                for rank, tree in enumerate(trees):
+                    tree[i][1].batch_sum = _RankedSum(group, rank)
+                    self.synced.append(tree[i][1])
                 self.groups.append(group)
         self.pool = ThreadPoolExecutor(workers - 1, thread_name_prefix="numnet-worker")
         self.blas = contextlib.ExitStack()
@@ -181,13 +183,12 @@ class DataParallel:
         parts, this thread taking the first and the twins the others."""
         model, twins, m, k = self.model, self.twins, len(x), self.k
         if m < k:                  # fewer samples than workers: this thread alone, on its own statistics
-            saved = {id(l): l.__dict__.pop("batch_sum") for l in model.layers if "batch_sum" in l.__dict__}
+            saved = {l: l.__dict__.pop("batch_sum") for _, l in model.named_layers() if "batch_sum" in l.__dict__}
             try:
                 return backprop(model, x, y)
             finally:
-                for l in model.layers:
-                    if id(l) in saved:
-                        l.batch_sum = saved[id(l)]
+                for l, batch_sum in saved.items():
+                    l.batch_sum = batch_sum
         edges = [m * i // k for i in range(k + 1)]
         weights = [(b - a) / m for a, b in zip(edges, edges[1:])]
         futures = [self.pool.submit(self._guarded, t, x[a:b], y[a:b], w)

@@ -26,7 +26,7 @@ def load(path):
 
 def parameter_layers(model):
     """Indices of the layers that have parameters, in order."""
-    return [i for i, layer in enumerate(model.layers) if layer.param_names]
+    return [i for i, layer in enumerate(model.layers) if layer.param_shapes()]
 
 
 def copy_weights(source, target, head: bool = True) -> dict:
@@ -46,22 +46,22 @@ def copy_weights(source, target, head: bool = True) -> dict:
         if type(src).__name__ != type(dst).__name__:
             raise ConfigError(f"layer {i}: the saved model has {type(src).__name__}, this network "
                               f"{type(dst).__name__}")
-        mismatch = [n for n in dst.param_names if np.shape(getattr(src, n)) != np.shape(getattr(dst, n))]
+        src_params, dst_params = src.params, dst.params            # dotted names: children's too
+        mismatch = [n for n in dst_params if np.shape(src_params.get(n)) != np.shape(dst_params[n])]
         if i == last and (mismatch or not head):
             new_head = i
             continue
         if mismatch:
             n = mismatch[0]
-            raise ConfigError(f"layer {i} ({type(dst).__name__}): {n} has shape {np.shape(getattr(src, n))} in "
-                              f"the saved model, {np.shape(getattr(dst, n))} here")
-        for n in dst.param_names:
-            getattr(dst, n)[...] = getattr(src, n)            # in place: the target's flat buffer
-        for n in getattr(dst, "buffer_names", ()):
-            setattr(dst, n, np.array(getattr(src, n), copy=True))
-        if hasattr(dst, "adapted"):                           # Standardize: keep the source's statistics
-            dst.adapted = getattr(src, "adapted", True)
-            dst.shape = getattr(src, "shape", None)
-            dst._cache = None
+            raise ConfigError(f"layer {i} ({type(dst).__name__}): {n} has shape {np.shape(src_params.get(n))} in "
+                              f"the saved model, {np.shape(dst_params[n])} here")
+        for n, value in dst_params.items():
+            value[...] = src_params[n]                        # in place: the target's flat buffer
+        for (_, s), (_, d) in zip(src.named_layers(), dst.named_layers()):
+            for n in d.buffer_names:
+                setattr(d, n, np.array(getattr(s, n), copy=True))
+            d.adapted = s.adapted                             # Standardize: keep the source's statistics
+            d.state_loaded()
         copied.append(i)
     return {"copied": copied, "new_head": new_head}
 
@@ -86,9 +86,9 @@ def freeze(model, k: int) -> list:
 
 def unfreeze(model):
     for layer in model.layers:
-        if getattr(layer, "trainable", True) is False:
+        if layer.trainable is False:
             layer.trainable = True
-        if layer.param_names and "input_grad" in vars(layer):
+        if layer.param_shapes() and "input_grad" in vars(layer):
             del layer.input_grad                               # back to the class default (True)
 
 
@@ -137,7 +137,7 @@ class Restricted(Optimizer):
         runs, offset = [], 0
         for layer in model.layers:
             size = sum(int(np.prod(s)) for s in layer.param_shapes().values())
-            if size and getattr(layer, "trainable", True):
+            if size and layer.trainable:
                 if runs and runs[-1][1] == offset:
                     runs[-1][1] = offset + size
                 else:

@@ -62,25 +62,26 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
     for i, layer in enumerate(model.layers):
         kind = type(layer).__name__
         out = layer.forward(a)
-        if layer.param_names:
+        params = layer.params                              # its children's too, dotted (attn.in_proj_weight)
+        if params:
             param_count += 1
         k = param_count
         new = layer.symbol.format(i=i, k=k)
         seed_style = "{k}" in layer.equations["forward"]     # W1, b1 as column vectors, as seed 000 writes them
-        names = {n: f"{n}{k}" if seed_style else n for n in layer.param_names}
-        fmt = {"x": name, "y": new, "k": k, "name": kind, "params": "".join(f", {n}" for n in layer.param_names)}
+        names = {n: f"{n}{k}" if seed_style else n for n in params}
+        fmt = {"x": name, "y": new, "k": k, "name": kind, "params": "".join(f", {n}" for n in params)}
         step = {"index": i, "layer": kind, "input": name, "output": new, "k": k, "seed_style": seed_style,
                 "equation": layer.equations["forward"].format(**fmt),
                 "params": {names[n]: _column(p.shape) if seed_style else list(p.shape)
-                           for n, p in layer.params.items()}}
+                           for n, p in params.items()}}
         if layer.equations is Layer.equations:             # a layer that states no formulas of its own
             step["generic"] = True
         shapes = {"x": _shape(a[0]) if a[0].ndim == 1 else _dims(a.shape[1:]), "y": _shape(out[0]),
-                  **{n: (_dims(p.shape) if p.ndim > 1 else _shape(p)) for n, p in layer.params.items()}}
+                  **{n: (_dims(p.shape) if p.ndim > 1 else _shape(p)) for n, p in params.items()}}
         step["shapes"] = layer.equations.get("shapes", "{x} → {y}").format(**shapes)
-        if layer.params and "shapes" not in layer.equations:
-            step["shapes"] += "   with " + ", ".join(f"{names[n]} {_dims(p.shape)}" for n, p in layer.params.items())
-        step.update(layer.describe(a, out) if hasattr(layer, "describe") else {})
+        if params and "shapes" not in layer.equations:
+            step["shapes"] += "   with " + ", ".join(f"{names[n]} {_dims(p.shape)}" for n, p in params.items())
+        step.update(layer.describe(a, out))
         step["values"] = _summary(out[0])
         steps.append(step)
         a, name = out, new
@@ -103,7 +104,7 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
     back = [{"equation": f"∂L/∂{name} = softmax({name}) − y" if classify else f"∂L/∂{name} = {type(loss_fn).__name__}′",
              "shapes": f"{_shape(proba)} − {_shape(proba)} → {_shape(grad[0])}", "layer": "loss",
              "values": _summary(grad[0])}]
-    first_param = next((i for i, l in enumerate(model.layers) if l.param_names), None)
+    first_param = next((i for i, l in enumerate(model.layers) if l.param_shapes()), None)
     for i in range(len(model.layers) - 1, -1, -1):
         layer, step = model.layers[i], steps[i]
         kind, inp, outp = type(layer).__name__, step["input"], step["output"]
@@ -123,7 +124,7 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
                             for n, g in layer.grads.items()}}
         if step.get("generic"):
             entry["generic"] = True
-        entry.update(layer.describe_backward() if hasattr(layer, "describe_backward") else {})
+        entry.update(layer.describe_backward())
         entry["values"] = _summary(g_in[0])
         back.append(entry)
         grad = g_in

@@ -111,9 +111,8 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
                 layer.input_grad = flag
         results = []
         for k, f in loss_functions(model, x, y, states):
-            layer = model.layers[k]
-            for name in layer.param_names:
-                p, a = getattr(layer, name), analytic[f"{k}.{name}"]
+            for name, p in model.layers[k].named_parameters(str(k)):
+                a = analytic[name]
                 idx = np.arange(p.size)
                 if entries is not None and entries < p.size:
                     idx = np.sort(rng.choice(p.size, size=entries, replace=False))
@@ -121,7 +120,7 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
                 abs_err = np.abs(a[idx] - n)
                 rel_err = relative_error(a[idx], n, tiny)
                 max_rel = float(rel_err.max()) if len(idx) else 0.0
-                results.append(ParameterCheck(f"{k}.{name}", tuple(p.shape), len(idx),
+                results.append(ParameterCheck(name, tuple(p.shape), len(idx),
                                               float(abs_err.max()) if len(idx) else 0.0, max_rel,
                                               bool(max_rel <= tolerance)))
         set_rng_states(model, states)

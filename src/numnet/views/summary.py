@@ -1,6 +1,6 @@
 """Model summaries, as Keras prints them: each layer, its output shape and its parameter count.
 
-A view: it reads a model (``model.layers``, each layer's ``param_names``, ``buffer_names`` and
+A view: it reads a model (``model.layers``, each layer's ``param_shapes``, ``buffer_shapes`` and
 ``output_shape``) and returns data or text; it never prints and never runs the network.
 
 Counts: a layer's ``parameters`` are the entries of its trainable arrays (Dense ``W``, ``b``: out·in + out;
@@ -17,10 +17,6 @@ from ..errors import ConfigError, NumnetError
 
 #: the errors a layer's ``output_shape`` raises for an input it cannot take (or an unknown one)
 _SHAPE_ERRORS = (TypeError, ValueError, IndexError, AttributeError, ArithmeticError, NumnetError)
-
-
-def _size(array) -> int:
-    return int(math.prod(getattr(array, "shape", ()) or ()))
 
 
 def describe(layer) -> str:
@@ -100,8 +96,8 @@ def summary_rows(model, input_shape=None) -> list[dict]:
             "type": type(layer).__name__,
             "description": describe(layer),
             "output_shape": list(shape) if shape is not None else None,
-            "parameters": sum(_size(getattr(layer, n)) for n in layer.param_names),
-            "non_trainable": sum(_size(getattr(layer, n)) for n in getattr(layer, "buffer_names", ())),
+            "parameters": sum(math.prod(s) for s in layer.param_shapes().values()),       # children's too
+            "non_trainable": sum(math.prod(s) for s in layer.buffer_shapes().values()),
         })
     return rows
 
