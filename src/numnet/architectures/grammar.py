@@ -25,6 +25,7 @@ from ..layers import (
 from .parse import CONV_KEYS, layer_args, layer_ints
 from .sequence import PRESETS as _sequence_presets
 from .sequence import sequence_layers
+from .sizes import Budget, check_size
 
 #: step (seed 003) and sign (seed 004) are accepted, but their derivative is 0 almost everywhere:
 #: backpropagation gets no gradient through them (the perceptron rule, numnet.Perceptron, needs none)
@@ -38,14 +39,6 @@ ZERO_GRADIENT = ("step", "sign")
 DEFAULT_INIT = {"relu": "lecun", "sigmoid": "xavier", "tanh": "xavier", "step": "xavier", "sign": "xavier"}
 
 
-#: the largest network ``mlp`` and ``build`` make: trainable parameters in all (training holds about
-#: five copies: values, gradients, Adam's two moments, a scratch array: 1 GB in float32 at the cap)
-MAX_PARAMETERS = 50_000_000
-#: the most values one sample may occupy in any layer's output, padded input or im2col windows
-#: (16 MiB per sample in float32; MNIST's largest preset, cnn-best, needs 18,432)
-MAX_VALUES_PER_SAMPLE = 1 << 22
-
-
 def parse_sizes(text: str) -> tuple:
     """'64,64,64' -> (64, 64, 64); '' -> () (no hidden layer)."""
     try:
@@ -55,17 +48,6 @@ def parse_sizes(text: str) -> tuple:
     if any(s < 1 for s in sizes):
         raise ConfigError(f"hidden sizes must be positive, got {text!r}")
     return sizes
-
-
-def check_size(parameters: int, values_per_sample: int, what: str) -> None:
-    """Refuse a network before anything is allocated: ``parameters`` trainable values in all, or
-    ``values_per_sample`` values of one sample in one layer, over :data:`MAX_PARAMETERS` /
-    :data:`MAX_VALUES_PER_SAMPLE`. Both are computed from the shapes alone."""
-    if parameters > MAX_PARAMETERS:
-        raise ConfigError(f"{what}: {parameters:,} parameters, more than the limit of {MAX_PARAMETERS:,}")
-    if values_per_sample > MAX_VALUES_PER_SAMPLE:
-        raise ConfigError(f"{what}: {values_per_sample:,} values per sample in one layer, more than the limit "
-                          f"of {MAX_VALUES_PER_SAMPLE:,}")
 
 
 def mlp(hidden=(25, 25), activation: str = "relu", in_features: int = 784, num_classes: int = 10,
@@ -120,116 +102,86 @@ def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10, init: s
     layers' initialiser (default he). Input sizes are inferred from
     ``input_shape`` (one sample's); a 2-D image gets one channel; dense after an image flattens it.
     Raises ConfigError for an unknown token, bad arguments (sizes must be integers), a kernel larger
-    than its input, a network over :data:`MAX_PARAMETERS` parameters or over
-    :data:`MAX_VALUES_PER_SAMPLE` values per sample in a layer (checked from the shapes, before any
-    layer is allocated), or a last layer that does not output ``num_classes`` values (not checked
-    when ``num_classes`` is None).
+    than its input, a network over ``MAX_PARAMETERS`` parameters or over ``MAX_VALUES_PER_SAMPLE``
+    values per sample in a layer (:class:`.sizes.Budget`: the walk of :mod:`.sizes` over each token's
+    layers as they are made, recurrent and attention layers included), or a last layer that does not
+    output ``num_classes`` values (not checked when ``num_classes`` is None).
     """
 
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError("empty architecture spec")
-    shape = tuple(int(s) for s in input_shape)
-    layers, parameters = [], 0
-
-    def image():
-        nonlocal shape
-        if len(shape) == 2:
-            layers.append(Reshape((1,) + shape))
-            shape = (1,) + shape
-        if len(shape) != 3:
-            raise ConfigError(f"{token!r} needs an image input, but the input here has shape {shape}")
-
-    def budget(new_parameters, values):
-        """Check the running totals before the next layer is allocated."""
-        nonlocal parameters
-        parameters += new_parameters
-        check_size(parameters, values, f"layer {token!r}")
-
-    def add(layer):
-        nonlocal shape
-        layers.append(layer)
-        shape = tuple(layer.output_shape(shape))
-        if min(shape) < 1:
-            raise ConfigError(f"{token!r}: the window does not fit its input (output shape {shape})")
-        budget(0, math.prod(shape))
-
+    budget = Budget(input_shape)
+    layers = []
     for token in (t.strip() for t in spec.lower().split("-")):
         m = re.fullmatch(r"([a-z_]+[0-9]*d?)\s*(?:\((.*)\))?", token)
         if not m:
             raise ConfigError(f"cannot read layer {token!r} in architecture {spec!r}")
-        recurrent_or_attention = sequence_layers(m.group(1), m.group(2) or "", shape, token)
-        if recurrent_or_attention is not None:
-            for layer in recurrent_or_attention:
-                add(layer)
-            continue
-        name, pos, kw = m.group(1), *layer_args(m.group(2) or "", token)
-        try:
-            if name in ("conv", "conv2d"):
-                image()
-                if not 2 <= len(pos) + len(kw) <= 4 or len(pos) < 2 or set(kw) - set(CONV_KEYS):
-                    raise ConfigError(f"{token!r}: expected conv(out_channels, kernel[, stride[, padding]])")
-                extra = dict(zip(("stride", "padding"), pos[2:]))
-                extra.update({CONV_KEYS[k]: v for k, v in kw.items()})
-                out_channels, k = layer_ints(token, pos[:2], ("out_channels", "kernel"))
-                stride, = layer_ints(token, [extra.get("stride", 1)], ("stride",))
-                padding, = layer_ints(token, [extra.get("padding", 0)], ("padding",), minimum=0)
-                c, h, w = shape
-                hp, wp = h + 2 * padding, w + 2 * padding
-                ho, wo = max(0, (hp - k) // stride + 1), max(0, (wp - k) // stride + 1)
-                budget(out_channels * c * k * k + out_channels,
-                       max(c * hp * wp, ho * wo * c * k * k, out_channels * ho * wo))
-                add(Conv2D(c, out_channels, k, **extra))
-            elif name in ("pool", "maxpool", "avgpool"):
-                image()
-                if not 1 <= len(pos) <= 2 or kw:
-                    raise ConfigError(f"{token!r}: expected {name}(kernel[, stride])")
-                layer_ints(token, pos, ("kernel", "stride"))
-                add((AvgPool2D if name == "avgpool" else MaxPool2D)(*pos))
-            elif name in ("gap", "globalavgpool"):
-                image()
-                add(GlobalAvgPool2D())
-            elif name == "flatten":
-                add(Flatten())
-            elif name in ("dense", "fc", "linear"):
-                if len(pos) != 1 or kw:
-                    raise ConfigError(f"{token!r}: expected dense(out_features)")
-                n, = layer_ints(token, pos, ("out_features",))
-                if len(shape) != 1:
-                    add(Flatten())
-                budget(shape[0] * n + n, n)
-                add(Dense(shape[0], n, init=init or "he"))
-            elif name in ACTIVATIONS and not pos and not kw:
-                add(ACTIVATIONS[name]())
-            elif name == "dropout":
-                add(Dropout(*pos, **kw) if pos or kw else Dropout())
-            elif name in ("bn", "batchnorm"):
-                budget(2 * shape[0], math.prod(shape))
-                add(BatchNorm(shape[0], *pos, **kw))
-            elif name == "standardize" and not pos and not kw:
-                add(Standardize())
-            else:
-                raise ConfigError(f"unknown layer {token!r} (conv, pool, avgpool, gap, flatten, dense, relu, sigmoid, "
-                                  "tanh, step, sign, dropout, bn, standardize)")
-        except TypeError as e:
-            raise ConfigError(f"{token!r}: bad arguments ({e})") from None
-        except (ValueError, OverflowError) as e:
-            raise ConfigError(f"{token!r}: {e}") from None
-    if num_classes is not None and shape != (num_classes,):
-        raise ConfigError(f"the network outputs shape {shape}, but there are {num_classes} classes: "
+        what = f"layer {token!r}"
+        new = sequence_layers(m.group(1), m.group(2) or "", budget, token)
+        if new is None:
+            new = _image_layers(m.group(1), m.group(2) or "", budget, token, init)
+        layers += budget.add(new, what)            # the walk: shapes, parameters, values per sample
+    if num_classes is not None and budget.shape != (num_classes,):
+        raise ConfigError(f"the network outputs shape {budget.shape}, but there are {num_classes} classes: "
                           f"end with dense({num_classes})")
     return layers
 
 
-def output_shape(layers, input_shape):
-    """One sample's output shape after ``layers`` (from each layer's ``output_shape``), or None
-    where a layer cannot say."""
-    shape = tuple(input_shape)
+def _image_layers(name: str, text: str, budget: Budget, token: str, init) -> list:
+    """The layers of one token of the image grammar (all but :mod:`.sequence`'s), for an input of
+    ``budget.shape``; the big ones made through ``budget.make``."""
+    shape, pos, kw = budget.shape, *layer_args(text, token)
+    what = f"layer {token!r}"
+
+    def image():
+        if len(shape) == 2:
+            return [Reshape((1,) + shape)], (1,) + shape
+        if len(shape) != 3:
+            raise ConfigError(f"{token!r} needs an image input, but the input here has shape {shape}")
+        return [], shape
+
     try:
-        for layer in layers:
-            shape = tuple(int(s) for s in layer.output_shape(shape))
-    except Exception:          # a layer whose shape rule does not apply here: the caller decides
-        return None
-    return shape
+        if name in ("conv", "conv2d"):
+            reshape, (c, _, _) = image()
+            if not 2 <= len(pos) + len(kw) <= 4 or len(pos) < 2 or set(kw) - set(CONV_KEYS):
+                raise ConfigError(f"{token!r}: expected conv(out_channels, kernel[, stride[, padding]])")
+            extra = dict(zip(("stride", "padding"), pos[2:]))
+            extra.update({CONV_KEYS[k]: v for k, v in kw.items()})
+            out_channels, k = layer_ints(token, pos[:2], ("out_channels", "kernel"))
+            stride, = layer_ints(token, [extra.get("stride", 1)], ("stride",))
+            padding, = layer_ints(token, [extra.get("padding", 0)], ("padding",), minimum=0)
+            return reshape + [budget.make(Conv2D, what, in_channels=c, out_channels=out_channels, kernel_size=k,
+                                          stride=stride, padding=padding)]
+        if name in ("pool", "maxpool", "avgpool"):
+            reshape, _ = image()
+            if not 1 <= len(pos) <= 2 or kw:
+                raise ConfigError(f"{token!r}: expected {name}(kernel[, stride])")
+            layer_ints(token, pos, ("kernel", "stride"))
+            return reshape + [(AvgPool2D if name == "avgpool" else MaxPool2D)(*pos)]
+        if name in ("gap", "globalavgpool"):
+            return image()[0] + [GlobalAvgPool2D()]
+        if name == "flatten":
+            return [Flatten()]
+        if name in ("dense", "fc", "linear"):
+            if len(pos) != 1 or kw:
+                raise ConfigError(f"{token!r}: expected dense(out_features)")
+            n, = layer_ints(token, pos, ("out_features",))
+            return ([Flatten()] if len(shape) != 1 else []) + [
+                budget.make(Dense, what, in_features=math.prod(shape), out_features=n, init=init or "he")]
+        if name in ACTIVATIONS and not pos and not kw:
+            return [ACTIVATIONS[name]()]
+        if name == "dropout":
+            return [Dropout(*pos, **kw) if pos or kw else Dropout()]
+        if name in ("bn", "batchnorm"):
+            return [BatchNorm(shape[0], *pos, **kw)]
+        if name == "standardize" and not pos and not kw:
+            return [Standardize()]
+    except TypeError as e:
+        raise ConfigError(f"{token!r}: bad arguments ({e})") from None
+    except (ValueError, OverflowError) as e:
+        raise ConfigError(f"{token!r}: {e}") from None
+    raise ConfigError(f"unknown layer {token!r} (conv, pool, avgpool, gap, flatten, dense, relu, sigmoid, "
+                      "tanh, step, sign, dropout, bn, standardize)")
 
 
 def preset(name: str):

@@ -1,7 +1,8 @@
 """Model summaries, as Keras prints them: each layer, its output shape and its parameter count.
 
-A view: it reads a model (``model.layers``, each layer's ``param_shapes``, ``buffer_shapes`` and
-``output_shape``) and returns data or text; it never prints and never runs the network.
+A view: it reads a model (``model.layers``; output shapes and parameter counts from the walk of
+:mod:`numnet.architectures.sizes`, saved statistics from each layer's ``buffer_shapes``) and returns
+data or text; it never prints and never runs the network.
 
 Counts: a layer's ``parameters`` are the entries of its trainable arrays (Dense ``W``, ``b``: out·in + out;
 Conv2D ``W``, ``b``: O·C·kh·kw + O; BatchNorm ``gamma``, ``beta``: 2C), what the optimizer updates; the
@@ -13,10 +14,8 @@ from __future__ import annotations
 
 import math
 
-from ..errors import ConfigError, NumnetError
-
-#: the errors a layer's ``output_shape`` raises for an input it cannot take (or an unknown one)
-_SHAPE_ERRORS = (TypeError, ValueError, IndexError, AttributeError, ArithmeticError, NumnetError)
+from ..architectures.sizes import SHAPE_ERRORS, step
+from ..errors import ConfigError
 
 
 def describe(layer) -> str:
@@ -45,25 +44,6 @@ def describe(layer) -> str:
     return name
 
 
-def _fits(layer, shape) -> bool:
-    """Whether ``layer`` can take one sample of ``shape``, for the layers whose ``output_shape`` does
-    not check it: as their forward passes would (Conv2D also takes (H, W) when in_channels = 1)."""
-    name = type(layer).__name__
-    if name == "Conv2D":
-        return (len(shape) == 3 and shape[0] == layer.in_channels) or (len(shape) == 2 and layer.in_channels == 1)
-    if name == "BatchNorm":
-        return len(shape) in (1, 3) and shape[0] == layer.num_features
-    if name in ("MaxPool2D", "AvgPool2D"):
-        return len(shape) >= 2
-    if name == "GlobalAvgPool2D":
-        return len(shape) == 3
-    if name == "Dense":
-        return tuple(shape) == (layer.in_features,)
-    if name == "Reshape":
-        return math.prod(shape) == math.prod(layer.shape)
-    return True
-
-
 def _input_shape(model, input_shape):
     shape = input_shape if input_shape is not None else getattr(model, "input_shape", None)
     return tuple(int(s) for s in shape) if shape is not None else None
@@ -81,22 +61,18 @@ def summary_rows(model, input_shape=None) -> list[dict]:
     shape = _input_shape(model, input_shape)
     rows = []
     for i, layer in enumerate(model.layers):
-        known = shape is not None
         try:
-            if known and not _fits(layer, shape):
-                raise ValueError
-            shape = tuple(int(s) for s in layer.output_shape(shape))
-        except _SHAPE_ERRORS:
-            if known:
-                raise ConfigError(f"layer {i} ({describe(layer)}) cannot take inputs of shape {shape} "
-                                  f"(model input {_input_shape(model, input_shape)})") from None
-            shape = None               # unknown input: shapes are known again after e.g. a Dense
+            size = step(layer, shape)                # the walk of numnet.architectures.sizes
+        except SHAPE_ERRORS:
+            raise ConfigError(f"layer {i} ({describe(layer)}) cannot take inputs of shape {shape} "
+                              f"(model input {_input_shape(model, input_shape)})") from None
+        shape = size.output_shape      # unknown input: shapes are known again after e.g. a Dense
         rows.append({
             "index": i,
             "type": type(layer).__name__,
             "description": describe(layer),
             "output_shape": list(shape) if shape is not None else None,
-            "parameters": sum(math.prod(s) for s in layer.param_shapes().values()),       # children's too
+            "parameters": size.parameters,
             "non_trainable": sum(math.prod(s) for s in layer.buffer_shapes().values()),
         })
     return rows
