@@ -73,19 +73,25 @@ def mlp(hidden=(25, 25), activation: str = "relu", in_features: int = 784, num_c
 
 
 # convolutional networks ------------------------------------------------------------------------
-#: presets of ``numnet train --model``: a layer spec (see ``build``) and the training recipe that
-#: goes with it (what ``numnet train`` uses for options not given on the command line).
+#: presets of ``numnet train --model``: a layer spec (see ``build``; None: the MLP of ``mlp``), the
+#: network options it takes (``--hidden``, ``--activation``, ``--init``: given to a preset that does
+#: not take them, they are refused, not ignored) and the training recipe that goes with it (what
+#: ``numnet train`` uses for options not given on the command line; ``numnet.train.recipe.Recipe``).
 #: A max pool and a ReLU commute exactly (max is monotone), so "pool(2)-relu" is the same network as
 #: the usual "relu-pool(2)", with the ReLU on a quarter of the values.
 PRESETS = {
-    "mlp": {"spec": None, "recipe": {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "batch_size": 100}},
+    "mlp": {"spec": None, "options": ("hidden", "activation", "init"),
+            "recipe": {"optimizer": "adam", "lr": 1e-3, "epochs": 5, "batch_size": 100}},
     "lenet5": {"spec": "conv(6,5,padding=2)-pool(2)-relu-conv(16,5)-pool(2)-relu-flatten-dense(120)-relu-"
                        "dense(84)-relu-dense(10)",
+               "options": ("init",),
                "recipe": {"optimizer": "adam", "lr": 2e-3, "epochs": 5, "batch_size": 64, "schedule": "onecycle"}},
     "cnn": {"spec": "conv(32,5)-pool(2)-relu-conv(64,5)-pool(2)-relu-flatten-dense(128)-relu-dense(10)",
+            "options": ("init",),
             "recipe": {"optimizer": "adam", "lr": 2e-3, "epochs": 2, "batch_size": 64, "schedule": "onecycle"}},
     "cnn-best": {"spec": "conv(32,5)-bn-pool(2)-relu-conv(64,5)-bn-pool(2)-relu-flatten-dense(256)-bn-relu-"
                          "dropout(0.4)-dense(10)",
+                 "options": ("init",),
                  "recipe": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01, "epochs": 15,
                             "batch_size": 128, "schedule": "onecycle", "augment": "affine"}},
 }

@@ -35,15 +35,19 @@ from .parse import layer_args
 #: presets of ``numnet train --model``, merged into ``architectures.PRESETS``
 PRESETS = {
     "rnn": {"spec": "standardize-rnn(128)-dense(10)",
+            "options": ("init",),
             "recipe": {"optimizer": "adam", "lr": 2e-3, "epochs": 6, "batch_size": 64, "schedule": "onecycle",
                        "clip_norm": 1.0}},
     "lstm": {"spec": "standardize-lstm(128)-dense(10)",
+             "options": ("init",),
              "recipe": {"optimizer": "adam", "lr": 3e-3, "epochs": 4, "batch_size": 64, "schedule": "onecycle",
                         "clip_norm": 1.0}},
     "gru": {"spec": "standardize-gru(128)-dense(10)",
+            "options": ("init",),
             "recipe": {"optimizer": "adam", "lr": 3e-3, "epochs": 4, "batch_size": 64, "schedule": "onecycle",
                        "clip_norm": 1.0}},
     "vit": {"spec": "patch(7,64)-pos-block(4,128)-block(4,128)-block(4,128)-ln-cls-dense(10)",
+            "options": ("init",),
             "recipe": {"optimizer": "adamw", "lr": 2e-3, "weight_decay": 0.05, "epochs": 10, "batch_size": 128,
                        "schedule": "onecycle", "clip_norm": 1.0}},
 }

@@ -210,8 +210,3 @@ def check_model_data(model, x, y, where: str):
     out = output_shape(model.layers, shape)
     if out is not None and len(out) == 1 and out[0] > 1:
         check_labels(y, out[0], where)
-
-
-def check_writable(path: str):
-    """Fail early (before any training) when ``path`` cannot be written: :func:`check_save_target`."""
-    return check_save_target(path)

@@ -20,6 +20,7 @@ def add_parser(sub):
                        description="Train a network. With no options: seed 000's 784-25-25-10 ReLU network, "
                                    "softmax cross-entropy, Adam lr 1e-3, on the bundled MNIST.")
     add_network_options(p)
+    p.set_defaults(hidden=None, activation=None)       # None: not given (the preset's; refused where it does not apply)
     p.add_argument("--init", metavar="NAME",
                    help="weight initialisation: he, lecun, xavier or normal:STD (default: lecun for relu, "
                         "xavier for sigmoid/tanh)")
@@ -88,117 +89,36 @@ def add_parser(sub):
 
 
 def run(args) -> int:
-    import math
+    """parse → Recipe → train → report."""
     import time
-    import warnings
-
-    import numpy as np
 
     import numnet
-    from numnet.architectures import ZERO_GRADIENT, build, mlp, parse_sizes, preset
-    from numnet.kernels import engine
 
     from .progress import EpochBar
 
     out = Output(args.json)
-    with warnings.catch_warnings():                  # the fallback to NumPy is said in one line below
-        warnings.simplefilter("ignore", engine.EngineWarning)
-        engine.use(args.engine)
-    if engine.note:
-        out.warn(engine.note)
+    use_engine(args.engine, out)
     save_path = check_save_target(args.save) if args.save is not None else None   # before any work
     checkpoint = args.checkpoint if args.checkpoint is not None else args.resume
     checkpoint_path = check_save_target(checkpoint, "--checkpoint") if checkpoint is not None else None
-    resumed = None
-    if args.resume is not None:                            # the checkpoint's settings, its --epochs unless given
-        resumed = numnet.load(args.resume)
-        run_info = resumed.info.get("run")
-        if resumed.training_state is None or not isinstance(run_info, dict) or set(RUN_KEYS) - set(run_info):
-            raise numnet.ConfigError(f"--resume {args.resume}: not a checkpoint (make one with --checkpoint)")
-        total = args.epochs or run_info["epochs"]
-        for key in RUN_KEYS:
-            setattr(args, key, run_info[key])
-        args.epochs, args.arch, args.model = total, run_info["spec"], "mlp"
+    resumed = load_checkpoint(args)
     if args.patience is not None and args.val_split is None:
         args.val_split = 0.1
     if args.val_split is not None and not 0 < args.val_split < 1:
         raise numnet.ConfigError(f"--val-split must lie strictly between 0 and 1, got {args.val_split}")
     if args.model == "perceptron":
         return run_perceptron(args, out)
-    loss = args.loss or ("bce" if args.binary is not None else "cross_entropy")
-    if args.binary is not None and loss in ("cross_entropy", "nll"):
-        raise numnet.ConfigError(f"--binary has one output: use --loss bce, mse or mae, not {loss}")
-    spec, recipe = preset(args.model)
-    if args.arch is not None and args.model != "mlp":
-        raise numnet.ConfigError("give --model or --arch, not both")
-    spec = args.arch if args.arch is not None else spec          # --arch "" is refused by build
-    if args.optimizer not in (None, recipe["optimizer"]):
-        recipe["lr"] = None                                # another optimizer: its own default rate
-    recipe.update({k: v for k in ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size",
-                                                     "clip_norm") if (v := getattr(args, k)) is not None})
-    args.optimizer, args.epochs, args.batch_size = recipe["optimizer"], recipe["epochs"], recipe["batch_size"]
-    if spec is None:
-        hidden = parse_sizes(args.hidden)
-    elif args.data_dir is None:
-        build(spec, num_classes=None)                      # a bad spec fails before the data is read
-    (x_train, y_train), (x_test, y_test) = load_data(args.data_dir)
-    classes = check_classes(y_train, y_test, args.data_dir, out)
-    outputs = 1 if args.binary is not None else classes
-    if spec is None:                                       # input size and class count from the data
-        layers = mlp(hidden, args.activation, in_features=math.prod(x_train.shape[1:]), num_classes=outputs,
-                     init=args.init)
-    else:
-        layers = build(spec, input_shape=x_train.shape[1:], num_classes=outputs, init=args.init)
-    if args.binary is not None:                            # "is it a D?": labels 1 and 0
-        y_train, y_test = (y_train == args.binary).astype(np.int64), (y_test == args.binary).astype(np.int64)
-    if loss in ("mse", "mae"):
-        layers.append(numnet.Sigmoid())                    # outputs in (0, 1) against 0/1 targets
-    if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    if len(x_train) < 2:
-        raise numnet.ConfigError(f"training needs at least 2 samples (the input standardisation measures their "
-                                 f"spread), got {len(x_train)}")
+    recipe = make_recipe(args, resumed)
+    (x_train, y_train), (x_test, y_test), outputs = training_data(args, recipe, out)
     if resumed is not None:
-        recipe.update(resumed.info["run"]["recipe"], epochs=args.epochs)
-        model, optimizer = resumed, resumed.optimizer
-        if args.freeze:
-            from numnet.train import transfer
-            transfer.freeze(model, args.freeze)
+        model = recipe.restrict(resumed)
     else:
-        model = numnet.Sequential(layers, loss=loss, dtype=np.dtype(args.dtype), seed=args.seed)
-        if args.init_from or args.freeze:
-            from numnet.train import transfer
-            if args.init_from:
-                transfer.copy_weights(transfer.load(args.init_from), model, head=not args.new_head)
-            transfer.freeze(model, args.freeze)
-        optimizer = numnet.optim.get(args.optimizer, recipe.get("lr"),
-                                     **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
-    if recipe.get("clip_norm") or args.freeze:             # clipping, and only the trainable layers
-        from numnet.train.transfer import Restricted
-        optimizer = Restricted(optimizer, model, recipe.get("clip_norm"))
-    base_lr = recipe.get("lr") or numnet.optim.DEFAULT_LR[args.optimizer]    # the schedule's peak (a resumed
-    schedule = numnet.schedules.get(recipe.get("schedule"), base_lr)         # optimizer holds its last rate)
-    augment = numnet.data.augment.get(recipe.get("augment"))
-    workers = numnet.train.parallel.check_workers(model, args.workers, args.batch_size, args.gradient)
-    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{outputs}"
-    sizes = (f"{sizes} {args.activation}" if spec is None else spec) + (f", loss {loss}" if args.loss else "")
-    sizes += f", 'is it a {args.binary}?'" if args.binary is not None else ""
-    length = f"{args.iterations} iterations" if args.iterations else f"{args.epochs} epochs"
-    length += ", batches drawn with replacement" if args.sample == "with-replacement" else ""
-    extras = "".join(f", {k} {recipe[k]}" for k in ("weight_decay", "schedule", "augment") if recipe.get(k))
-    out.say(f"training {sizes} with {args.optimizer} (lr {optimizer.lr:g}{extras}), "
-            f"batch {args.batch_size}, {length}, {len(x_train)} samples, {args.dtype}, seed {args.seed}"
-            + (f", {workers} worker threads" if workers > 1 else ""))
-
-    if args.gradient == "numerical":
-        out.warn(f"--gradient numerical: {2 * model.num_parameters:,} forward passes per batch (two per parameter) "
-                 "instead of one backward pass, thousands of times slower than backprop; use a small network "
-                 "(--hidden) and --limit")
-
+        model = recipe.network(x_train.shape[1:], outputs, numnet.Sequential)
+    options = recipe.fit_options(model, resumed.optimizer if resumed is not None else None)
+    announce(args, recipe, model, options, len(x_train), outputs, out)
+    model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": recipe.arch, "recipe": recipe.training}
+    stopper = numnet.EarlyStopping(args.patience) if args.patience else None
     held_out = "val" if args.val_split else "test"        # seed 002's habit: the test set each epoch, so labelled
-    if args.activation in ZERO_GRADIENT and spec is None or spec and any(t in spec for t in ZERO_GRADIENT):
-        out.warn("step and sign have a zero derivative almost everywhere: backprop gets no gradient through "
-                 "them, so the layers below do not learn (use --model perceptron for the perceptron rule)")
 
     def on_epoch(e):
         def f(v):
@@ -211,19 +131,15 @@ def run(args) -> int:
         if event == "batch" and args.log_every:
             out.say(f"iteration {info['step']:>5}: loss {info['loss']:.4f}")
 
-    model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": spec, "recipe": recipe}
-    stopper = numnet.EarlyStopping(args.patience) if args.patience else None
     start = time.perf_counter()
-
     bar_epochs = -(-args.iterations // -(-len(x_train) // args.batch_size)) if args.iterations else args.epochs
     try:
         with EpochBar(out.show_progress and not args.log_every, bar_epochs, on_epoch) as bar:
-            model.fit(x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
-                      validation_data=None if args.val_split else (x_test, y_test),
-                      validation_split=args.val_split or 0.0, seed=args.seed, progress=bar,
-                      callbacks=[log] + ([stopper] if stopper else []), gradient=args.gradient, schedule=schedule,
-                      augment=augment, workers=workers, checkpoint=checkpoint_path, resume=resumed is not None,
-                      iterations=args.iterations, sample=args.sample, log_every=args.log_every)
+            model.fit(x_train, y_train, **options, validation_data=None if args.val_split else (x_test, y_test),
+                      validation_split=args.val_split or 0.0, progress=bar,
+                      callbacks=[log] + ([stopper] if stopper else []), checkpoint=checkpoint_path,
+                      resume=resumed is not None, iterations=args.iterations, sample=args.sample,
+                      log_every=args.log_every)
     except numnet.Diverged as e:                           # exit 1, valid JSON, and nothing saved
         out.warn(str(e))
         out.emit({"diverged": True, "error": str(e), "test_accuracy": None, "test_loss": None,
@@ -240,14 +156,121 @@ def run(args) -> int:
     if stopper is not None and stopper.stopped_epoch is not None:
         out.say(f"early stop after epoch {stopper.stopped_epoch}: best val loss {stopper.best:.4f} at epoch "
                 f"{stopper.best_epoch} (its weights kept)")
+    return report(args, recipe, model, (x_test, y_test), save_path, train_seconds, options["workers"], out)
+
+
+def use_engine(name, out):
+    """Select the kernels' engine; the fallback to NumPy is said in one line."""
+    import warnings
+
+    from numnet.kernels import engine
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", engine.EngineWarning)
+        engine.use(name)
+    if engine.note:
+        out.warn(engine.note)
+
+
+def load_checkpoint(args):
+    """With --resume: the checkpoint's model, its run's settings copied onto ``args`` (its --epochs
+    unless given); else None."""
+    import numnet
+
+    if args.resume is None:
+        return None
+    resumed = numnet.load(args.resume)
+    run_info = resumed.info.get("run")
+    if resumed.training_state is None or not isinstance(run_info, dict) or set(RUN_KEYS) - set(run_info):
+        raise numnet.ConfigError(f"--resume {args.resume}: not a checkpoint (make one with --checkpoint)")
+    total = args.epochs or run_info["epochs"]
+    for key in RUN_KEYS:
+        setattr(args, key, run_info[key])
+    args.epochs, args.arch, args.model = total, run_info["spec"], "mlp"
+    return resumed
+
+
+def make_recipe(args, resumed):
+    """The run's :class:`~numnet.train.recipe.Recipe`: the preset (or --arch) and the options given,
+    or a resumed run's own. The settings it fixes are written back to ``args`` (recorded in checkpoints)."""
+    import numnet
+    from numnet.train.recipe import TRAINING_KEYS, Recipe
+
+    loss = args.loss or ("bce" if args.binary is not None else "cross_entropy")       # args.loss: as given
+    if args.binary is not None and loss in ("cross_entropy", "nll"):
+        raise numnet.ConfigError(f"--binary has one output: use --loss bce, mse or mae, not {loss}")
+    network = {"hidden": args.hidden, "activation": args.activation, "init": args.init}
+    training = {key: getattr(args, key) for key in TRAINING_KEYS}
+    transfer = {"init_from": args.init_from, "new_head": args.new_head, "freeze": args.freeze}
+    if resumed is not None:                                # the checkpoint's recipe, up to --epochs in all
+        network = network if args.arch is None else {"init": args.init}
+        training = {**resumed.info["run"]["recipe"], "epochs": args.epochs}
+        transfer = {"freeze": args.freeze}
+    recipe = Recipe.from_preset(args.model, arch=args.arch, **network, **training, **transfer, loss=loss,
+                                gradient=args.gradient, workers=args.workers, seed=args.seed, dtype=args.dtype)
+    args.hidden, args.activation = ",".join(map(str, recipe.hidden)), recipe.activation
+    args.optimizer, args.epochs, args.batch_size = recipe.optimizer, recipe.epochs, recipe.batch_size
+    return recipe
+
+
+def training_data(args, recipe, out):
+    """((x_train, y_train), (x_test, y_test), outputs): the data set (a bad spec refused first), its
+    labels checked, 'is it a D?' labels with --binary, the training set cut to --limit."""
+    import numpy as np
+
+    import numnet
+
+    if args.data_dir is None:
+        recipe.check()                                     # a bad spec fails before the data is read
+    (x_train, y_train), (x_test, y_test) = load_data(args.data_dir)
+    classes = check_classes(y_train, y_test, args.data_dir, out)
+    if args.binary is not None:                            # "is it a D?": labels 1 and 0
+        y_train, y_test = (y_train == args.binary).astype(np.int64), (y_test == args.binary).astype(np.int64)
+    if args.limit:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    if len(x_train) < 2:
+        raise numnet.ConfigError(f"training needs at least 2 samples (the input standardisation measures their "
+                                 f"spread), got {len(x_train)}")
+    return (x_train, y_train), (x_test, y_test), 1 if args.binary is not None else classes
+
+
+def announce(args, recipe, model, options, samples, outputs, out):
+    """The 'training ...' line and the warnings about a run that will not learn well."""
+    from numnet.architectures import ZERO_GRADIENT
+
+    spec = recipe.arch
+    sizes = "-".join(str(l.in_features) for l in model.layers if hasattr(l, "in_features")) + f"-{outputs}"
+    sizes = (f"{sizes} {recipe.activation}" if spec is None else spec) + (f", loss {recipe.loss}" if args.loss else "")
+    sizes += f", 'is it a {args.binary}?'" if args.binary is not None else ""
+    length = f"{args.iterations} iterations" if args.iterations else f"{recipe.epochs} epochs"
+    length += ", batches drawn with replacement" if args.sample == "with-replacement" else ""
+    extras = "".join(f", {k} {v}" for k in ("weight_decay", "schedule", "augment") if (v := getattr(recipe, k)))
+    workers = options["workers"]
+    out.say(f"training {sizes} with {recipe.optimizer} (lr {options['optimizer'].lr:g}{extras}), "
+            f"batch {recipe.batch_size}, {length}, {samples} samples, {recipe.dtype}, seed {recipe.seed}"
+            + (f", {workers} worker threads" if workers > 1 else ""))
+    if recipe.gradient == "numerical":
+        out.warn(f"--gradient numerical: {2 * model.num_parameters:,} forward passes per batch (two per parameter) "
+                 "instead of one backward pass, thousands of times slower than backprop; use a small network "
+                 "(--hidden) and --limit")
+    if recipe.activation in ZERO_GRADIENT and spec is None or spec and any(t in spec for t in ZERO_GRADIENT):
+        out.warn("step and sign have a zero derivative almost everywhere: backprop gets no gradient through "
+                 "them, so the layers below do not learn (use --model perceptron for the perceptron rule)")
+
+
+def report(args, recipe, model, test, save_path, train_seconds, workers, out) -> int:
+    """Measure on the test set, save, print and emit the JSON; exit 1 below --min-accuracy."""
+    import numpy as np
+
+    x_test, y_test = test
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
-    model.info.update({"model": args.model, "arch": spec, "recipe": recipe,
+    model.info.update({"model": args.model, "arch": recipe.arch, "recipe": recipe.training,
                        "hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
-                       "loss": loss, "binary": args.binary, "iterations": args.iterations, "sample": args.sample,
+                       "loss": recipe.loss, "binary": args.binary, "iterations": args.iterations, "sample": args.sample,
                        "seed": args.seed, "data_dir": args.data_dir, "limit": args.limit,
                        "train_seconds": train_seconds})
     test_rmse = None
-    if loss in ("mse", "mae"):                             # RMSE of the outputs against the 0/1 targets
+    if recipe.loss in ("mse", "mae"):                      # RMSE of the outputs against the 0/1 targets
         from numnet.losses import _target_like, rmse
         outs = np.concatenate([model.forward(model.prepare(x_test[i:i + 2000])) for i in range(0, len(x_test), 2000)])
         test_rmse = rmse(outs, _target_like(y_test, outs))
@@ -257,8 +280,9 @@ def run(args) -> int:
             + f") after {train_seconds:.1f} s")
     if save_path is not None:
         out.say(f"saved {args.save}")
-    out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds, "loss": loss,
-              **({"test_rmse": test_rmse} if test_rmse is not None else {}), "iterations": args.iterations,
+    out.emit({"test_accuracy": test_accuracy, "test_loss": test_loss, "train_seconds": train_seconds,
+              "loss": recipe.loss, **({"test_rmse": test_rmse} if test_rmse is not None else {}),
+              "iterations": args.iterations,
               "epochs": model.history[-1]["epoch"] if args.iterations else args.epochs, "workers": workers,
               "model_path": args.save, "history": history_rows(model)})
     if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
@@ -317,6 +341,10 @@ def run_perceptron(args, out) -> int:
         raise numnet.ConfigError("--model perceptron needs --binary D (a yes/no task: 'is it the digit D?')")
     if args.save or args.arch or args.loss or args.iterations:
         raise numnet.ConfigError("--model perceptron takes none of --save, --arch, --loss, --iterations")
+    for key in ("hidden", "init"):                         # of the network options, it takes --activation only
+        if getattr(args, key) is not None:
+            raise numnet.ConfigError(f"--{key} does not apply to --model perceptron (one neuron: --activation step "
+                                     "or sign)")
     activation = args.activation if args.activation in ("step", "sign") else "step"
     (x_train, y_train), (x_test, y_test) = numnet.load_mnist(args.data_dir)
     if args.limit:

@@ -26,10 +26,10 @@ import tempfile
 
 import numpy as np
 
-from .. import optim, schedules
 from ..api import Sequential, load
-from ..architectures.grammar import PRESETS, build, mlp
+from ..architectures import PRESETS
 from ..errors import ConfigError
+from ..train.recipe import Recipe
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin
@@ -121,29 +121,29 @@ class NumnetClassifier(ClassifierMixin, BaseEstimator):
             self._input_shape = X.shape[1:]
         return X
 
-    def _layers(self, n_classes: int):
-        shape = self._input_shape
+    def _recipe(self, n_classes: int) -> Recipe:
+        """The estimator's parameters as a :class:`~numnet.train.recipe.Recipe` (the one ``numnet train``
+        assembles from its options): the MLP of ``hidden``/``activation``, or ``arch`` ending in dense(K)."""
+        options = {"optimizer": self.optimizer, "lr": self.lr, "weight_decay": float(self.weight_decay) or None,
+                   "schedule": self.schedule, "epochs": self.epochs, "batch_size": self.batch_size,
+                   "seed": self.seed, "dtype": np.dtype(self.dtype).name, "workers": self.workers}
         if self.arch is None:
-            return mlp(tuple(int(h) for h in self.hidden), self.activation,
-                       in_features=int(np.prod(shape)), num_classes=n_classes)
+            return Recipe(hidden=tuple(int(h) for h in self.hidden), activation=self.activation, **options)
         spec = PRESETS[self.arch]["spec"] if self.arch in PRESETS and PRESETS[self.arch]["spec"] else self.arch
         if not isinstance(spec, str):
             raise ConfigError(f"arch must be a layer spec string, not {spec!r}")
         last = re.search(r"(?:dense|fc|linear)\s*\(\s*(\d+)\s*\)\s*$", spec.lower())
         if not (last and int(last.group(1)) == n_classes):
             spec = f"{spec}-dense({n_classes})"
-        return build(spec, input_shape=shape, num_classes=n_classes)
+        return Recipe(arch=spec, **options)
 
     def _start(self, X, y, classes):
         """A fresh network and optimizer for the classes ``classes`` (sorted label values)."""
         self.classes_ = np.asarray(classes)
-        self.model_ = Sequential(self._layers(len(self.classes_)), dtype=np.dtype(self.dtype), seed=self.seed)
-        self._optimizer = self._new_optimizer()
+        recipe = self._recipe(len(self.classes_))
+        self.model_ = recipe.network(self._input_shape, len(self.classes_), Sequential)
+        self._optimizer = recipe.make_optimizer(self.model_)
         self._calls = 0
-
-    def _new_optimizer(self):
-        kwargs = {"weight_decay": float(self.weight_decay)} if self.weight_decay else {}
-        return optim.get(self.optimizer, self.lr, **kwargs)
 
     def _encode(self, y):
         """Label values -> indices 0..K−1 into ``classes_``; ValueError for a value not in it."""
@@ -157,9 +157,9 @@ class NumnetClassifier(ClassifierMixin, BaseEstimator):
     def _train(self, X, y_idx, epochs):
         if X.dtype not in (np.uint8, np.float32, np.float64):
             X = X.astype(np.float64)
-        schedule = schedules.get(self.schedule, self._optimizer.lr) if self.schedule else None
-        self.model_.fit(X, y_idx, epochs=int(epochs), batch_size=int(self.batch_size), optimizer=self._optimizer,
-                        seed=int(self.seed or 0) + self._calls, schedule=schedule, workers=self.workers)
+        options = self._recipe(len(self.classes_)).fit_options(self.model_, self._optimizer)
+        self.model_.fit(X, y_idx, **{**options, "epochs": int(epochs), "batch_size": int(self.batch_size),
+                                     "seed": int(self.seed or 0) + self._calls})
         self._calls += 1
         self.history_ = list(self.model_.history)
 
@@ -239,4 +239,4 @@ class NumnetClassifier(ClassifierMixin, BaseEstimator):
                 with open(path, "wb") as f:
                     f.write(data)
                 self.model_ = load(path)
-            self._optimizer = self._new_optimizer()
+            self._optimizer = self._recipe(len(self.classes_)).make_optimizer(self.model_)

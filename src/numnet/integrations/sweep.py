@@ -25,13 +25,10 @@ import uuid
 
 import numpy as np
 
-from .. import optim, schedules
 from ..api import Sequential
-from ..architectures.grammar import build, preset
-from ..data import augment
 from ..data.datasets import load_mnist
 from ..errors import ConfigError, NumnetError
-from ..train import parallel
+from ..train.recipe import Recipe
 
 #: the searched knobs' ranges
 LR_RANGE = (1e-4, 1e-2)               # MLP; a preset searches its own lr ×/÷ 10
@@ -40,6 +37,8 @@ MAX_LAYERS = 2                        # the MLP has 1..MAX_LAYERS hidden layers
 BATCH_SIZES = (32, 64, 128, 256)
 DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 WEIGHT_DECAY_RANGE = (1e-6, 1e-2)     # AdamW's decoupled decay (log-uniform)
+#: the keys of a suggested recipe that :class:`~numnet.train.recipe.Recipe` takes (besides ``arch``)
+RECIPE_KEYS = ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size", "seed")
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
@@ -65,7 +64,8 @@ def suggest(trial, model: str = "mlp", epochs: int | None = None, seed: int = 0,
     ×/÷ 10 of its own and, where its spec has a dropout, the dropout rate.
     Every recipe trains with AdamW and a searched weight decay.
     """
-    spec, recipe = preset(model)
+    base = Recipe.from_preset(model)
+    spec = base.arch
     dropout = trial.suggest_categorical("dropout", DROPOUTS) if spec is None or "dropout(" in spec else None
     if spec is None:
         lr = trial.suggest_float("lr", *LR_RANGE, log=True)
@@ -76,14 +76,13 @@ def suggest(trial, model: str = "mlp", epochs: int | None = None, seed: int = 0,
                 layers.append(f"dropout({dropout:g})")
         spec = "-".join(layers + [f"dense({num_classes})"])
     else:
-        lr = trial.suggest_float("lr", recipe["lr"] / 10, recipe["lr"] * 10, log=True)
+        lr = trial.suggest_float("lr", base.lr / 10, base.lr * 10, log=True)
         if dropout is not None:
             spec = re.sub(r"dropout\([^)]*\)", f"dropout({dropout:g})" if dropout else "", spec)
             spec = re.sub(r"--+", "-", spec).strip("-")
     return {"arch": spec, "optimizer": "adamw", "lr": lr,
             "weight_decay": trial.suggest_float("weight_decay", *WEIGHT_DECAY_RANGE, log=True),
-            "schedule": recipe.get("schedule"), "augment": recipe.get("augment"),
-            "epochs": int(epochs or recipe["epochs"]),
+            "schedule": base.schedule, "augment": base.augment, "epochs": int(epochs or base.epochs),
             "batch_size": trial.suggest_categorical("batch_size", BATCH_SIZES), "seed": int(seed)}
 
 
@@ -111,14 +110,11 @@ def _rounded(recipe: dict) -> dict:
 
 
 def train(recipe: dict, x, y, num_classes: int, validation_data=None, progress=None):
-    """Train ``recipe`` on (x, y) the way ``numnet train`` does; returns the model."""
-    model = Sequential(build(recipe["arch"], input_shape=x.shape[1:], num_classes=num_classes), seed=recipe["seed"])
-    wd = {"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}
-    optimizer = optim.get(recipe["optimizer"], recipe["lr"], **wd)
-    model.fit(x, y, epochs=recipe["epochs"], batch_size=recipe["batch_size"], optimizer=optimizer,
-              validation_data=validation_data, seed=recipe["seed"], progress=progress,
-              schedule=schedules.get(recipe.get("schedule"), optimizer.lr), augment=augment.get(recipe.get("augment")),
-              workers=parallel.check_workers(model, None, recipe["batch_size"]))
+    """Train ``recipe`` on (x, y) the way its ``numnet train`` command does (:func:`train_command`:
+    the same :class:`~numnet.train.recipe.Recipe`); returns the model."""
+    run = Recipe.from_arch(recipe["arch"], **{k: recipe.get(k) for k in RECIPE_KEYS})
+    model = run.network(x.shape[1:], num_classes, Sequential)
+    model.fit(x, y, **run.fit_options(model), validation_data=validation_data, progress=progress)
     return model
 
 
@@ -267,7 +263,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
 
     if trials < 1 or jobs < 1:
         raise ConfigError("--trials and --jobs must be positive")
-    preset(model)                                             # unknown preset: ConfigError now
+    Recipe.from_preset(model)                                 # unknown preset: ConfigError now
     storage = storage or f"{study_name}.journal"
     (x_all, y_all), (x_test, y_test), num_classes = load_data(data_dir, limit)
     validation_split(len(x_all), val_fraction, seed)          # too few samples: fail before spawning
