@@ -37,26 +37,18 @@ def set_threads(threads):
 
 
 def train(args):
-    import numpy as np
 
     import numnet
-    from numnet.architectures import PRESETS, build
+    from numnet.train.recipe import Recipe
 
-    preset = {**PRESETS, **EXTRA_PRESETS}[args.preset]
-    recipe = dict(preset["recipe"])
-    if args.epochs:
-        recipe["epochs"] = args.epochs
-    if args.augment:
-        recipe["augment"] = args.augment
+    extra = EXTRA_PRESETS.get(args.preset)
+    options = {k: v for k, v in (("epochs", args.epochs), ("augment", args.augment)) if v}     # those given
     (x, y), (xt, yt) = numnet.load_mnist(args.data_dir)
     results = []
     for seed in [int(s) for s in args.seeds.split(",")]:
-        layers = numnet.mlp() if preset["spec"] is None else build(preset["spec"], input_shape=x.shape[1:])
-        model = numnet.Sequential(layers, seed=seed)
-        opt = numnet.optim.get(recipe["optimizer"], recipe["lr"],
-                               **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
-        schedule = numnet.schedules.get(recipe.get("schedule"), opt.lr)
-        augment = numnet.augment.get(recipe.get("augment"))
+        recipe = (Recipe.from_arch(extra["spec"], **{**extra["recipe"], **options}, seed=seed) if extra
+                  else Recipe.from_preset(args.preset, **options, seed=seed))
+        model = recipe.network(x.shape[1:], 10, numnet.Sequential)
 
         def progress(event, **e):
             if event == "epoch":
@@ -65,8 +57,7 @@ def train(args):
                       f"{e['train_accuracy']:.4f}{test} ({e['seconds']:.1f} s)", file=sys.stderr, flush=True)
 
         start = time.perf_counter()
-        model.fit(x, y, epochs=recipe["epochs"], batch_size=recipe["batch_size"], optimizer=opt, schedule=schedule,
-                  augment=augment, seed=seed, progress=progress,
+        model.fit(x, y, **recipe.fit_options(model), progress=progress,
                   validation_data=(xt, yt) if args.per_epoch else None)
         seconds = time.perf_counter() - start
         loss, acc = model.evaluate(xt, yt)
@@ -74,7 +65,7 @@ def train(args):
                         "epoch_seconds": [e["seconds"] for e in model.history]})
         print(json.dumps({"preset": args.preset, **results[-1]}), flush=True)
     accs = [r["test_accuracy"] for r in results]
-    print(json.dumps({"preset": args.preset, "data_dir": args.data_dir, "recipe": recipe, "seeds": len(results),
+    print(json.dumps({"preset": args.preset, "data_dir": args.data_dir, "recipe": recipe.training, "seeds": len(results),
                       "mean_test_accuracy": statistics.mean(accs), "min_test_accuracy": min(accs),
                       "mean_train_seconds": statistics.mean(r["train_seconds"] for r in results),
                       "load_average": os.getloadavg()}), flush=True)

@@ -35,13 +35,13 @@ def bench(name, x, y, xt, args):
     import numpy as np
 
     import numnet
-    from numnet.architectures import PRESETS, build, mlp
     from numnet.onnx_export import export, run_reference
+    from numnet.train.recipe import Recipe
 
-    spec, recipe = PRESETS[name]["spec"], PRESETS[name]["recipe"]
-    model = numnet.Sequential(mlp() if spec is None else build(spec), seed=0)
-    model.fit(x[:args.train], y[:args.train], epochs=1, batch_size=recipe["batch_size"],
-              optimizer=numnet.Adam(recipe["lr"]), seed=0)
+    recipe = Recipe.from_preset(name, seed=0)
+    model = recipe.network(x.shape[1:], 10, numnet.Sequential)
+    model.fit(x[:args.train], y[:args.train], epochs=1, batch_size=recipe.batch_size,
+              optimizer=numnet.Adam(recipe.lr), seed=0)
     row = {"preset": name, "train_images": min(args.train, len(x)), "parameters": model.num_parameters}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, f"{name}.onnx")

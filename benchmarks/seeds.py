@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 import numnet
-from numnet.architectures import build, mlp
 from numnet.functional import sigmoid, softmax
+from numnet.train.recipe import Recipe
 
 #: seed 001 as written: TwoLayerNet 784-50-10 ReLU, W ~ N(0, 0.01²), b = 0, x = pixel / 255,
 #: plain SGD lr 0.001, batches of 100 drawn with np.random.choice (with replacement), 1000 iterations
@@ -33,7 +33,8 @@ def seed001(x, y, xt, yt, seed=0, max_iterations=200):
     for name, change in CHANGES.items():
         r = {**SEED_001, **change}
         iterations = r["iterations"] if name == "as written" else max_iterations
-        model = numnet.Sequential(build(r["arch"], init=r["init"]), seed=seed)
+        recipe = Recipe.from_arch(r["arch"], init=r["init"], optimizer=r["optimizer"], lr=r["lr"], seed=seed)
+        model = recipe.network(x.shape[1:], 10, numnet.Sequential)
         curve, losses = [], []
 
         def watch(event, step=None, loss=None, **_):
@@ -43,7 +44,7 @@ def seed001(x, y, xt, yt, seed=0, max_iterations=200):
                     curve.append((step, model.evaluate(xt, yt)[1]))
 
         start = time.perf_counter()
-        model.fit(x, y, batch_size=100, optimizer=numnet.optim.get(r["optimizer"], r["lr"]), iterations=iterations,
+        model.fit(x, y, batch_size=100, optimizer=recipe.make_optimizer(model), iterations=iterations,
                   sample="with-replacement", log_every=1, progress=watch, seed=seed)
         first = next((s for s, a in curve if a >= 0.67), None)
         acc = dict(curve)
@@ -60,8 +61,7 @@ def losses(x, y, xt, yt, seed=0, epochs=3):
     """784-64-10 ReLU, SGD lr 0.1, batch 100: sigmoid output + MSE against softmax + CE."""
     out = {}
     for name, loss in (("sigmoid + MSE", "mse"), ("softmax + cross-entropy", "cross_entropy")):
-        layers = mlp((64,)) + ([numnet.Sigmoid()] if loss == "mse" else [])
-        model = numnet.Sequential(layers, loss=loss, seed=seed)
+        model = Recipe(hidden=(64,), loss=loss, seed=seed).network(x.shape[1:], 10, numnet.Sequential)
         model.adapt(x)
         # dL/dz at the output layer at initialisation, first batch: MSE+sigmoid carries a(1 − a)
         xb, yb = model.prepare(x[:100]), y[:100]

@@ -107,13 +107,10 @@ def time_torch(preset, recipe, steps, x, y, threads):
 def time_numnet(preset, recipe, steps, x, y):
     """Seconds of an epoch of numnet training steps (``fit`` on steps·batch images, no evaluation)."""
     import numnet
-    from numnet.architectures import build
-    from numnet.transfer import Restricted
-    spec, bs = recipe["spec"], recipe["batch_size"]
-    model = numnet.Sequential(build(spec), seed=0)
-    opt = numnet.optim.get(recipe["optimizer"], recipe["lr"],
-                           **({"weight_decay": recipe["weight_decay"]} if recipe.get("weight_decay") else {}))
-    opt = Restricted(opt, model, recipe.get("clip_norm"))
+    from numnet.train.recipe import Recipe
+    run = Recipe.from_preset(preset, seed=0)
+    model = run.network(x.shape[1:], 10, numnet.Sequential)
+    opt, bs = run.make_optimizer(model), run.batch_size                  # with the preset's gradient clipping
     n = bs * steps
     model.fit(x[:bs * 5], y[:bs * 5], epochs=1, batch_size=bs, optimizer=opt, workers=1)      # warm-up
     start = time.perf_counter()

@@ -32,6 +32,7 @@ def main():
     import numnet
     from numnet import transfer
     from numnet.architectures import build
+    from numnet.train.recipe import Recipe
 
     quick = "--quick" in sys.argv                     # a smoke test of the script: tiny data, 1 epoch
     (mx, my), (mxt, myt) = numnet.load_mnist()
@@ -41,10 +42,9 @@ def main():
         mx, my, mxt, myt, fxt, fyt = mx[:300], my[:300], mxt[:100], myt[:100], fxt[:100], fyt[:100]
 
     start = time.perf_counter()
-    source = numnet.Sequential(build(SPEC), seed=0)
-    opt = numnet.Adam(2e-3)
-    source.fit(mx, my, epochs=1 if quick else 2, batch_size=64, optimizer=opt, seed=0,
-               schedule=numnet.schedules.get("onecycle", opt.lr))
+    recipe = Recipe.from_arch(SPEC, lr=2e-3, schedule="onecycle", epochs=1 if quick else 2, batch_size=64, seed=0)
+    source = recipe.network(mx.shape[1:], 10, numnet.Sequential)
+    source.fit(mx, my, **recipe.fit_options(source))
     results = {"spec": SPEC, "source_mnist_accuracy": source.evaluate(mxt, myt)[1],
                "source_seconds": time.perf_counter() - start, "runs": []}
     print(f"source on MNIST: {results['source_mnist_accuracy']:.4f} ({results['source_seconds']:.0f} s)", flush=True)

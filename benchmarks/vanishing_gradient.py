@@ -24,10 +24,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "src"))
 
 def measure(spec, x_train, y_train, x_test, y_test, seed=0):
     import numnet
-    from numnet.architectures import build
-    from numnet.transfer import Restricted
+    from numnet.train.recipe import Recipe
 
-    model = numnet.Sequential(build(spec), seed=seed)
+    recipe = Recipe.from_arch(spec, lr=2e-3, clip_norm=1.0, epochs=2, batch_size=64, seed=seed)
+    model = recipe.network(x_train.shape[1:], 10, numnet.Sequential)
     model.adapt(x_train)
 
     def dh_norms():
@@ -40,8 +40,7 @@ def measure(spec, x_train, y_train, x_test, y_test, seed=0):
         model.eval()
         return layer.dh_norms.copy()
     at_init = dh_norms()
-    model.fit(x_train, y_train, epochs=2, batch_size=64, optimizer=Restricted(numnet.Adam(2e-3), model, 1.0),
-              seed=seed)
+    model.fit(x_train, y_train, **recipe.fit_options(model))
     return at_init, dh_norms(), model.evaluate(x_test, y_test)[1]
 
 
