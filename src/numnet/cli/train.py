@@ -90,11 +90,7 @@ def add_parser(sub):
 
 def run(args) -> int:
     """parse → Recipe → train → report."""
-    import time
-
     import numnet
-
-    from .progress import EpochBar
 
     out = Output(args.json)
     use_engine(args.engine, out)
@@ -109,14 +105,30 @@ def run(args) -> int:
     if args.model == "perceptron":
         return run_perceptron(args, out)
     recipe = make_recipe(args, resumed)
-    (x_train, y_train), (x_test, y_test), outputs = training_data(args, recipe, out)
+    train_set, test_set, outputs = training_data(args, recipe, out)
     if resumed is not None:
         model = recipe.restrict(resumed)
     else:
-        model = recipe.network(x_train.shape[1:], outputs, numnet.Sequential)
+        model = recipe.network(train_set[0].shape[1:], outputs, numnet.Sequential)
     options = recipe.fit_options(model, resumed.optimizer if resumed is not None else None)
-    announce(args, recipe, model, options, len(x_train), outputs, out)
+    announce(args, recipe, model, options, len(train_set[0]), outputs, out)
     model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": recipe.arch, "recipe": recipe.training}
+    train_seconds = train(args, model, options, train_set, test_set, (checkpoint, checkpoint_path), resumed, out)
+    if train_seconds is None:                              # diverged: said, exit 1, nothing saved
+        return 1
+    return report(args, recipe, model, test_set, save_path, train_seconds, options["workers"], out)
+
+
+def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
+    """``model.fit`` with the recipe's ``options`` and the run's own (validation, progress, early
+    stopping, checkpoints, iterations): the seconds it took, or None after a divergence (reported)."""
+    import time
+
+    import numnet
+
+    from .progress import EpochBar
+
+    (x_train, y_train), (checkpoint, checkpoint_path) = train_set, checkpoint
     stopper = numnet.EarlyStopping(args.patience) if args.patience else None
     held_out = "val" if args.val_split else "test"        # seed 002's habit: the test set each epoch, so labelled
 
@@ -135,7 +147,7 @@ def run(args) -> int:
     bar_epochs = -(-args.iterations // -(-len(x_train) // args.batch_size)) if args.iterations else args.epochs
     try:
         with EpochBar(out.show_progress and not args.log_every, bar_epochs, on_epoch) as bar:
-            model.fit(x_train, y_train, **options, validation_data=None if args.val_split else (x_test, y_test),
+            model.fit(x_train, y_train, **options, validation_data=None if args.val_split else test_set,
                       validation_split=args.val_split or 0.0, progress=bar,
                       callbacks=[log] + ([stopper] if stopper else []), checkpoint=checkpoint_path,
                       resume=resumed is not None, iterations=args.iterations, sample=args.sample,
@@ -145,7 +157,7 @@ def run(args) -> int:
         out.emit({"diverged": True, "error": str(e), "test_accuracy": None, "test_loss": None,
                   "train_seconds": time.perf_counter() - start, "epochs": args.epochs, "model_path": None,
                   "history": history_rows(model)})
-        return 1
+        return None
     except KeyboardInterrupt:
         state = model.training_state
         if checkpoint_path is not None and state is not None:
@@ -156,7 +168,7 @@ def run(args) -> int:
     if stopper is not None and stopper.stopped_epoch is not None:
         out.say(f"early stop after epoch {stopper.stopped_epoch}: best val loss {stopper.best:.4f} at epoch "
                 f"{stopper.best_epoch} (its weights kept)")
-    return report(args, recipe, model, (x_test, y_test), save_path, train_seconds, options["workers"], out)
+    return train_seconds
 
 
 def use_engine(name, out):
