@@ -123,9 +123,9 @@ def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10, init: s
         if not m:
             raise ConfigError(f"cannot read layer {token!r} in architecture {spec!r}")
         what = f"layer {token!r}"
-        new = sequence_layers(m.group(1), m.group(2) or "", budget, token)
+        new = sequence_layers(m.group(1), m.group(2) or "", budget.shape, token)
         if new is None:
-            new = _image_layers(m.group(1), m.group(2) or "", budget, token, init)
+            new = _image_layers(m.group(1), m.group(2) or "", budget.shape, token, init)
         layers += budget.add(new, what)            # the walk: shapes, parameters, values per sample
     if num_classes is not None and budget.shape != (num_classes,):
         raise ConfigError(f"the network outputs shape {budget.shape}, but there are {num_classes} classes: "
@@ -133,11 +133,10 @@ def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10, init: s
     return layers
 
 
-def _image_layers(name: str, text: str, budget: Budget, token: str, init) -> list:
-    """The layers of one token of the image grammar (all but :mod:`.sequence`'s), for an input of
-    ``budget.shape``; the big ones made through ``budget.make``."""
-    shape, pos, kw = budget.shape, *layer_args(text, token)
-    what = f"layer {token!r}"
+def _image_layers(name: str, text: str, shape: tuple, token: str, init) -> list:
+    """The layers of one token of the image grammar (all but :mod:`.sequence`'s) for one sample's
+    input ``shape``."""
+    pos, kw = layer_args(text, token)
 
     def image():
         if len(shape) == 2:
@@ -156,8 +155,7 @@ def _image_layers(name: str, text: str, budget: Budget, token: str, init) -> lis
             out_channels, k = layer_ints(token, pos[:2], ("out_channels", "kernel"))
             stride, = layer_ints(token, [extra.get("stride", 1)], ("stride",))
             padding, = layer_ints(token, [extra.get("padding", 0)], ("padding",), minimum=0)
-            return reshape + [budget.make(Conv2D, what, in_channels=c, out_channels=out_channels, kernel_size=k,
-                                          stride=stride, padding=padding)]
+            return reshape + [Conv2D(c, out_channels, k, stride=stride, padding=padding)]
         if name in ("pool", "maxpool", "avgpool"):
             reshape, _ = image()
             if not 1 <= len(pos) <= 2 or kw:
@@ -172,8 +170,7 @@ def _image_layers(name: str, text: str, budget: Budget, token: str, init) -> lis
             if len(pos) != 1 or kw:
                 raise ConfigError(f"{token!r}: expected dense(out_features)")
             n, = layer_ints(token, pos, ("out_features",))
-            return ([Flatten()] if len(shape) != 1 else []) + [
-                budget.make(Dense, what, in_features=math.prod(shape), out_features=n, init=init or "he")]
+            return ([Flatten()] if len(shape) != 1 else []) + [Dense(math.prod(shape), n, init=init or "he")]
         if name in ACTIVATIONS and not pos and not kw:
             return [ACTIVATIONS[name]()]
         if name == "dropout":

@@ -57,14 +57,13 @@ TOKENS = RECURRENT + ("patch", "patches", "pos", "posemb", "attn", "mhsa", "bloc
                       "layernorm", "gelu", "cls", "meantokens")
 
 
-def sequence_layers(name: str, text: str, budget, token: str):
+def sequence_layers(name: str, text: str, shape: tuple, token: str):
     """The layers for one spec token (a list), or None if ``name`` is not one of these tokens.
-    ``text`` is what stands between the parentheses; ``budget`` (a :class:`.sizes.Budget`) holds one
-    sample's input shape, and makes the layers that hold parameters (refused over the limit)."""
+    ``text`` is what stands between the parentheses, ``shape`` one sample's input shape (``build``
+    then walks the layers against its size limits: making them allocates nothing)."""
     if name not in TOKENS:
         return None
 
-    shape, what = budget.shape, f"layer {token!r}"
     parts = [p.strip() for p in text.split(",")] if text.strip() else []
     seq = "seq" in parts
     pos, kw = layer_args(",".join(p for p in parts if p != "seq"), token)
@@ -91,24 +90,22 @@ def sequence_layers(name: str, text: str, budget, token: str):
             if len(shape) != 2:
                 raise ConfigError(f"{token!r} needs sequences (T, F), but the input here has shape {shape}")
             cls = {"rnn": RNN, "lstm": LSTM, "gru": GRU}[name]
-            return layers + [budget.make(cls, what, input_size=shape[1], hidden_size=pos[0], return_sequences=seq)]
+            return layers + [cls(shape[1], pos[0], return_sequences=seq)]
         if name in ("patch", "patches"):
             expect(2, "patch(patch_size, dim[, cls=0|1])", ("cls",))
-            return [budget.make(PatchEmbedding, what, image_shape=shape, patch_size=pos[0], dim=pos[1],
-                                cls_token=bool(kw.get("cls", 1)))]
+            return [PatchEmbedding(shape, pos[0], pos[1], cls_token=bool(kw.get("cls", 1)))]
         if name in ("pos", "posemb"):
             expect(0, "pos")
-            num_tokens, dim = tokens()
-            return [budget.make(PositionalEmbedding, what, num_tokens=num_tokens, dim=dim)]
+            return [PositionalEmbedding(*tokens())]
         if name in ("attn", "mhsa"):
             expect(1, f"{name}(num_heads)")
-            return [budget.make(MultiHeadSelfAttention, what, embed_dim=tokens()[1], num_heads=pos[0])]
+            return [MultiHeadSelfAttention(tokens()[1], pos[0])]
         if name in ("block", "transformer"):
             expect(2, f"{name}(num_heads, mlp_dim)")
-            return [budget.make(TransformerEncoderBlock, what, dim=tokens()[1], num_heads=pos[0], mlp_dim=pos[1])]
+            return [TransformerEncoderBlock(tokens()[1], pos[0], pos[1])]
         if name in ("ln", "layernorm"):
             expect(0, name)
-            return [budget.make(LayerNorm, what, dim=shape[-1])]
+            return [LayerNorm(shape[-1])]
         if name == "gelu":
             expect(0, "gelu")
             return [GELU()]

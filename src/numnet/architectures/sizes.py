@@ -84,7 +84,7 @@ def _fits(layer, shape) -> bool:
     if isinstance(layer, GlobalAvgPool2D):
         return len(shape) == 3
     if isinstance(layer, Dense):
-        return tuple(shape) == (layer.in_features,)
+        return len(shape) >= 1 and shape[-1] == layer.in_features
     if isinstance(layer, Reshape):
         return math.prod(shape) == math.prod(layer.shape)
     return True
@@ -151,7 +151,8 @@ def output_shape(layers, input_shape):
 class Budget:
     """The running totals of a network being built, one token's layers at a time: ``add`` walks the
     new layers from the current ``shape``, adds their parameters to ``parameters`` and refuses the
-    network (ConfigError, see :func:`check_size`) over either limit."""
+    network (ConfigError, see :func:`check_size`) over either limit. Layers hold no arrays until a
+    model binds them, so a layer too big to allocate costs nothing to make and refuse."""
 
     def __init__(self, input_shape):
         self.shape = tuple(int(s) for s in input_shape)
@@ -165,11 +166,3 @@ class Budget:
             check_size(self.parameters, size.values, what)
             self.shape = size.output_shape
         return layers
-
-    def make(self, cls, what: str, **config):
-        """``cls(**config)``, refused first when the parameters it declares would take the network over
-        :data:`MAX_PARAMETERS`. Until every layer's constructor is free of allocation, this keeps a
-        huge layer (``lstm(100000)``: 149 GiB) from allocating before :meth:`add` can refuse it;
-        once they are, this is plain construction and :meth:`add` alone is the check."""
-        check_size(self.parameters + (cls.declared_size(config) or 0), 0, what)
-        return cls(**config)
