@@ -1,9 +1,6 @@
 """Seeds as written: the perceptron (seeds 003/004), every loss from the CLI, epoch 0 (seed 002),
 seed 001's recipe options (iterations, batches drawn with replacement, per-step log)."""
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,14 +10,7 @@ from numnet.architectures import build, mlp
 from numnet.gradcheck import check_gradients
 from numnet.perceptron import Perceptron, toy_separable, xor
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-
-
-def run_cli(*args):
-    """``python -m numnet ARGS`` in a subprocess, with this tree's src first on the path."""
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.run([sys.executable, "-m", "numnet", *args], capture_output=True, text=True, timeout=300, env=env)
-    return proc.returncode, proc.stdout, proc.stderr
+from .helpers import run_cli
 
 
 @pytest.fixture
