@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from numnet import numerical_gradient
 from numnet.data.datasets import FILES
 from numnet.data.idx import write_idx
-from numnet import numerical_gradient
 
 #: this tree's ``src``, first on the PYTHONPATH of every subprocess, so that they run the code under test
 SRC = str(Path(__file__).resolve().parents[1] / "src")

@@ -10,7 +10,7 @@ Each update writes through a scratch array (``tmp``) so that a step allocates no
 
 Speed beside the rule: with the numba engine (``numnet.kernels.engine``) the built-in optimizers
 step through ``fused``, the same update as one compiled pass over the buffer instead of NumPy's
-five to ten (tests/test_engine.py checks that the two agree); ``update`` stays the reference.
+five to ten (tests/kernels/test_engine.py checks that the two agree); ``update`` stays the reference.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Arch spellings and presets of the sequence layers, save/load in a fresh process, transfer learning
+"""The presets of the sequence layers train, save and load in a fresh process; transfer learning
 (copy_weights, freeze) and the Restricted optimizer (gradient clipping, frozen layers)."""
 import json
 import subprocess
@@ -10,46 +10,9 @@ import pytest
 import numnet
 from numnet import transfer
 from numnet.architectures import PRESETS, build
-from numnet.layers import PatchEmbedding, TokenPool
 from numnet.errors import ConfigError
-from numnet.layers import GRU, LSTM, RNN
-from numnet.layers import TransformerEncoderBlock
 
 from ..helpers import ENV, make_folder, run_cli
-
-
-
-@pytest.mark.parametrize("spec, types, out", [
-    ("rnn(8)-dense(10)", [RNN], (10,)),
-    ("lstm(6,seq)-gru(5)-dense(10)", [LSTM, GRU], (10,)),
-    ("gru(4,seq)-dense(10)", [GRU], (10,)),
-    ("patch(7,16)-pos-block(2,32)-ln-cls-dense(10)", [PatchEmbedding, TransformerEncoderBlock, TokenPool], (10,)),
-    ("patch(14,8,cls=0)-attn(2)-gelu-meantokens-dense(10)", [PatchEmbedding, TokenPool], (10,)),
-])
-def test_arch_spellings(spec, types, out):
-    layers = build(spec)
-    for t in types:
-        assert any(isinstance(layer, t) for layer in layers), (spec, t)
-    shape = (28, 28)
-    for layer in layers:
-        shape = layer.output_shape(shape)
-    assert tuple(shape) == out
-
-
-def test_seq_and_sizes():
-    rnn = build("lstm(6,seq)-dense(10)")[0]
-    assert rnn.return_sequences and rnn.output_shape((28, 28)) == (28, 6)
-    assert build("patch(7,16)-pos-cls-dense(10)")[1].num_tokens == 17          # 16 patches + the class token
-
-
-@pytest.mark.parametrize("spec, message", [
-    ("lstm-dense(10)", "expected lstm"), ("conv(2,3)-attn(2)-dense(10)", "needs tokens"), ("patch(5,8)-cls-dense(10)", "divide"),
-    ("patch(7,10)-attn(3)-cls-dense(10)", "multiple"), ("dense(10)-rnn(4)", "needs sequences"),
-    ("gelu(2)-dense(10)", "expected gelu"), ("patch(7,8,seq)-cls-dense(10)", "seq"),
-])
-def test_bad_specs_are_config_errors(spec, message):
-    with pytest.raises(ConfigError, match=message):
-        build(spec)
 
 
 @pytest.mark.parametrize("name", ["rnn", "lstm", "gru", "vit"])

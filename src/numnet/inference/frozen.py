@@ -10,7 +10,7 @@ the layers once and precomputes what a served model asks for again and again:
   pixels (a digit is about 80% blank paper), and a ReLU's zeros are skipped alike;
 * every Dense's Wᵀ contiguous, and a Dense followed by a ReLU as one step, ReLU(x·Wᵀ + b).
 
-Same values as ``model.predict`` up to float rounding (tests/test_frozen.py). A snapshot: training
+Same values as ``model.predict`` up to float rounding (tests/inference/test_frozen.py). A snapshot: training
 the model afterwards does not change it (freeze again).
 """
 from __future__ import annotations

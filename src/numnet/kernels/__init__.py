@@ -2,7 +2,7 @@
 
 Each function computes one formula that a layer's docstring states, in the memory layout and
 with the tricks that make it fast in NumPy (strided views, blocked GEMMs, reused buffers). The
-layers call them by name; tests/test_kernels_reference.py checks each against the plain formula.
+layers call them by name; tests/kernels/test_kernels_reference.py checks each against the plain formula.
 
     sum_rows(a)                      Σ over the rows of an (M, K) array (a GEMV with ones)
     sum_of_products(a, b)            a·b for a long inner dimension (a convolution's dW)

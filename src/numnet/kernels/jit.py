@@ -3,7 +3,7 @@
 Each kernel computes what a readable NumPy rule elsewhere states (the optimizers' ``update``, the
 loss's ``forward``/``backward``, ...), in the same order of operations and in the arrays' own
 dtype (scalars are passed in that dtype), so float32 results agree with NumPy's to a few ulp;
-tests/test_engine.py holds them to it. Loops are serial: with BLAS on every core between
+tests/kernels/test_engine.py holds them to it. Loops are serial: with BLAS on every core between
 them, parallel loops made training slower (issue 16). ``nogil``: data-parallel worker threads
 can run them at once. Compiled on first use, cached on disk (``cache=True``).
 """

@@ -7,7 +7,7 @@ activations (``conv.py``), so that the innermost loops run over contiguous memor
 (``conv.py``, ``pool.py``) hand arrays over in that layout and keep NumPy for others; the kernels
 themselves take any strides (numba compiles a strided version), only slower. Each computes what
 the NumPy function that calls it computes, in the same order of operations (the same sums, the
-same first maximum): tests/test_engine_conv.py holds them to it. Serial loops, ``nogil``
+same first maximum): tests/kernels/test_engine_conv.py holds them to it. Serial loops, ``nogil``
 (data-parallel worker threads run them at once), compiled on first use and cached on disk.
 """
 from __future__ import annotations
