@@ -10,7 +10,9 @@ import sys
 import grimp
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from .helpers import SRC
+
+ROOT = pathlib.Path(SRC).parent
 PACKAGE = ROOT / "src" / "numnet"
 #: functions that import a numnet module lazily on purpose (not to dodge a cycle): the CLI keeps
 #: ``numnet --help`` fast; the engine imports the numba kernels only when numba is wanted

@@ -174,11 +174,6 @@ def test_the_math_floor_imports_no_machinery():
         assert not (_numnet_imports(path) & ({"training", "parallel", "serialize", "model"} | VIEWS)), path
 
 
-def test_no_module_over_400_lines():
-    long = {str(p.relative_to(PACKAGE)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
-    assert not long
-
-
 def test_the_readme_recipe_for_a_new_layer_works(mnist, tmp_path):
     """The docs' "Adding a layer" example (docs/guides/adding-a-layer.md), run as written: it trains,
     saves, reloads and passes the gradient check."""
