@@ -12,8 +12,9 @@ import pytest
 import numnet
 from numnet import layers as L
 from numnet.io.serialize import arrays
-from numnet.train.gradients import numerical_gradient
 from numnet.train.parallel import twin
+
+from ..helpers import check_layer
 
 
 def _transformer(**kw):
@@ -66,14 +67,7 @@ def test_dense_on_tokens_is_dense_on_every_token(rng):
     assert y.shape == (4, 6, 3) and dense.output_shape((6, 5)) == (6, 3)
     np.testing.assert_allclose(y.reshape(-1, 3), L.Dense(5, 3, dtype=np.float64, seed=1).forward(x.reshape(-1, 5)),
                                rtol=1e-14, atol=1e-14)
-    g = rng.standard_normal(y.shape)
-    dx = dense.backward(g)
-
-    def loss():
-        return float(np.sum(dense.forward(x) * g))
-    np.testing.assert_allclose(dx, numerical_gradient(loss, x, h=1e-6), rtol=1e-6, atol=1e-9)
-    for name, grad in dense.named_gradients():
-        np.testing.assert_allclose(grad, numerical_gradient(loss, getattr(dense, name), h=1e-6), rtol=1e-6, atol=1e-9)
+    check_layer(dense, x, rng, atol=1e-9)
 
 
 def _rewrite(path, out, cfg_edit, rename):
