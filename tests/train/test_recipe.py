@@ -1,7 +1,6 @@
 """One recipe (numnet.train.recipe.Recipe) behind numnet train, numnet sweep and NumnetClassifier;
 network options a preset does not take are refused; the size budget covers every layer."""
 import json
-import os
 import subprocess
 import sys
 
@@ -16,7 +15,7 @@ from numnet.errors import ConfigError
 from numnet.train.recipe import Recipe
 from numnet.views.summary import summary_rows
 
-SRC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+from ..helpers import ENV
 
 
 class Captured(Exception):
@@ -107,9 +106,8 @@ def _numnet(*args):
     probe = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
              "print(__import__('json').dumps([r.returncode, r.stderr, "
              "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
-    env = {**os.environ, "PYTHONPATH": SRC}
     out = subprocess.run([sys.executable, "-c", probe, sys.executable, "-m", "numnet", *args],
-                         capture_output=True, text=True, env=env, timeout=120)
+                         capture_output=True, text=True, env=ENV, timeout=120)
     return json.loads(out.stdout)
 
 
