@@ -1,6 +1,6 @@
 """Make docs/serve.png, the docs' picture of `numnet serve`: the page with the default network
 (784-25-25-10, what `numnet serve` trains without a model) and a 7 drawn as mouse strokes, taken
-with Debian's chromium through playwright (as tests/test_serve_browser.py), reduced to a 96-colour
+with Debian's chromium through playwright (as tests/serve/test_serve_browser.py), reduced to a 96-colour
 palette so that it stays small.
 
     python docs/serve_screenshot.py [--model model.npz] [--out docs/serve.png]
