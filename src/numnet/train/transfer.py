@@ -145,14 +145,11 @@ class Restricted(Optimizer):
             offset += size
         return [params[0][a:b] for a, b in runs], [grads[0][a:b] for a, b in runs]
 
-    def step(self, params, grads, pool=None, parts: int = 1):
+    def step(self, params, grads):
         params, grads = self._trainable(params, grads)
         if self.clip_norm is not None:
             self.last_norm = clip_grad_norm(grads, self.clip_norm)
-        if pool is None:
-            self.inner.step(params, grads)
-        else:
-            self.inner.step(params, grads, pool, parts)
+        self.inner.step(params, grads)
 
     def config(self):
         cfg = dict(self.inner.config())

@@ -16,7 +16,7 @@ from ..functional import sigmoid, softmax
 from ..model import Sequential
 from ..perceptron import Perceptron, toy_separable, xor
 from ..train.gradients import backprop
-from ..train.loop import fit
+from ..train.options import fit
 from .gradcheck import check_gradients
 
 DPI = 100
