@@ -154,7 +154,7 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
                     for hook in batch_begin:
                         hook(run)              # e.g. Augment, Schedule
                     run.step += 1
-                    out, run.loss = step(run.x_batch, run.y_batch)        # forward → loss → backward
+                    out, run.loss = step.forward_backward(run.x_batch, run.y_batch)        # forward → loss → backward
                     step.update(opt)
                     loss_sum += run.loss * m
                     run.seen += m

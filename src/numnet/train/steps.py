@@ -9,14 +9,16 @@ in one, as PyTorch wraps a module in ``DistributedDataParallel``:
 """
 from __future__ import annotations
 
+import functools
+
 from ..errors import ConfigError
 from . import parallel
 from .gradients import SOURCES, backprop
 
 
 class Step:
-    """``step(x, y)`` → (output, loss) with ∂L/∂θ left in ``model.flat_grads``; ``step.update(optimizer)``
-    then moves the parameters. ``gradient``: 'backprop', 'numerical' or a function ``(model, x, y) ->
+    """``step.forward_backward(x, y)`` → (output, loss) with ∂L/∂θ left in ``model.flat_grads``;
+    ``step.update(optimizer)`` then moves the parameters. ``gradient``: 'backprop', 'numerical' or a function ``(model, x, y) ->
     (output, loss)``."""
 
     workers = 1
@@ -25,13 +27,11 @@ class Step:
         source = SOURCES.get(gradient, gradient) if isinstance(gradient, str) else gradient
         if not callable(source):
             raise ConfigError(f"gradient must be 'backprop', 'numerical' or a function, not {gradient!r}")
-        self.model, self.source = model, source
+        self.model = model
+        self.forward_backward = functools.partial(source, model)     # (a partial: no Python frame per step)
         self.params, self.grads = [model.flat_params], [model.flat_grads]
         #: whether uint8 pixels may go into the model unconverted (a Standardize in front scales them)
         self.takes_pixels = source is backprop
-
-    def __call__(self, x, y):
-        return self.source(self.model, x, y)
 
     def update(self, optimizer):
         optimizer.step(self.params, self.grads)
@@ -56,15 +56,13 @@ class Parallel(Step):
         self.workers, self.engine = workers, None
         self.takes_pixels = False
 
-    def __call__(self, x, y):
-        return self.engine.forward_backward(x, y)
-
     def update(self, optimizer):
         self.engine.step(optimizer, self.params, self.grads)
 
     def epoch_begin(self):
         if self.engine is None:
             self.engine = parallel.DataParallel(self.model, self.workers)
+            self.forward_backward = self.engine.forward_backward
         self.engine.one_blas_thread()
 
     def epoch_end(self):
