@@ -109,8 +109,10 @@ def test_the_divergence_guard_raises_on_a_nan_loss_and_on_a_non_finite_parameter
             if run.seen == run.samples:              # after the epoch's last step: the loss was finite
                 run.model.flat_params[0] = np.inf
 
-    with pytest.raises(numnet.Diverged, match="a parameter is not finite"):
-        fit(model(), (x, y), callbacks=[DivergenceGuard(), Poison()])
+    net = model()
+    with pytest.raises(numnet.Diverged, match="diverged at epoch 1, step 10: a parameter is not finite"):
+        fit(net, (x, y), callbacks=[Poison(), DivergenceGuard()])
+    assert net.history == [] and net.training_state is None          # the bad epoch is not recorded
 
 
 def test_batch_hooks_are_called_only_on_callbacks_that_override_them():

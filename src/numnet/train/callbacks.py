@@ -119,16 +119,14 @@ class Validation(Callback):
 
 
 class DivergenceGuard(Callback):
-    """Raise :class:`Diverged` as soon as a step's loss is not finite, and after an epoch if a
-    parameter is not (the loss of the epoch's last step came before its update)."""
+    """Raise :class:`Diverged` as soon as a step's loss is not finite, and after an epoch's last step
+    if a parameter is not (that step's loss came before its update), before the epoch is recorded."""
 
     def on_batch_end(self, run):
         if not math.isfinite(run.loss):
             raise Diverged(run.epoch, run.batch + 1, f"loss {run.loss}")
-
-    def on_epoch_end(self, run, entry):
-        if entry["epoch"] and not np.isfinite(run.model.flat_params).all():
-            raise Diverged(entry["epoch"], run.steps_per_epoch, "a parameter is not finite")
+        if (run.seen >= run.samples or run.step == run.total_steps) and not np.isfinite(run.model.flat_params).all():
+            raise Diverged(run.epoch, run.steps_per_epoch, "a parameter is not finite")
 
 
 class Schedule(Callback):

@@ -58,6 +58,24 @@ class Run:
                 "layer_rngs": {str(i): s for i, s in rng_states(self.model).items()}}
 
 
+class Inputs:
+    """``inputs(idx)``: the model's input for the samples ``idx`` of x, taken into one reused buffer
+    and converted to the model's dtype, in the input's sample shape. With ``pixels``, uint8 pixels
+    go unconverted to a Standardize in front, which scales and standardises them in one pass."""
+
+    def __init__(self, model, x, batch_size: int, pixels: bool):
+        self.rows, self.dtype, self.shape = x.reshape(len(x), -1), model.dtype, tuple(x.shape[1:])
+        self.buffer = np.empty((min(batch_size, len(x)), self.rows.shape[1]), dtype=model.dtype)
+        front = next((layer for layer in model.layers if not isinstance(layer, Flatten)), None)
+        self.pixels = pixels and x.dtype == np.uint8 and isinstance(front, Standardize)
+
+    def __call__(self, idx):
+        m = len(idx)
+        raw = np.take(self.rows, idx, axis=0)         # (with out=, NumPy's take is 10x slower)
+        xb = raw if self.pixels else to_float(raw, self.dtype, out=self.buffer[:m])
+        return xb.reshape((m,) + self.shape)
+
+
 def check_data(x, y):
     """(x, y) as arrays, with as many targets as samples, and at least one."""
     x, y = np.asarray(x), np.asarray(y)
@@ -117,19 +135,13 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
     for hook in hooks["on_train_begin"]:
         hook(run)                 # e.g. Resume puts the position back, Iterations sets the length
 
-    n = run.samples
-    model.input_shape = input_shape = tuple(x.shape[1:])
-    x_rows = x.reshape(n, -1)
-    batch_x = np.empty((min(batch_size, n), x_rows.shape[1]), dtype=model.dtype)
+    model.input_shape = tuple(x.shape[1:])
+    inputs = Inputs(model, x, batch_size, pixels=step.takes_pixels and not any(
+        getattr(c, "transforms_batch", False) for c in callbacks))
     first = next((layer for layer in model.layers if layer.param_shapes()), None)
     labels = true_labels(y)
     check_labels(model, y)
     model.adapt(x)
-    # uint8 pixels go to a Standardize in front unconverted: it scales and standardises in one pass
-    pixels_in = (x.dtype == np.uint8 and step.takes_pixels
-                 and not any(getattr(c, "transforms_batch", False) for c in callbacks)
-                 and isinstance(next((layer for layer in model.layers if not isinstance(layer, Flatten)), None),
-                                Standardize))
     batch_begin, batch_end = hooks["on_batch_begin"], hooks["on_batch_end"]
     try:
         with np.errstate(over="ignore", invalid="ignore"):   # a DivergenceGuard checks, rather than warnings
@@ -143,21 +155,15 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
                 start_time = time.perf_counter()
                 step.epoch_begin()
                 loss_sum, correct, run.seen = 0.0, 0, 0
-                for run.batch, idx in enumerate(sampler.batches(n, batch_size, run.rng)):
-                    m = len(idx)
-                    raw, xb = np.take(x_rows, idx, axis=0), batch_x[:m]   # (with out=, NumPy's take is 10x slower)
-                    if pixels_in:
-                        xb = raw
-                    else:
-                        to_float(raw, model.dtype, out=xb)
-                    run.x_batch, run.y_batch = xb.reshape((m,) + input_shape), y[idx]
+                for run.batch, idx in enumerate(sampler.batches(run.samples, batch_size, run.rng)):
+                    run.x_batch, run.y_batch = inputs(idx), y[idx]
                     for hook in batch_begin:
                         hook(run)              # e.g. Augment, Schedule
                     run.step += 1
-                    out, run.loss = step.forward_backward(run.x_batch, run.y_batch)        # forward → loss → backward
-                    step.update(opt)
-                    loss_sum += run.loss * m
-                    run.seen += m
+                    out, run.loss = step.forward_backward(run.x_batch, run.y_batch)   # forward → loss → backward
+                    step.update(opt)                                                  # the optimizer's step
+                    loss_sum += run.loss * len(idx)
+                    run.seen += len(idx)
                     if labels is not None:
                         correct += int(np.count_nonzero(model.predicted_labels(out) == labels[idx]))
                     for hook in batch_end:

@@ -49,7 +49,9 @@ ORDERS = {"shuffle": Shuffle, "in-order": InOrder, "with-replacement": WithRepla
 
 
 def get_order(order):
-    """An order object from its name, or ``order`` itself if it has ``batches``."""
+    """An order object from its name, or ``order`` itself if it has ``batches(n, batch_size, rng)``:
+    a generator of each step's sample indices, ceil(n / batch_size) of them an epoch, all of
+    ``batch_size`` samples but the last."""
     if isinstance(order, str):
         if order not in ORDERS:
             raise ConfigError(f"order must be one of {', '.join(ORDERS)}, not {order!r}")
