@@ -1,9 +1,9 @@
-"""Seconds per training step: numerical gradients (seed 001) vs backpropagation.
+"""Seconds per training step: numerical gradients (tutorial 2) vs backpropagation.
 
-Seed 001's TwoLayerNet: 784-50-10, ReLU hidden layer (the seed's `_relu`), softmax cross-entropy, weights N(0, 0.01²),
+Tutorial 2's TwoLayerNet: 784-50-10, ReLU hidden layer (the seed's `_relu`), softmax cross-entropy, weights N(0, 0.01²),
 float64, batch 100, SGD lr 0.1, on MNIST (pixels / 255). A step is forward + gradient + SGD update;
 the gradient is either one backward pass or central differences (L(θ+h) − L(θ−h)) / 2h for each
-of the 39,760 parameters (two forward passes per entry, seed 001's ``numerical_gradient``).
+of the 39,760 parameters (two forward passes per entry, tutorial 2's ``numerical_gradient``).
 
     OMP_NUM_THREADS=1 python benchmarks/numerical_vs_backprop.py [--numerical-steps 3] [--backprop-steps 300] [--json]
 

@@ -44,7 +44,7 @@ WHY_NOT_MET = """## Why some goals are not met, and how to read this run
   and uint8 pixels become x̂ = (p/255 − μ)/σ in one pass inside Standardize instead of four NumPy
   passes. The GEMMs are OpenBLAS's on both engines.
 - **Goals that flip between runs (1, 2, 2b, 4b).** Three full runs on 2026-12-03 (20:04 quiet,
-  20:37 under load, 21:11) gave seed 002 ratios 0.19 / 0.31 / 0.20, batch 512 0.87 / 0.75 / 0.74,
+  20:37 under load, 21:11) gave tutorial 3 ratios 0.19 / 0.31 / 0.20, batch 512 0.87 / 0.75 / 0.74,
   numnet's share of SGEMM at batch 512 70% / 110% / 42% (the SGEMM figure itself moves with the
   load), batch-1 latency 14.5 / 23.1 / 24.9 µs (PyTorch's 69 / 123 / 104 µs). At batch 512 the
   GEMMs run near SGEMM when the machine is quiet; about 1 ms of element-wise work is left around
@@ -324,8 +324,8 @@ def verdict(ok: bool, miss: str = "") -> str:
 def engine_table(raw: dict) -> list:
     """numnet's two engines on the same workloads (same repeats, alternating with PyTorch)."""
     rows = []
-    for key, label, field in (("seed002", "seed 002 recipe, one epoch", "seconds"),
-                              ("seed002-2ep", "seed 002 recipe, epochs + eval", "seconds"),
+    for key, label, field in (("seed002", "tutorial 3 recipe, one epoch", "seconds"),
+                              ("seed002-2ep", "tutorial 3 recipe, epochs + eval", "seconds"),
                               ("mlp256-b128", "784-256-256-10 batch 128, second epoch", "epoch2_seconds"),
                               ("mlp256-b512", "784-256-256-10 batch 512, second epoch", "epoch2_seconds"),
                               ("to98", "time to 98.0%", "seconds")):
@@ -367,7 +367,7 @@ def build_report(raw: dict, args, command: str) -> str:
     if "seed002" in raw:
         m = median_of("seed002", "seconds")
         ratio = m["numnet"] / m["torch"]
-        rows.append(("1. seed 002 recipe 784-64-64-64-10, batch 15, Adam 1e-3: one epoch (train)",
+        rows.append(("1. tutorial 3 recipe 784-64-64-64-10, batch 15, Adam 1e-3: one epoch (train)",
                      *cells("seed002", "seconds"), fmt_ratio(ratio), "ratio ≤ 0.2",
                      verdict(ratio <= 0.2, f"{ratio / 0.2:.1f}× the goal")))
     if "seed002-2ep" in raw:
@@ -377,10 +377,10 @@ def build_report(raw: dict, args, command: str) -> str:
         each = ", ".join(f"{r['final_accuracy']:.2%}" for r in d["numnet"])
         ratio = m["numnet"] / m["torch"]
         label = f"{d['epochs']} epoch{'s' if d['epochs'] > 1 else ''} + test eval each epoch, seeds {d['seeds']}"
-        rows.append((f"1b. (issue 2) seed 002 recipe, {label}: wall time", *cells("seed002-2ep", "seconds"),
+        rows.append((f"1b. (issue 2) tutorial 3 recipe, {label}: wall time", *cells("seed002-2ep", "seconds"),
                      fmt_ratio(ratio), "ratio ≤ 1/3",
                      verdict(ratio <= 1 / 3, f"{ratio * 3:.1f}× the goal")))
-        rows.append((f"1c. (issue 2) seed 002 recipe, {label}: mean test accuracy", f"{acc['numnet']:.2%} ({each})",
+        rows.append((f"1c. (issue 2) tutorial 3 recipe, {label}: mean test accuracy", f"{acc['numnet']:.2%} ({each})",
                      f"{acc['torch']:.2%}", "", "numnet ≥ 96.3%",
                      verdict(acc["numnet"] >= 0.963, f"{(0.963 - acc['numnet']) * 100:.2f} points short")))
     for batch, goal in ((128, 0.6), (512, 0.8)):
@@ -465,12 +465,12 @@ def build_report(raw: dict, args, command: str) -> str:
         d = raw["seed000"]
         accs = [r["final_accuracy"] for r in d["runs"]]
         mean = statistics.mean(accs)
-        rows.append((f"(issue 2) seed 000: 784-25-25-10, Adam 1e-3, batch 100, 2 epochs, seeds {d['seeds']}: "
+        rows.append((f"(issue 2) tutorial 1: 784-25-25-10, Adam 1e-3, batch 100, 2 epochs, seeds {d['seeds']}: "
                      "mean test accuracy", f"{mean:.2%} ({', '.join(f'{a:.2%}' for a in accs)})", "", "", "≥ 95.5%",
                      verdict(mean >= 0.955, f"{(0.955 - mean) * 100:.2f} points short")))
     if "seed001" in raw:
         d = raw["seed001"]
-        rows.append((f"(issue 2) seed 001: 784-50-10 ReLU, N(0, 0.01²) init, SGD 0.1, batch 100, {d['epochs']} "
+        rows.append((f"(issue 2) tutorial 2: 784-50-10 ReLU, N(0, 0.01²) init, SGD 0.1, batch 100, {d['epochs']} "
                      "epoch(s): test accuracy", " → ".join(f"{a:.2%}" for a in d["accuracies"]), "", "", "trains",
                      verdict(d["final_accuracy"] > 0.9)))
 

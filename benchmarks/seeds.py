@@ -1,6 +1,6 @@
-"""The seeds' own experiments, measured: seed 001's recipe (and which single change reaches 67%),
-sigmoid + MSE against softmax + cross-entropy (seed 003's a(1 − a) factor), the perceptron on
-"is it a 0?" (seed 003).
+"""The tutorials' own experiments, measured: tutorial 2's recipe (and which single change reaches 67%),
+sigmoid + MSE against softmax + cross-entropy (tutorial 4's a(1 − a) factor), the perceptron on
+"is it a 0?" (tutorial 4).
 
     python benchmarks/seeds.py [seed001|losses|perceptron ...] [--out benchmarks/seeds.json]
 
@@ -18,7 +18,7 @@ import numnet
 from numnet.functional import sigmoid, softmax
 from numnet.train.recipe import Recipe
 
-#: seed 001 as written: TwoLayerNet 784-50-10 ReLU, W ~ N(0, 0.01²), b = 0, x = pixel / 255,
+#: tutorial 2 as written: TwoLayerNet 784-50-10 ReLU, W ~ N(0, 0.01²), b = 0, x = pixel / 255,
 #: plain SGD lr 0.001, batches of 100 drawn with np.random.choice (with replacement), 1000 iterations
 SEED_001 = {"arch": "dense(50)-relu-dense(10)", "init": "normal:0.01", "optimizer": "sgd", "lr": 0.001,
             "iterations": 1000}

@@ -1,4 +1,4 @@
-"""Seed 003's vanishing gradient, measured: ‖∂L/∂h_t‖ against the time step t for a plain RNN and an
+"""Tutorial 4's vanishing gradient, measured: ‖∂L/∂h_t‖ against the time step t for a plain RNN and an
 LSTM reading the same MNIST digits row by row (T = 28 steps, loss on the last step only).
 
     PYTHONPATH=src python benchmarks/vanishing_gradient.py      # writes docs/vanishing_gradient.png

@@ -1,6 +1,6 @@
 """Draw the tutorials' figures into docs/ (used by docs/tutorials.md and docs/tour*.md).
 
-    python benchmarks/seeds.py            # measures seed 001's recipe, MSE vs CE, the perceptron
+    python benchmarks/seeds.py            # measures tutorial 2's recipe, MSE vs CE, the perceptron
     python docs/make_figures.py           # draws them, plus activations, vanishing gradients,
                                           # finite differences and the perceptron's boundaries
 
@@ -29,7 +29,7 @@ def seed001_figure(plt, results):
         ax.plot(steps, acc, label=name, lw=2.5 if name == "as written" else 1.2)
     ax.axhline(0.67, color="gray", ls=":", label="67% (the seed's claim)")
     ax.set(xscale="log", xlabel="iteration (batch of 100 drawn with replacement)", ylabel="test accuracy",
-           title="seed 001's TwoLayerNet 784-50-10 ReLU, N(0, 0.01²), SGD lr 0.001 — and single changes")
+           title="tutorial 2's TwoLayerNet 784-50-10 ReLU, N(0, 0.01²), SGD lr 0.001 — and single changes")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return seedplots._save(fig, plt, HERE, "seed001")

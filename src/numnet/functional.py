@@ -1,4 +1,4 @@
-"""Pure functions of the seeds, written once each: the floor every layer, loss and view stands on.
+"""Pure functions of the tutorials, written once each: the floor every layer, loss and view stands on.
 
 Nothing here keeps state or imports anything of numnet's but its errors. Shapes: row batches,
 a sample is a row (N, K); the functions work along the last axis.
@@ -9,7 +9,7 @@ import numpy as np
 
 from .errors import ConfigError
 
-#: uint8 inputs are pixels: x = pixel / 255 (seed 000's "normalise to [0, 1]")
+#: uint8 inputs are pixels: x = pixel / 255 (tutorial 1's "normalise to [0, 1]")
 PIXEL_SCALE = 1 / 255
 
 

@@ -28,7 +28,7 @@ def xavier(shape, fan_in, fan_out, rng):
 
 
 def normal(std):
-    """W ~ N(0, std^2); seed 001 uses std = 0.01 (``weight_init_std``)."""
+    """W ~ N(0, std^2); tutorial 2 uses std = 0.01 (``weight_init_std``)."""
     def init(shape, fan_in, fan_out, rng):
         return rng.standard_normal(shape) * std
     return init

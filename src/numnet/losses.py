@@ -115,7 +115,7 @@ class LogSoftmaxNLL(Loss):
 
 
 class MSE(Loss):
-    """Mean squared error of seed 004: L = (1/N) Σ_n Σ_k (ŷ − y)² / K;  dL/dŷ = 2(ŷ − y) / (N·K).
+    """Mean squared error of tutorial 5: L = (1/N) Σ_n Σ_k (ŷ − y)² / K;  dL/dŷ = 2(ŷ − y) / (N·K).
 
     Integer labels are one-hot encoded first. (Mean over every element, as ``nn.MSELoss``.)
     """
@@ -129,7 +129,7 @@ class MSE(Loss):
 
 
 class MAE(Loss):
-    """Mean absolute error of seed 004: L = mean |ŷ − y|;  dL/dŷ = sign(ŷ − y) / (N·K)."""
+    """Mean absolute error of tutorial 5: L = mean |ŷ − y|;  dL/dŷ = sign(ŷ − y) / (N·K)."""
 
     def forward(self, y_hat, target):
         self.diff = y_hat - _target_like(target, y_hat)
@@ -140,7 +140,7 @@ class MAE(Loss):
 
 
 class BinaryCrossEntropy(Loss):
-    """Sigmoid and binary cross-entropy fused on the logits z (seed 003's worked example).
+    """Sigmoid and binary cross-entropy fused on the logits z (tutorial 4's worked example).
 
     a = σ(z);  L = −mean[ y·log a + (1 − y)·log(1 − a) ];  dL/dz = (a − y) / size
     Stable form: L = mean[ max(z, 0) − z·y + log(1 + e^(−|z|)) ].

@@ -1,4 +1,4 @@
-"""Optimizers: the update rules as the papers (and the seeds) write them, matching ``torch.optim``.
+"""Optimizers: the update rules as the papers (and the tutorials) write them, matching ``torch.optim``.
 
 ``step(params, grads)`` takes lists of arrays (numnet's models pass one flat buffer of all their
 parameters and one of all their gradients, so a step is a handful of whole-array passes however
@@ -139,7 +139,7 @@ class Momentum(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction, as in seed 000 (and ``torch.optim.Adam``):
+    """Adam with bias correction, as in tutorial 1 (and ``torch.optim.Adam``):
 
     m ← β1·m + (1 − β1)·g            v ← β2·v + (1 − β2)·g²
     m̂ = m / (1 − β1ᵗ)                v̂ = v / (1 − β2ᵗ)

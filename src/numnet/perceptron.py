@@ -1,6 +1,6 @@
-"""The perceptron of seeds 003 and 004: one neuron, a step (or sign) output, and Rosenblatt's rule.
+"""The perceptron of tutorials 4 and 5: one neuron, a step (or sign) output, and Rosenblatt's rule.
 
-    z = w·x + b;   ŷ = step(z) = 1[z ≥ 0]   (or sign(z) ∈ {−1, 1}, seed 004)
+    z = w·x + b;   ŷ = step(z) = 1[z ≥ 0]   (or sign(z) ∈ {−1, 1}, tutorial 5)
 
 Learning rule, one sample at a time, only the mistakes move the weights:
 
@@ -23,7 +23,7 @@ class Perceptron:
     """A single neuron with a threshold output, trained by the perceptron rule.
 
     n_features: length of x (inputs are flattened to (N, n_features)); lr: η;
-    activation: 'step' (labels 0/1, seed 003) or 'sign' (labels −1/1, seed 004).
+    activation: 'step' (labels 0/1, tutorial 4) or 'sign' (labels −1/1, tutorial 5).
     w: (n_features,), b: float; both start at zero (the rule needs no random start).
     """
 

@@ -27,14 +27,14 @@ from .sequence import PRESETS as _sequence_presets
 from .sequence import sequence_layers
 from .sizes import Budget, check_size
 
-#: step (seed 003) and sign (seed 004) are accepted, but their derivative is 0 almost everywhere:
+#: step (tutorial 4) and sign (tutorial 5) are accepted, but their derivative is 0 almost everywhere:
 #: backpropagation gets no gradient through them (the perceptron rule, numnet.Perceptron, needs none)
 ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "step": Step, "sign": Sign}
 ZERO_GRADIENT = ("step", "sign")
 #: Xavier/Glorot for the saturating activations. For ReLU, He (N(0, 2/fan_in)) is the textbook
 #: choice, but behind the Standardize layer LeCun's N(0, 1/fan_in) trains faster early on:
 #: 784-25-25-10, Adam 1e-3, batch 100, 2 epochs, 8 seeds: He 95.24%, LeCun 95.56% mean test
-#: accuracy; seed 002's 784-64-64-64-10 at batch 15: He 96.42%, LeCun 96.73% (3-4 seeds).
+#: accuracy; tutorial 3's 784-64-64-64-10 at batch 15: He 96.42%, LeCun 96.73% (3-4 seeds).
 #: ``--init he`` (or init="he") selects He.
 DEFAULT_INIT = {"relu": "lecun", "sigmoid": "xavier", "tanh": "xavier", "step": "xavier", "sign": "xavier"}
 
@@ -54,7 +54,7 @@ def mlp(hidden=(25, 25), activation: str = "relu", in_features: int = 784, num_c
         init: str | None = None) -> list:
     """Flatten, Standardize, then Dense + activation per hidden size, then Dense to the logits.
 
-    The default is seed 000's network: 784-25-25-10 with ReLU.
+    The default is tutorial 1's network: 784-25-25-10 with ReLU.
     """
     act = ACTIVATIONS.get(activation)
     if act is None:

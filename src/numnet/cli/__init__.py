@@ -55,11 +55,23 @@ def build_parser() -> ArgumentParser:
     return parser
 
 
+#: Ctrl-C presses seen since main() took over from the start-up handler
+_interrupts: list = []
+
+
+def _interrupt(signum, frame):
+    """Ctrl-C from main() on: KeyboardInterrupt, remembered. One that lands inside an extension
+    module's import (NumPy's, numba's) comes out as an ImportError or another exception instead;
+    main() still answers it with 'interrupted' and 130, never a traceback."""
+    _interrupts.append(signum)
+    raise KeyboardInterrupt
+
+
 def main(argv=None) -> int:
     """Run one command: its exit status (0, 1, 2; 130 after Ctrl-C)."""
     try:
         if signal.getsignal(signal.SIGINT) is _interrupted_early:
-            signal.signal(signal.SIGINT, signal.default_int_handler)   # from here on: KeyboardInterrupt
+            signal.signal(signal.SIGINT, _interrupt)   # from here on: KeyboardInterrupt
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command is None:
@@ -80,3 +92,8 @@ def main(argv=None) -> int:
 
         silence_stdout()
         return 141                           # 128 + SIGPIPE, as the shell reports a killed writer
+    except Exception:
+        if _interrupts:                      # an interrupt that surfaced as another exception
+            sys.stderr.write("interrupted\n")
+            return 130
+        raise

@@ -36,9 +36,9 @@ positive_float = _option_type(float, lambda v: v > 0, "a positive number", "posi
 def add_network_options(p):
     """--hidden and --activation: the MLP to build (shared by train and gradcheck)."""
     p.add_argument("--hidden", default="25,25", metavar="SIZES",
-                   help="hidden layer widths, comma-separated (default 25,25: seed 000's 784-25-25-10)")
+                   help="hidden layer widths, comma-separated (default 25,25: tutorial 1's 784-25-25-10)")
     p.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh", "step", "sign"],
-                   help="hidden activation (default relu); step (seed 003) and sign (seed 004) have a zero "
+                   help="hidden activation (default relu); step (tutorial 4) and sign (tutorial 5) have a zero "
                         "derivative almost everywhere, so backprop cannot train through them")
 
 

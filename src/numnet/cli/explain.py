@@ -1,4 +1,4 @@
-"""numnet explain: walk one test digit through the network, as seed 000 does on paper."""
+"""numnet explain: walk one test digit through the network, as tutorial 1 does on paper."""
 from __future__ import annotations
 
 from .common import (

@@ -28,7 +28,7 @@ def add_parser(sub):
                         "output; default cross_entropy)")
     p.add_argument("--method", default="central", choices=["central", "forward"],
                    help="central: (L(θ+h) − L(θ−h)) / 2h, error O(h²) (default); forward: (L(θ+h) − L(θ)) / h, "
-                        "seed 001's other formula, error O(h)")
+                        "tutorial 2's other formula, error O(h)")
     p.add_argument("--batch", type=positive_int, default=10, metavar="N",
                    help="MNIST training samples in the batch (default 10)")
     p.add_argument("--entries", type=positive_int, metavar="K",

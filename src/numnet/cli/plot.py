@@ -1,4 +1,4 @@
-"""numnet plot: the seeds' figures (activations, vanishing gradients, finite differences, perceptron)."""
+"""numnet plot: the tutorials' figures (activations, vanishing gradients, finite differences, perceptron)."""
 from __future__ import annotations
 
 from .common import Output, add_data_option, add_json_option
@@ -8,7 +8,7 @@ FIGURES = ("activations", "vanishing", "differences", "perceptron")
 
 def add_parser(sub):
     p = sub.add_parser("plot", help="seed figures: activations, vanishing gradients, finite differences, perceptron",
-                       description="Draw one of the seeds' figures as a PNG in DIR and print its numbers. "
+                       description="Draw one of the tutorials' figures as a PNG in DIR and print its numbers. "
                                    "activations: f(z) and f'(z) of sigmoid, tanh, ReLU, step, sign and softmax; "
                                    "vanishing: gradient norm per layer of a deep sigmoid MLP against ReLU, at "
                                    "initialisation and after one epoch; differences: error of forward and central "

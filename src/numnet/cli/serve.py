@@ -35,7 +35,7 @@ def add_parser(sub):
 
 
 def _train_default(out: Output):
-    """`numnet train` with no options, in memory: seed 000's 784-25-25-10 ReLU network."""
+    """`numnet train` with no options, in memory: tutorial 1's 784-25-25-10 ReLU network."""
     import numnet
     from numnet.architectures import mlp
 

@@ -16,8 +16,8 @@ from .common import (
 
 
 def add_parser(sub):
-    p = sub.add_parser("train", help="train a network (default: seed 000's 784-25-25-10 on bundled MNIST)",
-                       description="Train a network. With no options: seed 000's 784-25-25-10 ReLU network, "
+    p = sub.add_parser("train", help="train a network (default: tutorial 1's 784-25-25-10 on bundled MNIST)",
+                       description="Train a network. With no options: tutorial 1's 784-25-25-10 ReLU network, "
                                    "softmax cross-entropy, Adam lr 1e-3, on the bundled MNIST.")
     add_network_options(p)
     p.set_defaults(hidden=None, activation=None)       # None: not given (the preset's; refused where it does not apply)
@@ -29,7 +29,7 @@ def add_parser(sub):
                    help="preset network and training recipe (default mlp: --hidden/--activation); cnn: a fast "
                         "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle; rnn, lstm, gru: "
                         "the image's rows as 28 time steps; vit: a small vision Transformer on 7x7 patches; "
-                        "perceptron: one neuron trained by the perceptron rule (seed 003; needs --binary)")
+                        "perceptron: one neuron trained by the perceptron rule (tutorial 4; needs --binary)")
     p.add_argument("--loss", choices=["cross_entropy", "nll", "mse", "mae", "bce"],
                    help="cross_entropy (softmax on the logits, default), nll (log-softmax then NLL), mse/mae "
                         "(a sigmoid output against one-hot targets; RMSE reported), bce (one sigmoid per output)")
@@ -46,16 +46,16 @@ def add_parser(sub):
     p.add_argument("--epochs", type=positive_int, help="passes over the training set (default 5, or the preset's)")
     p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default 100, or the preset's)")
     p.add_argument("--iterations", type=positive_int, metavar="N",
-                   help="train for N mini-batch steps instead of --epochs (seed 001's iters_num)")
+                   help="train for N mini-batch steps instead of --epochs (tutorial 2's iters_num)")
     p.add_argument("--sample", default="shuffle", choices=["shuffle", "with-replacement"],
                    help="shuffle: each epoch a permutation (default); with-replacement: each step a fresh random "
-                        "batch, as seed 001's np.random.choice(train_size, batch_size)")
-    p.add_argument("--log-every", type=positive_int, metavar="K", help="print the batch loss every K steps (1: seed 001)")
+                        "batch, as tutorial 2's np.random.choice(train_size, batch_size)")
+    p.add_argument("--log-every", type=positive_int, metavar="K", help="print the batch loss every K steps (1: tutorial 2)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed for weights and batch order (default 0)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only")
     p.add_argument("--gradient", default="backprop", choices=["backprop", "numerical"],
-                   help="backprop (default) or numerical: central differences, seed 001's way, two forward "
+                   help="backprop (default) or numerical: central differences, tutorial 2's way, two forward "
                         "passes per parameter per batch (slow: small networks and --limit only)")
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
@@ -130,7 +130,7 @@ def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
 
     (x_train, y_train), (checkpoint, checkpoint_path) = train_set, checkpoint
     stopper = numnet.EarlyStopping(args.patience) if args.patience else None
-    held_out = "val" if args.val_split else "test"        # seed 002's habit: the test set each epoch, so labelled
+    held_out = "val" if args.val_split else "test"        # tutorial 3's habit: the test set each epoch, so labelled
 
     def on_epoch(e):
         def f(v):
@@ -311,7 +311,7 @@ RUN_KEYS = ("hidden", "activation", "init", "optimizer", "epochs", "batch_size",
 
 def history_rows(model) -> list:
     """The --json history: per epoch, train_* and test_* (the held-out set each epoch: the test set,
-    as seed 002 does), or val_* with --val-split."""
+    as tutorial 3 does), or val_* with --val-split."""
     rows = []
     for e in model.history:
         row = {"epoch": e["epoch"], "train_loss": e["train_loss"], "train_accuracy": e["train_accuracy"]}

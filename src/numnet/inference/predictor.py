@@ -166,7 +166,7 @@ class Predictor:
         ``layers``: index, type, constructor config, output shape and parameter count of each.
         ``templates``: for an MLP (the first layer with weights is a Dense reading the flattened
         image), that layer's weight rows W[j] reshaped to 28×28, scaled by max |W| into −127..127:
-        the pattern each hidden unit j of seed 000's z1 = W1·x + b1 looks for; absent otherwise.
+        the pattern each hidden unit j of tutorial 1's z1 = W1·x + b1 looks for; absent otherwise.
         """
         model = self.model
         layers = []

@@ -68,7 +68,7 @@ class NumnetClassifier(ClassifierMixin, BaseEstimator):
 
     Architecture (one of):
       hidden, activation: an MLP ``Flatten - Standardize - [Dense(h) - act] per h - Dense(K)``
-        (``numnet.architectures.mlp``; the default (25, 25) ReLU is seed 000's network).
+        (``numnet.architectures.mlp``; the default (25, 25) ReLU is tutorial 1's network).
       arch: a layer spec for ``numnet.architectures.build`` (e.g. ``"conv(8,3)-relu-pool(2)-dense(32)-relu"``)
         or a preset name ('cnn', 'lenet5', 'cnn-best'). ``-dense(K)`` is appended for the K classes
         unless the spec already ends with ``dense(K)``.

@@ -1,4 +1,4 @@
-"""Activation functions of the seeds, each with its derivative beside it.
+"""Activation functions of the tutorials, each with its derivative beside it.
 
 Element-wise: a = f(z) and ∂L/∂z = ∂L/∂a ⊙ f′(z). Softmax acts on a whole row.
 """
@@ -67,7 +67,7 @@ class Tanh(Layer):
 
 
 class Step(Layer):
-    """The perceptron's step (Heaviside) function of seed 003: 1 if z ≥ 0 else 0.
+    """The perceptron's step (Heaviside) function of tutorial 4: 1 if z ≥ 0 else 0.
 
     Its derivative is 0 everywhere it exists, so no gradient flows back through it: use it for
     the perceptron, not for networks trained by backpropagation.
@@ -84,7 +84,7 @@ class Step(Layer):
 
 
 class Sign(Layer):
-    """The sign function of seed 004's perceptron: 1 if z ≥ 0 else −1 (the step function, scaled
+    """The sign function of tutorial 5's perceptron: 1 if z ≥ 0 else −1 (the step function, scaled
     to ±1: sign(z) = 2·step(z) − 1). Like the step, its derivative is 0 almost everywhere, so
     backpropagation gets no signal through it.
     """

@@ -1,4 +1,4 @@
-"""The fully connected layer of seed 000: z = W·x + b, on the last axis of any input."""
+"""The fully connected layer of tutorial 1: z = W·x + b, on the last axis of any input."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +9,7 @@ from .base import Layer
 
 
 class Dense(Layer):
-    """Fully connected layer, as ``nn.Linear`` and seed 000's z = W·x + b.
+    """Fully connected layer, as ``nn.Linear`` and tutorial 1's z = W·x + b.
 
     W: (out_features, in_features), b: (out_features,).
     forward:  z = x·Wᵀ + b            x: (N, in) -> z: (N, out), or any (…, in) -> (…, out)

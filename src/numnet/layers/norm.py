@@ -19,7 +19,7 @@ class Standardize(Layer):
 
     ``fit`` calls :meth:`adapt` on the training inputs the first time it trains. x̂ made from uint8
     pixels has the layer's ``dtype`` (a ``Sequential`` sets its own).
-    Centring each pixel makes the first layer's optimisation better conditioned (seed 000's
+    Centring each pixel makes the first layer's optimisation better conditioned (tutorial 1's
     "normalise the inputs"): it is worth about 0.8 points of accuracy after 2 epochs of
     784-25-25-10, compared with the global (x − 0.1307)/0.3081.
     """

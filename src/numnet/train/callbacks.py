@@ -92,7 +92,7 @@ class Listener(Callback):
 
 
 class EvaluateFirst(Callback):
-    """Epoch 0: a model with no history first gets an entry for the untrained model (seed 002's
+    """Epoch 0: a model with no history first gets an entry for the untrained model (tutorial 3's
     "initial accuracy"): its train figures from the first :data:`EPOCH0_SAMPLES` training samples
     (plenty for a model that guesses), seconds 0; reported to every callback as an epoch."""
 

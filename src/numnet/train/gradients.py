@@ -1,5 +1,5 @@
 """Where a training step's gradients come from: backpropagation, or the definition of the
-derivative (seed 001's numerical gradient). ``fit(gradient=...)`` takes either by name, or any
+derivative (tutorial 2's numerical gradient). ``fit(gradient=...)`` takes either by name, or any
 function ``gradient(model, x, y) -> (output, loss)`` that leaves ∂L/∂θ in the layers' gradients.
 
 Numerical gradients by central differences, one entry at a time, two forward passes each:
@@ -22,7 +22,7 @@ def backprop(model, x, y, weight=None):
 
 
 def numerical_gradient(f, x, h: float = 1e-4):
-    """∂f/∂x by central differences, one entry at a time (seed 001's ``numerical_gradient``):
+    """∂f/∂x by central differences, one entry at a time (tutorial 2's ``numerical_gradient``):
 
     ∂f/∂x_i ≈ (f(x + h·e_i) − f(x − h·e_i)) / (2h)
 
@@ -60,7 +60,7 @@ def central_differences(f, x, indices, h: float = 1e-4):
 
 
 def forward_differences(f, x, indices, h: float = 1e-4):
-    """Seed 001's other estimate, the forward difference, for the flat ``indices`` of ``x``:
+    """Tutorial 2's other estimate, the forward difference, for the flat ``indices`` of ``x``:
 
     ∂f/∂x_i ≈ (f(x + h·e_i) − f(x)) / h        (error O(h): h·f''/2, + rounding ≈ ulp(f)/h)
 
@@ -140,7 +140,7 @@ def numerical_gradients(model, x, y, h: float | None = None, progress=None):
     """Fill every parameter's gradient (``dW``, ``db``, …) with central differences of the loss on
     the batch (x, y), x already prepared (``model.prepare``). Returns the loss at the current θ.
 
-    ``h`` defaults to 1e-4 for float64 (seed 001's value) and 1e-2 for float32, whose rounding
+    ``h`` defaults to 1e-4 for float64 (tutorial 2's value) and 1e-2 for float32, whose rounding
     error ulp(L)/h would otherwise swamp the estimate. ``progress(done, total)`` is called after
     each parameter array. Cost: 2 forward passes (from the parameter's layer on) per entry.
     """

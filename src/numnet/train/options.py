@@ -52,7 +52,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     batch (floats, in the input's sample shape), with the fit's seeded rng.
     schedule: optional callable ``schedule(step, total_steps) -> lr`` setting the optimizer's
     learning rate before each step (step counts from 0 over the whole run of ``epochs``).
-    gradient: 'backprop' (default), 'numerical' (central differences, seed 001's way: two forward
+    gradient: 'backprop' (default), 'numerical' (central differences, tutorial 2's way: two forward
     passes per parameter entry; slow), or a function ``gradient(model, x, y) -> (output, loss)``.
     workers: threads that share each step (``numnet.parallel``); None: ``auto_workers``.
     checkpoint: a path: after every epoch the model, the optimizer's state, the position in the
@@ -60,15 +60,15 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     resume: continue the run recorded in ``model.training_state`` (a model loaded from a
     checkpoint): ``epochs`` is then the run's total, and the result is bit for bit that of the
     uninterrupted run (with one worker).
-    iterations: train for this many steps instead of ``epochs`` (seed 001's ``iters_num``); the
+    iterations: train for this many steps instead of ``epochs`` (tutorial 2's ``iters_num``); the
     history still gets one entry per ceil(N / batch_size) steps (the last one may be shorter).
     sample: 'shuffle' (each epoch a permutation) or 'with-replacement' (each step a fresh batch of
-    ``batch_size`` indices drawn uniformly, as seed 001's ``np.random.choice(train_size, batch_size)``).
-    log_every: send the 'batch' event every this many steps (1: every step, as seed 001's print);
+    ``batch_size`` indices drawn uniformly, as tutorial 2's ``np.random.choice(train_size, batch_size)``).
+    log_every: send the 'batch' event every this many steps (1: every step, as tutorial 2's print);
     its ``step`` counts steps from 1 over the whole run.
     A non-finite loss or parameter raises :class:`Diverged`. Returns the history: one dict per
     epoch with train_loss, train_accuracy and, with validation, val_loss and val_accuracy. A model
-    with no history first gets entry epoch 0: the same figures for the untrained model (seed 002's
+    with no history first gets entry epoch 0: the same figures for the untrained model (tutorial 3's
     "initial accuracy"; its train figures from the first 10,000 training samples at most, which is
     plenty for a model that guesses), seconds 0 (``epoch0=False`` skips it, e.g. to time training alone).
     """

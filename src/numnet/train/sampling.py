@@ -5,7 +5,7 @@ in the order the steps need them (the epoch's permutation, then each batch's aug
 seeded run, and a run resumed from its checkpoint, repeats bit for bit.
 
 * orders, for ``fit(order=...)``: :class:`Shuffle` (each epoch a permutation), :class:`InOrder`,
-  :class:`WithReplacement` (seed 001's ``np.random.choice(train_size, batch_size)`` at every step);
+  :class:`WithReplacement` (tutorial 2's ``np.random.choice(train_size, batch_size)`` at every step);
 * :class:`Augment` — a callback that transforms each training batch;
 * :class:`Iterations` — a callback that sets the run's length in steps instead of epochs.
 """
@@ -75,7 +75,7 @@ class Augment(Callback):
 
 
 class Iterations(Callback):
-    """Train for ``steps`` steps instead of the ``epochs`` asked (seed 001's ``iters_num``): the run
+    """Train for ``steps`` steps instead of the ``epochs`` asked (tutorial 2's ``iters_num``): the run
     takes ceil(steps / steps per epoch) epochs, the last one cut short, and a schedule spans the steps."""
 
     def __init__(self, steps: int):

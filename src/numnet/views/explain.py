@@ -1,4 +1,4 @@
-"""Walk one sample through a network as seed 000 does on paper: every layer's equation with the
+"""Walk one sample through a network as tutorial 1 does on paper: every layer's equation with the
 actual shapes (column vectors, as in the seed: x is 784×1), a few values, the softmax and the
 cross-entropy loss; then the backward pass (∂L/∂z = softmax(z) − y, ∂L/∂W = ∂L/∂z·aᵀ, ...) with
 shapes and norms; then one Adam update of one weight with every intermediate number.
@@ -67,7 +67,7 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
             param_count += 1
         k = param_count
         new = layer.symbol.format(i=i, k=k)
-        seed_style = "{k}" in layer.equations["forward"]     # W1, b1 as column vectors, as seed 000 writes them
+        seed_style = "{k}" in layer.equations["forward"]     # W1, b1 as column vectors, as tutorial 1 writes them
         names = {n: f"{n}{k}" if seed_style else n for n in params}
         fmt = {"x": name, "y": new, "k": k, "name": kind, "params": "".join(f", {n}" for n in params)}
         step = {"index": i, "layer": kind, "input": name, "output": new, "k": k, "seed_style": seed_style,

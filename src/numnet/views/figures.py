@@ -1,7 +1,7 @@
-"""Figures of the seeds' side remarks, measured on numnet: the activation functions and their
-derivatives (seeds 002-004), vanishing gradients in a deep sigmoid network (seed 003), the error
-of forward and central differences against h (seed 001), the perceptron's decision boundary on
-separable data and on XOR (seed 003). Each ``measure`` function returns numbers; each ``draw``
+"""Figures of the tutorials' side remarks, measured on numnet: the activation functions and their
+derivatives (tutorials 3–5), vanishing gradients in a deep sigmoid network (tutorial 4), the error
+of forward and central differences against h (tutorial 2), the perceptron's decision boundary on
+separable data and on XOR (tutorial 4). Each ``measure`` function returns numbers; each ``draw``
 function turns them into a PNG (matplotlib, Agg, via ``numnet.report.pyplot_or_explain``).
 """
 from __future__ import annotations

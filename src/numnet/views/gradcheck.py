@@ -1,4 +1,4 @@
-"""Numerical gradients by central differences (seed 001), and checks of backprop against them.
+"""Numerical gradients by central differences (tutorial 2), and checks of backprop against them.
 
 Backpropagation gives every ∂L/∂θ in one backward pass; the definition of the derivative gives
 each one separately, from two forward passes:
@@ -7,7 +7,7 @@ each one separately, from two forward passes:
 
 :func:`check_gradients` compares the two for every parameter of a model. The numerical gradient
 itself lives with the other gradient sources in ``numnet.gradients`` (``fit(gradient="numerical")``
-learns with it, seed 001's way).
+learns with it, tutorial 2's way).
 """
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def check_gradients(model, x, y, h: float = CHECK_H, tolerance: float = CHECK_TO
     For each parameter: max |a − n| and max |a − n| / max(|a|, |n|, tiny); it passes when the
     latter is ≤ ``tolerance``. ``entries``: check at most this many entries per parameter, drawn
     at random (``default_rng(seed)``); None checks them all. Nothing in the model changes.
-    method: 'central' (error O(h²)) or 'forward' ((L(θ + h) − L(θ)) / h, seed 001's other
+    method: 'central' (error O(h²)) or 'forward' ((L(θ + h) − L(θ)) / h, tutorial 2's other
     formula, error O(h): at h = 1e-5 about 1e-5 relative, so it fails the default tolerance).
     """
     if method not in DIFFERENCES:

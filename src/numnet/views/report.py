@@ -2,7 +2,7 @@
 
 Figures (matplotlib, Agg backend, a fixed size each so the files are reproducible):
 learning curves from the model's history, the confusion-matrix heatmap, a grid of test digits
-titled "prediction: N" (seed 002's plot), the most confident mistakes, and the first Dense
+titled "prediction: N" (tutorial 3's plot), the most confident mistakes, and the first Dense
 layer's weights drawn as 28×28 images. Needs matplotlib: ``pip install 'numnet[plot]'``.
 """
 from __future__ import annotations
@@ -189,7 +189,7 @@ def make_report(model, x_test, y_test, out_dir, title="numnet model", n_examples
                        ["black" if p == t else "red" for p, t in zip(pred[:k], y[:k])], out_dir, cols=4,
                        heading="test digits and the network's predictions")
     figures.append((path, f"The first {k} test digits, each titled with the network's prediction "
-                          "(as in seed 002); red titles are wrong."))
+                          "(as in tutorial 3); red titles are wrong."))
     wrong = np.nonzero(pred != y)[0]
     confidence = proba[wrong, pred[wrong]]
     worst = wrong[np.argsort(-confidence, kind="stable")][:n_mistakes]
