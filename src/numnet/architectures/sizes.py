@@ -1,7 +1,8 @@
 """The sizes of a network, read from its layers in one walk: each layer's output shape
 (``layer.output_shape(input_shape)``), its parameters (``layer.param_shapes()``) and the most values
-one sample occupies in it while training. ``build`` checks its budget with this walk, ``summary``
-shows it, ``output_shape`` follows it.
+one sample occupies in it while training (``layer.values_per_sample``). ``build`` checks its budget
+with this walk, ``summary`` shows it, ``output_shape`` follows it. Each layer says its own sizes; the
+walk knows no layer type.
 
     step(layer, shape)    -> LayerSize(layer, input_shape, output_shape, parameters, values)
     walk(layers, shape)   -> one LayerSize per layer, each layer's input the one before's output
@@ -19,20 +20,6 @@ import math
 from dataclasses import dataclass
 
 from ..errors import ConfigError, NumnetError
-from ..layers import (
-    GRU,
-    LSTM,
-    RNN,
-    AvgPool2D,
-    BatchNorm,
-    Conv2D,
-    Dense,
-    GlobalAvgPool2D,
-    MaxPool2D,
-    MultiHeadSelfAttention,
-    Reshape,
-    TransformerEncoderBlock,
-)
 
 #: the largest network ``mlp`` and ``build`` make: trainable parameters in all (training holds about
 #: five copies: values, gradients, Adam's two moments, a scratch array: 1 GB in float32 at the cap)
@@ -72,39 +59,6 @@ def parameters(layer) -> int:
     return sum(math.prod(shape) for shape in layer.param_shapes().values())
 
 
-def _fits(layer, shape) -> bool:
-    """Whether ``layer`` takes one sample of ``shape``, for the layers whose ``output_shape`` does not
-    check it: as their forward passes would (Conv2D also takes (H, W) when in_channels = 1)."""
-    if isinstance(layer, Conv2D):
-        return (len(shape) == 3 and shape[0] == layer.in_channels) or (len(shape) == 2 and layer.in_channels == 1)
-    if isinstance(layer, BatchNorm):
-        return len(shape) in (1, 3) and shape[0] == layer.num_features
-    if isinstance(layer, (MaxPool2D, AvgPool2D)):
-        return len(shape) >= 2
-    if isinstance(layer, GlobalAvgPool2D):
-        return len(shape) == 3
-    if isinstance(layer, Dense):
-        return len(shape) >= 1 and shape[-1] == layer.in_features
-    if isinstance(layer, Reshape):
-        return math.prod(shape) == math.prod(layer.shape)
-    return True
-
-
-def _values(layer, shape, out) -> int:
-    """The most values one sample occupies in ``layer`` (input ``shape``, output ``out``)."""
-    values = math.prod(out)
-    if isinstance(layer, Conv2D):
-        c, (h, w) = (shape[0] if len(shape) == 3 else 1), shape[-2:]
-        (kh, kw), (ph, pw) = layer.kernel_size, layer.padding
-        values = max(values, c * (h + 2 * ph) * (w + 2 * pw), out[1] * out[2] * c * kh * kw)
-    elif isinstance(layer, (RNN, LSTM, GRU)):
-        values = max(values, shape[0] * layer.gates * layer.hidden_size)
-    elif isinstance(layer, (MultiHeadSelfAttention, TransformerEncoderBlock)):
-        (L, D), h = shape, layer.num_heads
-        values = max(values, 3 * L * D, h * L * L, L * getattr(layer, "mlp_dim", 0))
-    return values
-
-
 def step(layer, input_shape) -> LayerSize:
     """One layer's sizes for one sample of ``input_shape``. Raises ConfigError when the layer cannot
     take it. ``input_shape`` None (unknown): the output shape where the layer's does not depend on its
@@ -117,14 +71,14 @@ def step(layer, input_shape) -> LayerSize:
         return LayerSize(layer, None, out, parameters(layer), None)
     shape = tuple(int(s) for s in input_shape)
     try:
-        if not _fits(layer, shape):
+        if not layer.takes(shape):
             raise ValueError
         out = tuple(int(s) for s in layer.output_shape(shape))
     except ConfigError:
         raise
     except SHAPE_ERRORS:
         raise ConfigError(f"{type(layer).__name__} cannot take inputs of shape {shape}") from None
-    values = _values(layer, shape, out) if min(out, default=1) >= 1 else 0
+    values = layer.values_per_sample(shape, out) if min(out, default=1) >= 1 else 0
     return LayerSize(layer, shape, out, parameters(layer), values)
 
 

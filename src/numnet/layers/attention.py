@@ -196,6 +196,11 @@ class MultiHeadSelfAttention(Layer):
             return None
         return dqkv @ self.in_proj_weight
 
+    def values_per_sample(self, input_shape, output_shape):
+        """The queries, keys and values 3·L·D, or the scores h·L·L (one L×L map per head)."""
+        (L, D), h = input_shape, self.num_heads
+        return max(math.prod(output_shape), 3 * L * D, h * L * L)
+
     def output_shape(self, input_shape):
         if len(input_shape) != 2 or input_shape[1] != self.embed_dim:
             raise ConfigError(f"MultiHeadSelfAttention expects tokens (L, {self.embed_dim}), got {tuple(input_shape)}")

@@ -201,6 +201,17 @@ class Layer:
         """Shape of one sample's output given one sample's input shape."""
         return input_shape
 
+    def takes(self, input_shape: tuple) -> bool:
+        """Whether one sample of ``input_shape`` suits this layer, for a layer whose ``output_shape``
+        does not check it (``numnet.architectures.sizes`` asks before it walks on)."""
+        return True
+
+    def values_per_sample(self, input_shape: tuple, output_shape: tuple) -> int:
+        """The most values one sample occupies in this layer while training: its output, or more
+        where the forward pass keeps a larger working set (a convolution's windows, attention's
+        scores). The per-sample memory budget of ``numnet.architectures`` reads it."""
+        return math.prod(output_shape)
+
     # parameters -----------------------------------------------------------------------------
     def parameters(self, prefix: str = "") -> list:
         """[Parameter] for each trainable array, this layer's (``param_names`` order) then its

@@ -6,6 +6,8 @@ Sizes: Ho = ⌊(H + 2p − kh) / s⌋ + 1, Wo = ⌊(W + 2p − kw) / s⌋ + 1.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import init as initializers
@@ -96,6 +98,18 @@ class Conv2D(Layer):
         dX_col = np.matmul(dZ, W_k)                                   # dX_col = dZ·W_mat, (kh·kw, Ho·Wo·N, C)
         dx = col2im(dX_col, self.x_shape, self.kernel_size, self.stride, self.padding)
         return dx[:, 0] if self.squeeze else dx
+
+    def takes(self, input_shape):
+        """(C, H, W) with C = in_channels, or (H, W) when in_channels = 1, as ``forward`` does."""
+        return (len(input_shape) == 3 and input_shape[0] == self.in_channels) or \
+            (len(input_shape) == 2 and self.in_channels == 1)
+
+    def values_per_sample(self, input_shape, output_shape):
+        """The output, the zero-padded input C·(H + 2p)·(W + 2p) or the im2col windows Ho·Wo·C·kh·kw."""
+        c, (h, w) = (input_shape[0] if len(input_shape) == 3 else 1), input_shape[-2:]
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        return max(math.prod(output_shape), c * (h + 2 * ph) * (w + 2 * pw),
+                   output_shape[1] * output_shape[2] * c * kh * kw)
 
     def output_shape(self, input_shape):
         H, W = input_shape[-2:]

@@ -53,6 +53,9 @@ class Dense(Layer):
             return None       # first layer: dL/dx of the images is not needed (saves a GEMM)
         return dz @ self.W                           # dx = dz·W
 
+    def takes(self, input_shape):
+        return len(input_shape) >= 1 and input_shape[-1] == self.in_features
+
     def output_shape(self, input_shape):
         """(out,) for rows (in,); (L, out) for tokens (L, in); (out,) for an unknown input (None)."""
         return (tuple(input_shape[:-1]) if input_shape is not None else ()) + (self.out_features,)

@@ -134,6 +134,10 @@ class BatchNorm(Layer):
             raise ConfigError(f"BatchNorm needs a positive number of features, got {num_features}")
         self.momentum, self.eps, self.dtype = float(momentum), float(eps), np.dtype(dtype)
 
+    def takes(self, input_shape):
+        """Features (F,) or feature maps (F, H, W), F = num_features."""
+        return len(input_shape) in (1, 3) and input_shape[0] == self.num_features
+
     def array_shapes(self):
         C = (self.num_features,)
         return {"gamma": C, "beta": C, "running_mean": C, "running_var": C}

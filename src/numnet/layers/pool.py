@@ -23,6 +23,9 @@ class _Pool2D(Layer):
         if H < self.kernel_size[0] or W < self.kernel_size[1]:
             raise ConfigError(f"{type(self).__name__} window {self.kernel_size} does not fit a {H}x{W} input")
 
+    def takes(self, input_shape):
+        return len(input_shape) >= 2
+
     def output_shape(self, input_shape):
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         H, W = input_shape[-2:]
@@ -94,6 +97,9 @@ class GlobalAvgPool2D(Layer):
     def backward(self, grad):
         N, C, H, W = self.x_shape
         return np.broadcast_to((grad / (H * W))[:, :, None, None], self.x_shape).copy()
+
+    def takes(self, input_shape):
+        return len(input_shape) == 3
 
     def output_shape(self, input_shape):
         return (input_shape[0],)

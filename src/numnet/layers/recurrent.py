@@ -20,6 +20,8 @@ gradients are then single GEMMs over all steps:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -62,6 +64,10 @@ class Recurrent(Layer):
         for n in self.param_names:
             p = getattr(self, n)
             p[...] = rng.uniform(-k, k, p.shape)
+
+    def values_per_sample(self, input_shape, output_shape):
+        """The output or the gates' activations of every step, T·G·H."""
+        return max(math.prod(output_shape), input_shape[0] * self.gates * self.hidden_size)
 
     def output_shape(self, input_shape):
         if len(input_shape) != 2 or input_shape[1] != self.input_size:

@@ -43,6 +43,9 @@ class Reshape(Layer):
     def backward(self, grad):
         return grad.reshape(self.x_shape)
 
+    def takes(self, input_shape):
+        return math.prod(input_shape) == math.prod(self.shape)
+
     def output_shape(self, input_shape):
         return self.shape
 

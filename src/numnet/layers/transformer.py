@@ -14,6 +14,8 @@ buffers like any layer's.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..errors import ConfigError
@@ -50,6 +52,10 @@ class TransformerEncoderBlock(Layer):
         if not self.input_grad:
             return None
         return du + dx_attn
+
+    def values_per_sample(self, input_shape, output_shape):
+        """Its attention's working set, or its MLP's hidden activations L·M."""
+        return max(self.attn.values_per_sample(input_shape, output_shape), input_shape[0] * self.mlp_dim)
 
     def output_shape(self, input_shape):
         if len(input_shape) != 2 or input_shape[1] != self.dim:
