@@ -14,8 +14,6 @@ buffers like any layer's.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..errors import ConfigError
