@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 import numnet
-from numnet.gradcheck import numerical_gradients
+from numnet.views.gradcheck import numerical_gradients
 
 
 def two_layer_net(seed=0):

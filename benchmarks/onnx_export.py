@@ -5,7 +5,7 @@
 
 For each preset: the model is trained for one epoch on the first --train MNIST training images (so
 that every weight and statistic is non-trivial; accuracy is not the point), then exported with
-``numnet.onnx_export.export`` (median of 3 exports), and the exported file is run on the 10,000 test
+``numnet.io.onnx_export.export`` (median of 3 exports), and the exported file is run on the 10,000 test
 images with onnxruntime (if installed) and on the first --reference ones with onnx's reference
 evaluator. Reported: file size, parameters, export seconds, the largest |probability difference| to
 ``model.predict_proba``, how many predicted classes agree, and the inference seconds of numnet and
@@ -35,7 +35,7 @@ def bench(name, x, y, xt, args):
     import numpy as np
 
     import numnet
-    from numnet.onnx_export import export, run_reference
+    from numnet.io.onnx_export import export, run_reference
     from numnet.train.recipe import Recipe
 
     recipe = Recipe.from_preset(name, seed=0)

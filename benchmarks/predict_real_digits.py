@@ -37,7 +37,7 @@ import numpy as np
 
 def render(digit8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One 8×8 optdigits image (0..16) → a uint8 grayscale page with dark ink on light paper."""
-    from numnet.preprocess import resize
+    from numnet.data.preprocess import resize
 
     size = int(rng.integers(48, 181))                      # digit height in pixels
     density = resize(digit8 / 16.0, size, size)            # smooth ink density

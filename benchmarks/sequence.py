@@ -32,7 +32,7 @@ def run_numnet(preset, seed, threads):
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-    from numnet.transfer import load
+    from numnet.train.transfer import load
     result = json.loads(proc.stdout)
     result["epoch_seconds"] = float(np.mean([e["seconds"] for e in load(path).history]))   # training only
     os.unlink(path)

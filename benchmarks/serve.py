@@ -5,7 +5,7 @@ Two kinds of request, each its own run:
 * ``mnist``: an MNIST test digit as a 28×28 pixel array, ``"preprocess": false``, no activations
   (the smallest request: JSON in and out, one forward pass);
 * ``canvas``: what the page sends while you draw: its 280×280 pad reduced to 140×140 (a thick 7), which goes through
-  MNIST's preparation (:func:`numnet.preprocess.to_mnist`), with every layer's activations in
+  MNIST's preparation (:func:`numnet.data.preprocess.to_mnist`), with every layer's activations in
   the answer; once from T threads, once from one thread (``canvas_alone``: one person drawing).
 
 The server runs in this process (``numnet.serve.make_server`` on a free port of 127.0.0.1, a thread
@@ -60,7 +60,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     import numnet
-    from numnet.predictor import Predictor
+    from numnet.inference.predictor import Predictor
     from numnet.serve import make_server, start_in_thread
     from tests.servemodel import SEVEN, raster
 
@@ -71,7 +71,7 @@ def main(argv=None):
         model = numnet.Sequential(numnet.mlp(), seed=0)
         model.fit(x, y, epochs=1, batch_size=100, optimizer=numnet.Adam(1e-3), seed=0)
     mnist = [json.dumps({"pixels": d.tolist(), "preprocess": False, "activations": False}).encode() for d in xt[:100]]
-    from numnet.preprocess import resize
+    from numnet.data.preprocess import resize
 
     pad = np.rint(resize(raster(SEVEN) / 255, 140, 140) * 255).astype(np.uint8)   # as the page sends it
     canvas = [json.dumps({"pixels": pad.tolist()}).encode()]

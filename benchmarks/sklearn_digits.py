@@ -23,7 +23,7 @@ from sklearn.neural_network import MLPClassifier  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from numnet.sklearn import NumnetClassifier  # noqa: E402
+from numnet.integrations.sklearn import NumnetClassifier  # noqa: E402
 
 EPOCHS = 30
 

@@ -5,7 +5,7 @@ parameters and one of all their gradients, so a step is a handful of whole-array
 many layers there are) and updates each parameter in place with ``update(p, g, state)``, where
 ``state`` holds that parameter's buffers (Adam's m and v, ...): named arrays created by
 ``init_state`` on the first step. The updates are element-wise, so ``update`` on a slice of a
-parameter with the same slice of its state is the same computation (``numnet.parallel`` uses that).
+parameter with the same slice of its state is the same computation (``numnet.train.parallel`` uses that).
 Each update writes through a scratch array (``tmp``) so that a step allocates nothing.
 
 Speed beside the rule: with the numba engine (``numnet.kernels.engine``) the built-in optimizers

@@ -95,7 +95,7 @@ PRESETS = {
                  "recipe": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01, "epochs": 15,
                             "batch_size": 128, "schedule": "onecycle", "augment": "affine"}},
 }
-PRESETS.update(_sequence_presets)            # rnn, lstm, gru, vit (numnet.sequence_arch)
+PRESETS.update(_sequence_presets)            # rnn, lstm, gru, vit (numnet.architectures.sequence)
 
 
 def build(spec: str, input_shape=(28, 28), num_classes: int | None = 10, init: str | None = None) -> list:

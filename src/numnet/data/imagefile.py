@@ -1,4 +1,4 @@
-"""Image files → grayscale arrays in [0, 1], read safely (the first step of :mod:`numnet.preprocess`).
+"""Image files → grayscale arrays in [0, 1], read safely (the first step of :mod:`numnet.data.preprocess`).
 
 Pillow decodes the file (PNG, JPEG, BMP, GIF); everything after that is NumPy. Before a single
 pixel is decoded, the header's size and mode are checked against three limits, so one hostile or

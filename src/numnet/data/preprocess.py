@@ -5,7 +5,7 @@ MNIST was made like this (LeCun et al.): white digits on black, each size-normal
 a 28×28 field so that the centre of mass of its pixels sits at the centre. :func:`to_mnist` does
 the same to a photo or scan of a digit, in NumPy:
 
-1. grayscale in [0, 1] (:func:`read_image`, in :mod:`numnet.imagefile`, decodes the file with Pillow,
+1. grayscale in [0, 1] (:func:`read_image`, in :mod:`numnet.data.imagefile`, decodes the file with Pillow,
    the only step that does not use NumPy; alpha is flattened onto a contrasting background);
 2. polarity and paper: the corners are paper, the ink is the far tail of the histogram from them
    (or, when unclear, the minority); dark ink on light paper is inverted so that ink is bright, as
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-# reading files lives in numnet.imagefile; these names are re-exported for numnet.preprocess users
+# reading files lives in numnet.data.imagefile; these names are re-exported for numnet.data.preprocess users
 from .imagefile import (  # noqa: F401
     FORMATS,
     MAX_ASPECT,

@@ -4,10 +4,10 @@
 
 * a grey image as nested lists of numbers (``pixels``: rows of equal length, 0 = paper,
   255 = ink, as a canvas gives), checked by :func:`parse_pixels`, or
-* an image file (PNG, JPEG, BMP, GIF), decoded by :func:`numnet.preprocess.load_digit`,
+* an image file (PNG, JPEG, BMP, GIF), decoded by :func:`numnet.data.preprocess.load_digit`,
 
 and both go through the same MNIST preparation as ``numnet predict``
-(:func:`numnet.preprocess.to_mnist`: crop to the ink, longer side 20 px, centre of mass at
+(:func:`numnet.data.preprocess.to_mnist`: crop to the ink, longer side 20 px, centre of mass at
 (14, 14)). The 28×28 result x (uint8) then walks through ``model.layers`` one forward pass at a
 time, in evaluation mode, so every layer's output a_i = layer_i(a_{i−1}) (a_0 = x / 255) can be
 shown; the last one holds the logits z and p = softmax(z) are the ten probabilities (for a binary
@@ -134,7 +134,7 @@ class Predictor:
         """Nested lists of grey levels (0 = paper, 255 = ink) → :meth:`predict_image`'s answer.
 
         ``preprocess=False`` takes the pixels as the network's 28×28 input as they are (an MNIST
-        image); otherwise they go through :func:`~numnet.preprocess.to_mnist`, as a file would.
+        image); otherwise they go through :func:`~numnet.data.preprocess.to_mnist`, as a file would.
         """
         gray = parse_pixels(pixels)
         if not preprocess:
@@ -145,7 +145,7 @@ class Predictor:
 
     def predict_file(self, data: bytes, activations: bool = True) -> dict:
         """An image file's bytes → :meth:`predict_image`'s answer, through ``numnet predict``'s
-        :func:`~numnet.preprocess.load_digit` (the bytes are written to a private temporary file)."""
+        :func:`~numnet.data.preprocess.load_digit` (the bytes are written to a private temporary file)."""
         if not data:
             raise RequestError("empty image file")
         if len(data) > MAX_FILE_BYTES:

@@ -1,8 +1,8 @@
-"""A scikit-learn classifier on top of numnet: ``numnet.sklearn.NumnetClassifier`` (extra ``sklearn``).
+"""A scikit-learn classifier on top of numnet: ``numnet.integrations.sklearn.NumnetClassifier`` (extra ``sklearn``).
 
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    from numnet.sklearn import NumnetClassifier
+    from numnet.integrations.sklearn import NumnetClassifier
 
     clf = make_pipeline(StandardScaler(), NumnetClassifier(hidden=(64,), epochs=20))
     clf.fit(X_train, y_train).score(X_test, y_test)
@@ -41,7 +41,8 @@ try:
         validate_data,
     )
 except ImportError as e:                  # scikit-learn missing or older than 1.6 (no validate_data)
-    raise ImportError(f"numnet.sklearn needs scikit-learn >= 1.6: pip install 'numnet[sklearn]' ({e})") from e
+    raise ImportError(f"numnet.integrations.sklearn needs scikit-learn >= 1.6: pip install 'numnet[sklearn]' "
+                      f"({e})") from e
 
 #: scikit-learn estimator checks a float32 estimator is known to fail, check name -> reason.
 FLOAT32_FAILED_CHECKS = {

@@ -27,7 +27,7 @@ Layers, dispatched on ``type(layer).__name__``:
     GlobalAvgPool2D  (N, C, H, W) -> (N, C)                  GlobalAveragePool, Flatten
     BatchNorm        y = γ·(x − running_mean)/√(running_var + ε) + β   BatchNormalization (inference)
     Dropout          identity in evaluation                  (omitted)
-    RNN, LSTM, GRU   ONNX's RNN, LSTM, GRU (gates reordered, time-major)       see ``numnet.onnx_sequence``
+    RNN, LSTM, GRU   ONNX's RNN, LSTM, GRU (gates reordered, time-major)       see ``numnet.io.onnx_sequence``
     LayerNorm, GELU, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding,
     TokenPool, TransformerEncoderBlock     MatMul, Softmax, Reshape, Transpose, LayerNormalization, Erf...
 

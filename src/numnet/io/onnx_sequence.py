@@ -1,4 +1,4 @@
-"""ONNX forms of the recurrent and attention layers (used by ``numnet.onnx_export``).
+"""ONNX forms of the recurrent and attention layers (used by ``numnet.io.onnx_export``).
 
 Each converter takes (graph, layer, x, sample shape, prefix) and returns (output name, output
 sample shape), as those of ``onnx_export``; the batch dimension N stays dynamic.

@@ -45,7 +45,7 @@ def save(model, path) -> str:
     path = os.fspath(path)
     entries, cfg = arrays(model), model.config()
     opt = getattr(model, "optimizer", None)
-    opt = getattr(opt, "inner", opt)               # a wrapper (numnet.transfer.Restricted): its optimizer
+    opt = getattr(opt, "inner", opt)               # a wrapper (numnet.train.transfer.Restricted): its optimizer
     if type(opt) in optim.REGISTRY.values():       # so that load + fit continues rather than cold-starting
         cfg["optimizer_state"] = {"config": opt.config(), "t": opt.t,
                                   "sizes": {str(i): int(state["tmp"].size) for i, state in opt.state.items()}}

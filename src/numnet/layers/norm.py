@@ -117,7 +117,7 @@ class BatchNorm(Layer):
     statistics (float64) are saved with the model.
 
     Every sum over the batch goes through :meth:`batch_sum`, which returns its arguments: the
-    batch is all there is. (Data-parallel training, ``numnet.parallel``, replaces it on each
+    batch is all there is. (Data-parallel training, ``numnet.train.parallel``, replaces it on each
     worker's twin by a sum over every worker's part, as PyTorch's SyncBatchNorm does.)
     """
 

@@ -1,4 +1,4 @@
-"""A local web page and HTTP API around a :class:`~numnet.predictor.Predictor`: ``numnet serve``.
+"""A local web page and HTTP API around a :class:`~numnet.inference.predictor.Predictor`: ``numnet serve``.
 
 The standard library's ``http.server`` with ``ThreadingHTTPServer`` (a thread per connection):
 no dependency, and plenty for one person's page on their own machine. Routes:

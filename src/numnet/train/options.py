@@ -54,7 +54,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     learning rate before each step (step counts from 0 over the whole run of ``epochs``).
     gradient: 'backprop' (default), 'numerical' (central differences, tutorial 2's way: two forward
     passes per parameter entry; slow), or a function ``gradient(model, x, y) -> (output, loss)``.
-    workers: threads that share each step (``numnet.parallel``); None: ``auto_workers``.
+    workers: threads that share each step (``numnet.train.parallel``); None: ``auto_workers``.
     checkpoint: a path: after every epoch the model, the optimizer's state, the position in the
     run and every random generator's state are saved there (atomically).
     resume: continue the run recorded in ``model.training_state`` (a model loaded from a

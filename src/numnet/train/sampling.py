@@ -63,7 +63,7 @@ def get_order(order):
 
 class Augment(Callback):
     """Each training batch x ← ``augment(x, run.rng)`` (floats in the input's sample shape, e.g.
-    ``numnet.augment.get("shift")``), drawing from the run's generator."""
+    ``numnet.data.augment.get("shift")``), drawing from the run's generator."""
 
     transforms_batch = True         # the batch must reach it as floats, not as uint8 pixels
 

@@ -1,6 +1,6 @@
 """A classifier's evaluation on a labelled set: loss, accuracy, per-class precision/recall/F1 with
 macro averages, and the confusion matrix, as one JSON-ready dict (the keys of ``numnet evaluate
---json``). The formulas live in :mod:`numnet.metrics`."""
+--json``). The formulas live in :mod:`numnet.views.metrics`."""
 from __future__ import annotations
 
 import numpy as np

@@ -2,7 +2,7 @@
 derivatives (tutorials 3–5), vanishing gradients in a deep sigmoid network (tutorial 4), the error
 of forward and central differences against h (tutorial 2), the perceptron's decision boundary on
 separable data and on XOR (tutorial 4). Each ``measure`` function returns numbers; each ``draw``
-function turns them into a PNG (matplotlib, Agg, via ``numnet.report.pyplot_or_explain``).
+function turns them into a PNG (matplotlib, Agg, via ``numnet.views.report.pyplot_or_explain``).
 """
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ each one separately, from two forward passes:
     ∂L/∂θ_i ≈ (L(θ + h·e_i) − L(θ − h·e_i)) / (2h)        (error O(h²) + rounding ≈ ulp(L)/h)
 
 :func:`check_gradients` compares the two for every parameter of a model. The numerical gradient
-itself lives with the other gradient sources in ``numnet.gradients`` (``fit(gradient="numerical")``
+itself lives with the other gradient sources in ``numnet.train.gradients`` (``fit(gradient="numerical")``
 learns with it, tutorial 2's way).
 """
 from __future__ import annotations
