@@ -15,8 +15,8 @@ import sys
 import numpy as np
 
 import numnet
-from numnet import seedplots
-from numnet.report import pyplot_or_explain
+from numnet.views import figures as seedplots
+from numnet.views.report import pyplot_or_explain
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)

@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 
 import numnet
-from numnet import inference
-from numnet import Dense, ModelFileError, Sequential
+from numnet import Dense, ModelFileError, Sequential, inference
 
 from .helpers import check_model
 

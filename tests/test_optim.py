@@ -61,7 +61,7 @@ def test_updates_in_parts_on_threads_equal_the_whole_update(name, kwargs, parts,
     """fit(workers=k) updates a big parameter buffer in k slices at once: the same values bit for bit."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from numnet.parallel import MIN_PART, sliced_step
+    from numnet.train.parallel import MIN_PART, sliced_step
 
     n = MIN_PART * parts + 7
     p0 = rng.standard_normal(n).astype(np.float32)
@@ -87,7 +87,7 @@ def test_updates_in_parts_on_threads_equal_the_whole_update(name, kwargs, parts,
 def test_updates_in_parts_of_a_2d_parameter_keep_its_state_shape(rng):
     from concurrent.futures import ThreadPoolExecutor
 
-    from numnet.parallel import MIN_PART, sliced_step
+    from numnet.train.parallel import MIN_PART, sliced_step
 
     n = MIN_PART * 2
     p, g = rng.standard_normal((2, n)).astype(np.float32), rng.standard_normal((2, n)).astype(np.float32)

@@ -29,7 +29,7 @@ def saved_tiny_model(tmp_path_factory, hidden=(32, 16), activation="relu"):
 def page_from_digit(digit, rng, size=120, page=(200, 260), offset=(30, 90), paper=0.92, ink=0.15, noise=0.03):
     """An MNIST digit (28×28 uint8) drawn as dark ink on light paper: upscaled to ``size`` px,
     placed at ``offset`` on a page of shape ``page``, with Gaussian paper noise. Float in [0, 1]."""
-    from numnet.preprocess import resize
+    from numnet.data.preprocess import resize
 
     d = resize(np.asarray(digit, dtype=np.float64) / 255, size, size)
     out = np.full(page, paper)

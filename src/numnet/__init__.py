@@ -46,7 +46,7 @@ _EXPORTS = {
                "PatchEmbedding", "TokenPool", "TransformerEncoderBlock"],
     "perceptron": ["Perceptron"],
     "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
-    "train.loop": ["fit"],
+    "train.options": ["fit"],
     "train.callbacks": ["Diverged", "EarlyStopping", "StopTraining"],
     "io.serialize": ["save"],
     "optim": ["SGD", "Adam", "AdamW", "Momentum"],
@@ -84,10 +84,13 @@ class _MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return None
 
     def create_module(self, spec):
-        return importlib.import_module(f"{__name__}.{MOVED[spec.name.partition('.')[2]]}")
+        module = importlib.import_module(f"{__name__}.{MOVED[spec.name.partition('.')[2]]}")
+        spec.loader_state = module.__spec__          # the import machinery sets __spec__ to the alias's
+        return module
 
     def exec_module(self, module):
-        """The module ran at its new place already."""
+        """The module ran at its new place already; it keeps its own spec (so ``importlib.reload`` works)."""
+        module.__spec__ = module.__spec__.loader_state
 
 
 sys.meta_path.append(_MovedModules())

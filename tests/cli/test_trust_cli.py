@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import numnet
-from numnet.datasets import FILES
-from numnet.idx import write_idx
+from numnet.data.datasets import FILES
+from numnet.data.idx import write_idx
 
 from ..helpers import ENV, assert_one_line, make_folder, run_cli
 
@@ -218,10 +218,10 @@ def test_label_minus_one_is_refused(tmp_path):
 
 
 def test_label_minus_one_in_the_library(tmp_path):
-    from numnet.datasets import check_labels
+    from numnet.data.datasets import check_labels
     from numnet.errors import DatasetError
-    from numnet.evaluation import classification_report
-    from numnet.metrics import confusion_matrix
+    from numnet.views.evaluation import classification_report
+    from numnet.views.metrics import confusion_matrix
 
     with pytest.raises(DatasetError, match="label -1"):
         check_labels(np.array([3, -1, 2]), 10)

@@ -4,7 +4,7 @@ import pytest
 
 import numnet
 from numnet import ConfigError
-from numnet.augment import RandomAffine, get
+from numnet.data.augment import RandomAffine, get
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_same_seed_same_batch_and_flat_rows(images):
     a = aug(images, np.random.default_rng(3))
     b = aug(images, np.random.default_rng(3))
     np.testing.assert_array_equal(a, b)
-    flat = RandomAffine(**numnet.augment.NAMED["shift-flip"], shape=(9, 7))(images.reshape(40, -1), np.random.default_rng(3))
+    flat = RandomAffine(**numnet.data.augment.NAMED["shift-flip"], shape=(9, 7))(images.reshape(40, -1), np.random.default_rng(3))
     np.testing.assert_array_equal(flat.reshape(images.shape), a)
 
 

@@ -8,8 +8,8 @@ import pytest
 
 import numnet
 from numnet import DatasetError
-from numnet.datasets import BUNDLED_MNIST, FILES, MNIST_SHA256, _load_folder
-from numnet.idx import write_idx
+from numnet.data.datasets import BUNDLED_MNIST, FILES, MNIST_SHA256, _load_folder
+from numnet.data.idx import write_idx
 
 
 def test_bundled_mnist_shapes(mnist):

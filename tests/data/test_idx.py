@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from numnet import DatasetError
-from numnet.idx import read_idx, write_idx
+from numnet.data.idx import read_idx, write_idx
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.int16, np.int32, np.float32, np.float64])

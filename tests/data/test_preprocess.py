@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 
 from numnet.cli import main
-from numnet.preprocess import (CENTRE, ImageError, centre_of_mass, label_components, read_image, resample_matrix,
-                               to_mnist)
+from numnet.data.preprocess import (
+    CENTRE,
+    ImageError,
+    centre_of_mass,
+    label_components,
+    read_image,
+    resample_matrix,
+    to_mnist,
+)
 
 from ..tinymodel import page_from_digit, saved_tiny_model, tiny_model
 
@@ -187,7 +194,7 @@ def test_cli_predict_human_output(mnist, tmp_path_factory, tmp_path, capsys):
 
 def test_uneven_lighting_and_tight_crops(mnist):
     """A photo darker on one side, and a fat digit cropped to its ink, read like the original."""
-    from numnet.preprocess import dilate, resize
+    from numnet.data.preprocess import dilate, resize
 
     rng = np.random.default_rng(5)
     (_, _), (xt, yt) = mnist
@@ -221,7 +228,7 @@ def test_exif_orientation_is_applied(tmp_path):
 def test_thin_pen_strokes_are_thickened_like_mnist(mnist):
     """A fine pen on a large page would fade to faint lines at 20 px; strokes are brought to
     MNIST's width, so about as many pixels are inked as in MNIST (13 % above half intensity)."""
-    from numnet.preprocess import resize
+    from numnet.data.preprocess import resize
 
     rng = np.random.default_rng(2)
     (_, _), (xt, _) = mnist

@@ -13,8 +13,8 @@ hypothesis = pytest.importorskip("hypothesis", reason="the fuzz tests use hypoth
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+from numnet.data.idx import IDX_DTYPES, read_idx, write_idx  # noqa: E402
 from numnet.errors import DatasetError  # noqa: E402
-from numnet.idx import IDX_DTYPES, read_idx, write_idx  # noqa: E402
 
 FUZZ = settings(max_examples=100, deadline=5000, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -135,8 +135,8 @@ def test_multi_member_mnist_style_file(tmp_path):
 
 # images -------------------------------------------------------------------------------------------
 Image = pytest.importorskip("PIL.Image", reason="reading images needs Pillow")
-from numnet.imagefile import ImageError  # noqa: E402
-from numnet.preprocess import load_digit, read_image  # noqa: E402
+from numnet.data.imagefile import ImageError  # noqa: E402
+from numnet.data.preprocess import load_digit, read_image  # noqa: E402
 
 
 def encoded(fmt: str, mode: str = "L", size=(24, 20)) -> bytes:

@@ -11,7 +11,7 @@ import zlib
 import numpy as np
 import pytest
 
-from numnet.imagefile import MAX_ASPECT, MEMORY_BUDGET, check_header, read_image, working_memory
+from numnet.data.imagefile import MAX_ASPECT, MEMORY_BUDGET, check_header, read_image, working_memory
 
 from ..helpers import ENV, assert_one_line, run_cli
 from ..tinymodel import page_from_digit, saved_tiny_model
@@ -94,7 +94,7 @@ def test_measured_peak_stays_under_the_estimate(tmp_path):
     a = np.full((20_000, 250), 255, np.uint8)
     a[5000:15000, 100:150] = 0
     Image.fromarray(a).save(path)
-    code = ("import resource, sys\nfrom numnet.preprocess import load_digit\n"
+    code = ("import resource, sys\nfrom numnet.data.preprocess import load_digit\n"
             "r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\nload_digit(sys.argv[1])\n"
             "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - r) * 1024)")
     proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=ENV,

@@ -5,7 +5,7 @@ import pytest
 
 import numnet
 from numnet import Sequential
-from numnet.frozen import FEW_ROWS
+from numnet.inference.frozen import FEW_ROWS
 from numnet.kernels import engine
 
 

@@ -1,4 +1,4 @@
-"""numnet.sklearn.NumnetClassifier: scikit-learn's own estimator checks, labels of any kind,
+"""numnet.integrations.sklearn.NumnetClassifier: scikit-learn's own estimator checks, labels of any kind,
 Pipeline, GridSearchCV, partial_fit, image input, pickling."""
 import pickle
 
@@ -7,13 +7,13 @@ import pytest
 
 sklearn = pytest.importorskip("sklearn", reason="scikit-learn is the optional extra 'sklearn'")
 
-from sklearn.datasets import make_blobs                       # noqa: E402
-from sklearn.model_selection import GridSearchCV              # noqa: E402
-from sklearn.pipeline import make_pipeline                    # noqa: E402
-from sklearn.preprocessing import StandardScaler              # noqa: E402
+from sklearn.datasets import make_blobs  # noqa: E402
+from sklearn.model_selection import GridSearchCV  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from numnet.sklearn import NumnetClassifier, expected_failed_checks  # noqa: E402
+from numnet.integrations.sklearn import NumnetClassifier, expected_failed_checks  # noqa: E402
 
 
 @parametrize_with_checks([NumnetClassifier(), NumnetClassifier(dtype="float64")],

@@ -15,7 +15,7 @@ import pytest
 
 optuna = pytest.importorskip("optuna", reason="numnet sweep needs the optional extra 'sweep' (optuna)")
 
-from numnet import sweep  # noqa: E402
+from numnet.integrations import sweep  # noqa: E402
 
 from ..helpers import ENV, run_cli  # noqa: E402
 

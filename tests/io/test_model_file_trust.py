@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import numnet
-from numnet.serialize import arrays
+from numnet.io.serialize import arrays
 
 
 def write(path, cfg, entries):

@@ -13,7 +13,7 @@ onnx = pytest.importorskip("onnx", reason="ONNX export needs the onnx package (p
 import numnet  # noqa: E402
 from numnet.architectures import PRESETS, build, mlp  # noqa: E402
 from numnet.errors import NumnetError  # noqa: E402
-from numnet.onnx_export import ExportError, export, run_reference, to_onnx  # noqa: E402
+from numnet.io.onnx_export import ExportError, export, run_reference, to_onnx  # noqa: E402
 
 from ..helpers import run_cli  # noqa: E402
 
@@ -236,8 +236,15 @@ def test_stacked_recurrent_layers_returning_sequences():
 
 
 def _attention_models():
-    from numnet.layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding,
-                               TokenPool, TransformerEncoderBlock)
+    from numnet.layers import (
+        GELU,
+        LayerNorm,
+        MultiHeadSelfAttention,
+        PatchEmbedding,
+        PositionalEmbedding,
+        TokenPool,
+        TransformerEncoderBlock,
+    )
 
     # two channels before the patches (their (c, u, v) order matters), a class token, a block
     with_cls = [numnet.Conv2D(1, 2, 3, padding=1), PatchEmbedding((2, 28, 28), 7, 16), PositionalEmbedding(17, 16),

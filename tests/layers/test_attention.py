@@ -4,10 +4,17 @@ import numpy as np
 import pytest
 
 import numnet
-from numnet.layers import (GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding,
-                              TokenPool)
-from numnet.layers import Dense, Flatten
-from numnet.layers import TransformerEncoderBlock
+from numnet.layers import (
+    GELU,
+    Dense,
+    Flatten,
+    LayerNorm,
+    MultiHeadSelfAttention,
+    PatchEmbedding,
+    PositionalEmbedding,
+    TokenPool,
+    TransformerEncoderBlock,
+)
 
 from ..helpers import check_model
 

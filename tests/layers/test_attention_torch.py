@@ -3,8 +3,15 @@ parameter gradients, weights copied both ways. Skipped without torch (pip instal
 import numpy as np
 import pytest
 
-from numnet.layers import GELU, LayerNorm, MultiHeadSelfAttention, PatchEmbedding, PositionalEmbedding, TokenPool
-from numnet.layers import TransformerEncoderBlock
+from numnet.layers import (
+    GELU,
+    LayerNorm,
+    MultiHeadSelfAttention,
+    PatchEmbedding,
+    PositionalEmbedding,
+    TokenPool,
+    TransformerEncoderBlock,
+)
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the attention layers")
 close = dict(rtol=1e-9, atol=1e-12)

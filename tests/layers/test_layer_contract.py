@@ -11,8 +11,8 @@ import pytest
 
 import numnet
 from numnet.architectures import PRESETS, build
-from numnet.idx import write_idx
-from numnet.datasets import FILES
+from numnet.data.datasets import FILES
+from numnet.data.idx import write_idx
 
 from ..helpers import ENV
 
@@ -21,7 +21,7 @@ PACKAGE = pathlib.Path(numnet.__file__).parent
 
 def test_every_layer_type_is_known_in_a_fresh_process():
     """numnet.load must know conv, pooling, BatchNorm and Dropout without anything imported first."""
-    code = "import json, numnet.serialize as s; print(json.dumps(sorted(s.layers_mod.REGISTRY)))"
+    code = "import json, numnet.io.serialize as s; print(json.dumps(sorted(s.layers_mod.REGISTRY)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=60)
     names = set(json.loads(out.stdout))
     assert {"Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "GlobalAvgPool2D", "BatchNorm", "Dropout", "Reshape",

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 
-from numnet.preprocess import load_digit
+from numnet.data.preprocess import load_digit
 
 from .servemodel import SEVEN, ZERO, drawing_model, running_server
 

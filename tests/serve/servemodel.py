@@ -23,7 +23,7 @@ def drawing_model():
 @contextlib.contextmanager
 def running_server(model, **options):
     """A Server on a free port of 127.0.0.1, serving from a daemon thread; yields it."""
-    from numnet.predictor import Predictor
+    from numnet.inference.predictor import Predictor
     from numnet.serve import make_server, start_in_thread
 
     server = make_server(Predictor(model, name="test model"), "127.0.0.1", 0, **options)

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import numnet
-from numnet.preprocess import to_mnist
+from numnet.data.preprocess import to_mnist
 
 from ..helpers import ENV, assert_one_line, run_cli
-from .servemodel import drawing_model, raster, request, running_server, SEVEN
+from .servemodel import SEVEN, drawing_model, raster, request, running_server
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_model_description_and_page(server):
     assert status == 200 and headers["Content-Type"] == "application/json"
     assert [l["type"] for l in info["layers"]] == [type(l).__name__ for l in model.layers]
     assert info["layers"][-1]["output_shape"] == [10] and info["num_parameters"] == model.num_parameters
-    t = info["templates"]                        # seed 000's view: W1's rows as 28×28 images
+    t = info["templates"]                        # tutorial 1's view: W1's rows as 28×28 images
     assert t["layer"] == 2 and t["units"] == 64 and np.array(t["weights"]).shape == (64, 28, 28)
     W = model.layers[2].W
     np.testing.assert_allclose(np.array(t["weights"]).reshape(64, 784) / 127 * t["scale"], W, atol=t["scale"] / 127)

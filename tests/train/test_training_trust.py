@@ -50,10 +50,10 @@ def test_validation_split_is_held_out_and_seeded(mnist):
     model = numnet.Sequential(numnet.mlp((8,)), seed=0)
     history = model.fit(x[:1000], y[:1000], epochs=2, batch_size=100, validation_split=0.2, seed=3)
     assert all(0 < e["val_accuracy"] <= 1 for e in history)
-    (xa, ya), (xv, yv) = numnet.training.split_validation(x[:1000], y[:1000], 0.2, seed=3)
+    (xa, ya), (xv, yv) = numnet.train.options.split_validation(x[:1000], y[:1000], 0.2, seed=3)
     assert len(xv) == 200 and len(xa) == 800
     assert model.evaluate(xv, yv)[1] == pytest.approx(history[-1]["val_accuracy"])
-    (_, _), (xv2, _) = numnet.training.split_validation(x[:1000], y[:1000], 0.2, seed=3)
+    (_, _), (xv2, _) = numnet.train.options.split_validation(x[:1000], y[:1000], 0.2, seed=3)
     np.testing.assert_array_equal(xv, xv2)
     with pytest.raises(numnet.ConfigError):
         model.fit(x[:10], y[:10], validation_split=1.5)
@@ -67,7 +67,7 @@ def test_early_stopping_restores_the_best_epoch(mnist):
     model.fit(x[:600], y[:600], epochs=30, batch_size=20, optimizer=numnet.SGD(0.9), validation_split=0.5,
               callbacks=[stop])
     assert stop.stopped_epoch is not None and model.history[-1]["epoch"] == stop.stopped_epoch < 30
-    (_, _), (xv, yv) = numnet.training.split_validation(x[:600], y[:600], 0.5)
+    (_, _), (xv, yv) = numnet.train.options.split_validation(x[:600], y[:600], 0.5)
     assert model.evaluate(xv, yv)[0] == pytest.approx(stop.best, rel=1e-5)
 
 
@@ -92,7 +92,7 @@ def test_resuming_a_checkpoint_is_bit_identical_to_the_uninterrupted_run(name, d
         return numnet.Sequential(layers, seed=0, dtype=dtype)
 
     options = dict(batch_size=50, optimizer=numnet.AdamW(3e-3), seed=5, workers=1,
-                   schedule=numnet.schedules.get("onecycle", 3e-3), augment=numnet.augment.get("shift"))
+                   schedule=numnet.schedules.get("onecycle", 3e-3), augment=numnet.data.augment.get("shift"))
     whole = new_model()
     whole.fit(x, y, epochs=3, checkpoint=tmp_path / "whole.npz", **options)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import numnet
-from numnet import transfer
 from numnet.architectures import PRESETS, build
 from numnet.errors import ConfigError
+from numnet.train import transfer
 
 from ..helpers import ENV, make_folder, run_cli
 
@@ -27,9 +27,9 @@ def test_presets_build_and_step(name, rng):
 ROUND_TRIP = """
 import json, sys
 import numpy as np
-import numnet.transfer
+import numnet.train.transfer
 from numnet.cli import main
-model = numnet.transfer.load(sys.argv[1])
+model = numnet.train.transfer.load(sys.argv[1])
 x = np.load(sys.argv[2])
 print(json.dumps({"proba": model.predict_proba(x).tolist(), "types": [type(l).__name__ for l in model.layers]}))
 sys.exit(main(["evaluate", sys.argv[1], "--json", "--data-dir", sys.argv[3]]))

@@ -6,7 +6,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import numnet
 from numnet import ConfigError, Sequential
 from numnet.architectures import build
-from numnet.parallel import DataParallel, auto_workers, check_workers, twin
+from numnet.train.parallel import DataParallel, auto_workers, check_workers, twin
 
 SMALL_CNN = "conv(4,3)-pool(2)-relu-conv(6,3)-relu-flatten-dense(16)-relu-dropout(0.2)-dense(10)"
 

@@ -5,7 +5,7 @@ import pytest
 
 import numnet
 from numnet.cli import main
-from numnet.evaluation import classification_report, evaluate_classifier
+from numnet.views.evaluation import classification_report, evaluate_classifier
 
 from ..tinymodel import saved_tiny_model, tiny_model
 

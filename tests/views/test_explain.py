@@ -5,7 +5,7 @@ import pytest
 
 import numnet
 from numnet.cli import main
-from numnet.explain import explain
+from numnet.views.explain import explain
 
 from ..tinymodel import saved_tiny_model, tiny_model
 

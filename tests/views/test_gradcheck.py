@@ -9,7 +9,7 @@ import pytest
 import numnet
 from numnet import layers
 from numnet.cli import main
-from numnet.gradcheck import check_gradients, numerical_gradients
+from numnet.views.gradcheck import check_gradients, numerical_gradients
 
 
 def mnist_model(hidden=(8, 6), activation="relu", loss="cross_entropy", dtype=np.float64, seed=0, x=None):
@@ -118,7 +118,7 @@ def test_numerical_gradients_fill_the_models_gradients(mnist):
     model.flat_grads[...] = 0
     loss = numerical_gradients(model, xb, yb)
     assert loss == pytest.approx(model.loss.forward(model.forward(xb), yb), rel=1e-15)
-    # h = 1e-4 (seed 001's): truncation error O(h²) leaves ~1e-9 absolute
+    # h = 1e-4 (tutorial 2's): truncation error O(h²) leaves ~1e-9 absolute
     np.testing.assert_allclose(model.flat_grads, backprop, rtol=1e-5, atol=1e-8)
     assert np.abs(backprop).max() > 1e-2
 
@@ -155,7 +155,7 @@ def test_train_numerical_cli_warns_and_trains_like_backprop(capsys):
 
 
 def test_numnet_never_imports_torch():
-    code = ("import sys, numnet, numnet.gradcheck\n"
+    code = ("import sys, numnet, numnet.views.gradcheck\n"
             "from numnet.cli import build_parser, command_names\n"
             "import importlib\n"
             "[importlib.import_module('numnet.cli.' + n) for n in command_names()]\n"

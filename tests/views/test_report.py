@@ -24,7 +24,7 @@ def png_size(path):
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, mnist):
-    from numnet.report import make_report
+    from numnet.views.report import make_report
 
     (_, _), (xt, yt) = mnist
     out = tmp_path_factory.mktemp("report")
@@ -32,7 +32,7 @@ def report(tmp_path_factory, mnist):
 
 
 def test_report_writes_valid_pngs_of_expected_size(report):
-    from numnet.report import DPI, SIZES
+    from numnet.views.report import DPI, SIZES
 
     result, out = report
     names = {p.name for p in out.iterdir()}

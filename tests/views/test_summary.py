@@ -6,7 +6,7 @@ import pytest
 
 import numnet
 from numnet.architectures import PRESETS, build, mlp
-from numnet.summary import summary, summary_dict, summary_rows
+from numnet.views.summary import summary, summary_dict, summary_rows
 
 from ..helpers import run_cli
 

@@ -4,6 +4,8 @@ Exit status: 0 success, 1 a check that ran and failed, 2 bad input or usage (one
 Each subcommand is a module here (found automatically) with ``add_parser(subparsers)`` and
 ``run(args) -> int``; the modules import NumPy and the library inside ``run`` so that
 ``numnet --help`` stays fast.
+
+May import: everything (it is the top floor); it holds no math, only parsing and rendering.
 """
 import os
 import signal

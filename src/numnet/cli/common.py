@@ -183,6 +183,13 @@ def check_output_folder(path, option: str) -> str:
     return path
 
 
+def layer_sizes(layers, outputs: int) -> str:
+    """'784-25-25-10': the inputs of each Dense, then the outputs (how the tutorials name an MLP)."""
+    from numnet.layers import Dense
+
+    return "-".join(str(layer.in_features) for layer in layers if isinstance(layer, Dense)) + f"-{outputs}"
+
+
 def load_data(data_dir, need_train: bool = True):
     """``load_mnist(data_dir)``, refusing empty sets: ((x_train, y_train), (x_test, y_test))."""
     import numnet

@@ -6,6 +6,7 @@ from .common import (
     add_data_option,
     add_json_option,
     add_network_options,
+    layer_sizes,
     load_data,
     positive_float,
     positive_int,
@@ -71,7 +72,7 @@ def run(args) -> int:
     model.adapt(x_train[:ADAPT_SAMPLES])
     rng = np.random.default_rng(args.seed)
     idx = np.sort(rng.choice(len(x_train), size=args.batch, replace=False))
-    sizes = "-".join(str(l.in_features) for l in layers if hasattr(l, "in_features")) + f"-{classes}"
+    sizes = layer_sizes(layers, classes)
     out.say(f"gradcheck {sizes} {args.activation}, loss {args.loss}, float64, {args.batch} MNIST training "
             f"samples, {model.num_parameters} parameters, {args.method} differences, h={h:g}")
     start = time.perf_counter()

@@ -8,6 +8,7 @@ from .common import (
     add_network_options,
     check_save_target,
     fraction,
+    layer_sizes,
     load_data,
     positive_float,
     positive_int,
@@ -251,7 +252,7 @@ def announce(args, recipe, model, options, samples, outputs, out):
     from numnet.architectures import ZERO_GRADIENT
 
     spec = recipe.arch
-    sizes = "-".join(str(l.in_features) for l in model.layers if hasattr(l, "in_features")) + f"-{outputs}"
+    sizes = layer_sizes(model.layers, outputs)
     sizes = (f"{sizes} {recipe.activation}" if spec is None else spec) + (f", loss {recipe.loss}" if args.loss else "")
     sizes += f", 'is it a {args.binary}?'" if args.binary is not None else ""
     length = f"{args.iterations} iterations" if args.iterations else f"{recipe.epochs} epochs"

@@ -250,7 +250,7 @@ def _optimizer(saved, model, fail):
 
 
 def _training_state(state, fail):
-    """The position of a checkpointed run (see ``training.fit``), checked; None if there is none."""
+    """The position of a checkpointed run (``model.training_state``, see :class:`numnet.train.checkpoint.Resume`), checked; None if there is none."""
     if state is None:
         return None
     ints = ("epoch", "epochs", "step", "batch_size", "samples", "seed")

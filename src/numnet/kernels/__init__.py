@@ -17,6 +17,8 @@ layers call them by name; tests/kernels/test_kernels_reference.py checks each ag
 With the numba engine (``engine.jit()``, see ``engine.py``) some of them, and the optimizers' and
 the softmax cross-entropy's fused steps, run as compiled loops (``jit.py``); im2col, col2im and
 max_pool_backward on spatial-major arrays too (``jit_conv.py``, through ``engine.conv_kernels()``).
+
+May import: functional, errors (and numba, loaded by ``engine`` only when it is wanted).
 """
 from .conv import col2im, im2col, sum_of_products
 from .elementwise import relu, relu_backward

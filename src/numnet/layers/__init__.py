@@ -14,6 +14,9 @@
 
 The contract every layer follows is in ``base.py``. A new layer is a class in one of these
 modules (or a new one) plus one line in ``REGISTRY`` below, so that saved models name it.
+
+May import: kernels, init, functional, errors (the math stands on the fast paths and the pure
+functions, never on the machinery above it).
 """
 from __future__ import annotations
 

@@ -172,7 +172,7 @@ class EarlyStopping(Callback):
         value = entry.get(self.monitor)
         if value is None:
             raise ConfigError(f"early stopping monitors {self.monitor!r}, which this training does not report "
-                              "(give a validation split)")
+                              "(validate: a validation split, validation data or a Validation callback)")
         if math.isfinite(value) and self._improved(value):
             self.best, self.best_epoch, self.waited = value, entry["epoch"], 0
             if self.restore_best_weights:

@@ -124,9 +124,11 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
     """
     step = model if isinstance(model, Step) else Step(model)
     model = step.model
+    if not (isinstance(data, (tuple, list)) and len(data) == 2):
+        raise ConfigError("data must be a pair (x, y): fit(model, (x, y), ...); model.fit(x, y, ...) takes them apart")
     x, y = check_data(*data)
     if epochs < 1 or batch_size < 1:
-        raise ConfigError("epochs, iterations and batch_size must be positive")
+        raise ConfigError("epochs and batch_size must be positive")
     sampler = get_order(order)
     opt = optim.get(optimizer if optimizer is not None else getattr(model, "optimizer", None) or "adam")
     callbacks = [c if isinstance(c, Callback) or not callable(c) else Listener(c) for c in callbacks]

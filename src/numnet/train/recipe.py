@@ -24,7 +24,6 @@ from ..architectures import PRESETS, build, mlp, parse_sizes, preset
 from ..data import augment
 from ..errors import ConfigError
 from ..layers import Sigmoid
-from ..model import Sequential
 from . import parallel, transfer
 
 #: the options that shape the network; each preset declares those it takes (``PRESETS[name]["options"]``)
@@ -131,7 +130,7 @@ class Recipe:
             layers.append(Sigmoid())                        # outputs in (0, 1) against 0/1 targets
         return layers
 
-    def network(self, input_shape, num_classes: int, container=Sequential):
+    def network(self, input_shape, num_classes: int, container):
         """A fresh model (``container``: ``numnet.Sequential`` to have ``fit`` and ``save``), weights
         from ``seed``, then copied from ``init_from`` and frozen as the recipe says."""
         model = container(self.layers(input_shape, num_classes), loss=self.loss, dtype=np.dtype(self.dtype),

@@ -15,10 +15,9 @@ import pytest
 import numnet
 from numnet import layers as L
 from numnet.errors import ConfigError
-from numnet.serialize import arrays
+from numnet.io.serialize import arrays
 
 from ..helpers import assert_one_line, run_cli
-
 
 #: one or more representative configs per layer type of numnet (a new layer type needs its own here)
 CONFIGS = {

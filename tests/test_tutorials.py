@@ -1,5 +1,5 @@
-"""Seeds as written: the perceptron (seeds 003/004), every loss from the CLI, epoch 0 (seed 002),
-seed 001's recipe options (iterations, batches drawn with replacement, per-step log)."""
+"""The tutorials as written: the perceptron (tutorials 4/5), every loss from the CLI, epoch 0 (tutorial 3),
+tutorial 2's recipe options (iterations, batches drawn with replacement, per-step log)."""
 import json
 
 import numpy as np
@@ -7,8 +7,8 @@ import pytest
 
 import numnet
 from numnet.architectures import build, mlp
-from numnet.gradcheck import check_gradients
 from numnet.perceptron import Perceptron, toy_separable, xor
+from numnet.views.gradcheck import check_gradients
 
 from .helpers import run_cli
 
@@ -27,7 +27,7 @@ def cli(capsys):
 
 # perceptron -------------------------------------------------------------------------------------
 def test_seed_003_example_z_is_1_3_and_the_neuron_fires():
-    """Seed 003: x = (3, 1), w = (0.5, 0.8), b = −1 → z = 0.5·3 + 0.8·1 − 1 = 1.3 → step(1.3) = 1."""
+    """Tutorial 4: x = (3, 1), w = (0.5, 0.8), b = −1 → z = 0.5·3 + 0.8·1 − 1 = 1.3 → step(1.3) = 1."""
     p = Perceptron(2)
     p.w[:], p.b = [0.5, 0.8], -1.0
     x = np.array([[3.0, 1.0]])
@@ -127,7 +127,7 @@ def test_cli_binary_bce_and_loss_mismatch(cli):
     assert code == 2 and "--binary" in err
 
 
-# epoch 0 and seed 001's recipe ----------------------------------------------------------------
+# epoch 0 and tutorial 2's recipe ------------------------------------------------------------
 def test_fit_records_epoch_0_before_training(mnist):
     (x, y), (xt, yt) = mnist
     model = numnet.Sequential(mlp((16,)), seed=0)
@@ -148,7 +148,7 @@ def test_iterations_and_batches_drawn_with_replacement(mnist):
 
     def spy(model, xb, yb):
         seen.append(len(xb))
-        return numnet.gradients.backprop(model, xb, yb)
+        return numnet.train.gradients.backprop(model, xb, yb)
 
     steps = []
     model = numnet.Sequential(mlp((8,)), seed=0)
@@ -198,7 +198,7 @@ def test_cli_gradcheck_forward_method_reports_first_order_errors(capsys):
 
 
 def test_activation_table_derivatives_match_numerical_slopes():
-    from numnet.seedplots import activation_table
+    from numnet.views.figures import activation_table
 
     z = np.array([-2.0, -0.5, 0.7, 3.0])
     h = 1e-6
