@@ -18,7 +18,7 @@ from numnet.train import (
     Iterations,
     Parallel,
     Schedule,
-    Step,
+    TrainStep,
     Validation,
     fit,
 )
@@ -101,8 +101,8 @@ def test_the_divergence_guard_raises_on_a_nan_loss_and_on_a_non_finite_parameter
         return out, float("nan")
 
     with pytest.raises(numnet.Diverged, match=r"diverged at epoch 1, step 1: loss nan"):
-        fit(Step(model(), nan_loss), (x, y), callbacks=[DivergenceGuard()])
-    fit(Step(model(), nan_loss), (x, y))                    # no guard, no check: the loop itself is plain
+        fit(TrainStep(model(), nan_loss), (x, y), callbacks=[DivergenceGuard()])
+    fit(TrainStep(model(), nan_loss), (x, y))                    # no guard, no check: the loop itself is plain
 
     class Poison(Callback):
         def on_batch_end(self, run):

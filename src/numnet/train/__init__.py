@@ -33,8 +33,8 @@ from .gradients import backprop, numerical_gradient
 from .loop import Run, fit
 from .recipe import Recipe
 from .sampling import Augment, InOrder, Iterations, Shuffle, WithReplacement
-from .steps import Parallel, Step
+from .steps import Parallel, TrainStep
 
 __all__ = ["Augment", "Callback", "Checkpoint", "Diverged", "DivergenceGuard", "EarlyStopping", "EvaluateFirst",
-           "InOrder", "Iterations", "Listener", "Parallel", "Recipe", "Resume", "Run", "Schedule", "Shuffle", "Step",
-           "StopTraining", "Validation", "WithReplacement", "backprop", "fit", "numerical_gradient"]
+           "InOrder", "Iterations", "Listener", "Parallel", "Recipe", "Resume", "Run", "Schedule", "Shuffle",
+           "StopTraining", "TrainStep", "Validation", "WithReplacement", "backprop", "fit", "numerical_gradient"]

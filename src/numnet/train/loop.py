@@ -18,7 +18,7 @@ from ..layers import Flatten, Standardize
 from .callbacks import Callback, Listener, StopTraining
 from .gradients import rng_states
 from .sampling import get_order
-from .steps import Step
+from .steps import TrainStep
 
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_begin", "on_batch_end", "on_epoch_end", "on_train_end")
 
@@ -102,7 +102,7 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
         seed: int = 0):
     """Train ``model`` on ``data`` = (x, y) with mini-batches; returns ``model.history``.
 
-    model: a ``Sequential`` (trained by backpropagation), or one wrapped in a :class:`numnet.train.steps.Step`
+    model: a ``Sequential`` (trained by backpropagation), or one wrapped in a :class:`numnet.train.steps.TrainStep`
     (numerical gradients, a gradient function, or ``Parallel(model, workers)``). The loss is the
     model's own (``model.loss``, the one ``evaluate`` and the saved file use).
     x: (N, ...) uint8 pixels or floats; y: (N,) integer labels, one-hot rows (N, K), 0/1 targets for
@@ -122,7 +122,7 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
     add, e.g. val_loss) to ``model.history``, numbered on from the entries already there, and records
     the run's position in ``model.training_state``.
     """
-    step = model if isinstance(model, Step) else Step(model)
+    step = model if isinstance(model, TrainStep) else TrainStep(model)
     model = step.model
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise ConfigError("data must be a pair (x, y): fit(model, (x, y), ...); model.fit(x, y, ...) takes them apart")

@@ -14,7 +14,7 @@ from . import loop, parallel
 from .callbacks import Callback, Diverged, DivergenceGuard, EvaluateFirst, Listener, Schedule, StopTraining, Validation
 from .checkpoint import Checkpoint, Resume
 from .sampling import Augment, Iterations
-from .steps import Parallel, Step
+from .steps import Parallel, TrainStep
 
 
 def split_validation(x, y, fraction: float, seed: int = 0):
@@ -77,7 +77,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
         raise ConfigError(f"sample must be 'shuffle' or 'with-replacement', not {sample!r}")
     if validation_split:
         (x, y), validation_data = split_validation(x, y, validation_split, seed)
-    step = Step(model, gradient)                     # (the gradient checked before the workers, as ever)
+    step = TrainStep(model, gradient)                     # (the gradient checked before the workers, as ever)
     workers = parallel.check_workers(model, workers, batch_size, gradient)
     if workers > 1:
         step = Parallel(model, workers)

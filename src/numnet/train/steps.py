@@ -1,9 +1,9 @@
 """A training step's work on the model: where the gradient comes from, and who makes the update.
 
-``fit`` takes a plain model (a :class:`Step`: backpropagation on this thread) or a model wrapped
+``fit`` takes a plain model (a :class:`TrainStep`: backpropagation on this thread) or a model wrapped
 in one, as PyTorch wraps a module in ``DistributedDataParallel``:
 
-* ``Step(model, gradient="numerical")`` — the gradient by central differences (``train/gradients.py``),
+* ``TrainStep(model, gradient="numerical")`` — the gradient by central differences (``train/gradients.py``),
   or any function ``gradient(model, x, y) -> (output, loss)``;
 * ``Parallel(model, workers=k)`` — each batch split over k threads (``train/parallel.py``).
 """
@@ -16,10 +16,10 @@ from . import parallel
 from .gradients import SOURCES, backprop
 
 
-class Step:
+class TrainStep:
     """``step.forward_backward(x, y)`` → (output, loss) with ∂L/∂θ left in ``model.flat_grads``;
-    ``step.update(optimizer)`` then moves the parameters. ``gradient``: 'backprop', 'numerical' or a function ``(model, x, y) ->
-    (output, loss)``."""
+    ``step.update(optimizer)`` then moves the parameters. ``gradient``: 'backprop', 'numerical' or a
+    function ``(model, x, y) -> (output, loss)``."""
 
     workers = 1
 
@@ -46,7 +46,7 @@ class Step:
         """At the end of training, however it ends."""
 
 
-class Parallel(Step):
+class Parallel(TrainStep):
     """Backpropagation with each batch split over ``workers`` threads (:class:`parallel.DataParallel`,
     started at the first epoch), BLAS on one thread per worker during the steps, and the optimizer
     step in slices."""
