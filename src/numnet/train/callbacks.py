@@ -79,7 +79,11 @@ class Listener(Callback):
         self.every = self.log_every or max(1, (run.samples // run.batch_size) // 200)
 
     def on_batch_end(self, run):
-        if run.step % self.every == 0 if self.log_every else run.batch % self.every == 0 or run.seen >= run.samples:
+        if self.log_every:                               # every K steps (tutorial 2's per-step log)
+            due = run.step % self.every == 0
+        else:                                            # about 200 events an epoch, and the epoch's last batch
+            due = run.batch % self.every == 0 or run.seen >= run.samples
+        if due:
             self.fn("batch", epoch=run.epoch, seen=run.seen, total=run.samples, loss=run.loss, step=run.step)
             run.model.train()
 

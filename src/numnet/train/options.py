@@ -77,10 +77,10 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
         raise ConfigError(f"sample must be 'shuffle' or 'with-replacement', not {sample!r}")
     if validation_split:
         (x, y), validation_data = split_validation(x, y, validation_split, seed)
-    step = TrainStep(model, gradient)                     # (the gradient checked before the workers, as ever)
+    step = TrainStep(model, gradient)            # built first: an unknown gradient is refused before the workers
     workers = parallel.check_workers(model, workers, batch_size, gradient)
     if workers > 1:
-        step = Parallel(model, workers)
+        step = Parallel(model, workers)          # backprop only: check_workers refuses numerical gradients here
     # the order matters: the run's length before resuming it, the entry complete before it is saved,
     # saved before anyone may stop the run; augmentation draws before the schedule reads the step
     pieces = [Iterations(iterations)] if iterations is not None else []
