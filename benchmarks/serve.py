@@ -59,10 +59,11 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)
 
+    from tests.servemodel import SEVEN, raster
+
     import numnet
     from numnet.inference.predictor import Predictor
     from numnet.serve import make_server, start_in_thread
-    from tests.servemodel import SEVEN, raster
 
     (x, y), (xt, _) = numnet.load_mnist()
     if args.model:

@@ -23,9 +23,9 @@ def main(argv=None):
 
     from PIL import Image
     from playwright.sync_api import sync_playwright
+    from tests.servemodel import SEVEN, running_server
 
     import numnet
-    from tests.servemodel import SEVEN, running_server
 
     if args.model:
         model = numnet.load(args.model)

@@ -1,13 +1,7 @@
 """numnet evaluate: test loss and accuracy, per-class precision/recall/F1, confusion matrix."""
 from __future__ import annotations
 
-from .common import (
-    Output,
-    add_data_option,
-    add_json_option,
-    check_model_data,
-    load_data,
-)
+from .common import Output, add_data_option, add_json_option, check_model_data, load_data
 
 
 def add_parser(sub):

@@ -1,13 +1,7 @@
 """numnet explain: walk one test digit through the network, as tutorial 1 does on paper."""
 from __future__ import annotations
 
-from .common import (
-    Output,
-    add_data_option,
-    add_json_option,
-    check_model_data,
-    load_data,
-)
+from .common import Output, add_data_option, add_json_option, check_model_data, load_data
 
 
 def add_parser(sub):

@@ -28,13 +28,7 @@ class EpochBar:
             return
         if self.bar is None:
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.bar = Progress(TextColumn(f"{self.label} {{task.fields[epoch]}}/{self.epochs}"), BarColumn(),
                                 MofNCompleteColumn(), TextColumn("{task.fields[speed]:>8.0f} samples/s"),

@@ -1,13 +1,7 @@
 """numnet report: PNG figures and an index.html that shows them with captions."""
 from __future__ import annotations
 
-from .common import (
-    Output,
-    add_data_option,
-    add_json_option,
-    check_model_data,
-    load_data,
-)
+from .common import Output, add_data_option, add_json_option, check_model_data, load_data
 
 
 def add_parser(sub):

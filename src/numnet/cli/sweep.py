@@ -1,13 +1,7 @@
 """numnet sweep: search hyperparameters with Optuna on worker processes (extra ``sweep``)."""
 from __future__ import annotations
 
-from .common import (
-    Output,
-    add_data_option,
-    add_json_option,
-    positive_float,
-    positive_int,
-)
+from .common import Output, add_data_option, add_json_option, positive_float, positive_int
 
 
 def add_parser(sub):

@@ -25,16 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 # reading files lives in numnet.data.imagefile; these names are re-exported for numnet.data.preprocess users
-from .imagefile import (  # noqa: F401
-    FORMATS,
-    MAX_ASPECT,
-    MAX_PIXELS,
-    MEMORY_BUDGET,
-    WORK_SIZE,
-    ImageError,
-    read_image,
-    working_memory,
-)
+from .imagefile import FORMATS, MAX_ASPECT, MAX_PIXELS, MEMORY_BUDGET, WORK_SIZE, ImageError, read_image, working_memory  # noqa: F401
 
 #: the box the digit is scaled into, the field it is placed in, and where its centre of mass goes
 BOX, FIELD, CENTRE = 20, 28, 14.0

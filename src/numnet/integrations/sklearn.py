@@ -34,12 +34,7 @@ from ..train.recipe import Recipe
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import (
-        check_array,
-        check_is_fitted,
-        column_or_1d,
-        validate_data,
-    )
+    from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 except ImportError as e:                  # scikit-learn missing or older than 1.6 (no validate_data)
     raise ImportError(f"numnet.integrations.sklearn needs scikit-learn >= 1.6: pip install 'numnet[sklearn]' "
                       f"({e})") from e
