@@ -108,6 +108,11 @@ class Sequential:
     def named_gradients(self):
         return [(p.qualname, p.grad) for p in self.parameters()]
 
+    def named_buffers(self):
+        """[(name, array)] for every buffer (saved state that is not trained, e.g. BatchNorm's
+        running statistics), children's included: ('2.running_mean', ...)."""
+        return [pair for i, layer in enumerate(self.layers) for pair in layer.named_buffers(str(i))]
+
     @property
     def num_parameters(self) -> int:
         return self.flat_params.size

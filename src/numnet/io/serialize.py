@@ -25,10 +25,7 @@ OPTIMIZER = "__optimizer__"          # array entries '__optimizer__.i.name': the
 def arrays(model) -> dict:
     """{'k.name': array} for every parameter and buffer of every layer (the arrays themselves);
     a child layer's are 'k.child.name' (``3.attn.in_proj_weight``)."""
-    out = dict(model.named_parameters())
-    for i, layer in enumerate(model.layers):
-        out.update(layer.named_buffers(str(i)))
-    return out
+    return dict(model.named_parameters()) | dict(model.named_buffers())
 
 
 def _entry_name(key: str, entries) -> str:

@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from ..errors import ConfigError
+from .gradients import restore_buffers, saved_buffers
 
 #: epoch 0's train loss and accuracy come from at most this many training samples (the untrained
 #: model is near chance everywhere; evaluating all 60,000 through a CNN would cost seconds)
@@ -195,11 +196,9 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_state is not None:
             flat, buffers = self.best_state
             self.model.flat_params[...] = flat
-            for layer, saved in zip(self.model.layers, buffers):
-                for name, value in saved.items():
-                    setattr(layer, name, value.copy())
+            restore_buffers(buffers)
 
 
 def _snapshot(model):
-    return (model.flat_params.copy(),
-            [{n: getattr(layer, n).copy() for n in layer.buffer_names} for layer in model.layers])
+    """The parameters and every buffer (children's included), to put back the best epoch's."""
+    return model.flat_params.copy(), saved_buffers(model)

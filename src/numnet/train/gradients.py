@@ -117,6 +117,17 @@ def loss_functions(model, x, y, states):
     return fs
 
 
+def saved_buffers(model) -> list:
+    """[(layer, name, copy)] of every buffer of every layer and child layer; ``restore_buffers`` puts
+    them back."""
+    return [(layer, n, np.copy(getattr(layer, n))) for _, layer in model.named_layers() for n in layer.buffer_names]
+
+
+def restore_buffers(saved) -> None:
+    for layer, n, value in saved:
+        setattr(layer, n, value.copy())
+
+
 class KeepState:
     """Training mode and every layer buffer (e.g. running statistics) as they were on entry:
     hundreds of perturbed forward passes must not update them."""
@@ -125,15 +136,14 @@ class KeepState:
         self.model, self.training = model, training
 
     def __enter__(self):
-        self.saved = [(layer, layer.training, {n: np.copy(getattr(layer, n)) for n in layer.buffer_names})
-                      for _, layer in self.model.named_layers()]
+        self.modes = [(layer, layer.training) for _, layer in self.model.named_layers()]
+        self.buffers = saved_buffers(self.model)
         self.model.train(self.training)
 
     def __exit__(self, *exc):
-        for layer, training, buffers in self.saved:
+        for layer, training in self.modes:
             layer.training = training
-            for n, value in buffers.items():
-                setattr(layer, n, value)
+        restore_buffers(self.buffers)
 
 
 def numerical_gradients(model, x, y, h: float | None = None, progress=None):
