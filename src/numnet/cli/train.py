@@ -51,7 +51,8 @@ def add_parser(sub):
     p.add_argument("--sample", default="shuffle", choices=["shuffle", "with-replacement"],
                    help="shuffle: each epoch a permutation (default); with-replacement: each step a fresh random "
                         "batch, as tutorial 2's np.random.choice(train_size, batch_size)")
-    p.add_argument("--log-every", type=positive_int, metavar="K", help="print the batch loss every K steps (1: tutorial 2)")
+    p.add_argument("--log-every", type=positive_int, metavar="K",
+                   help="print the batch loss every K steps (1: tutorial 2)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed for weights and batch order (default 0)")
     p.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     p.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N training samples only")
@@ -113,7 +114,8 @@ def run(args) -> int:
         model = recipe.network(train_set[0].shape[1:], outputs, numnet.Sequential)
     options = recipe.fit_options(model, resumed.optimizer if resumed is not None else None)
     announce(args, recipe, model, options, len(train_set[0]), outputs, out)
-    model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": recipe.arch, "recipe": recipe.training}
+    model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": recipe.arch,
+                         "recipe": recipe.training}
     train_seconds = train(args, model, options, train_set, test_set, (checkpoint, checkpoint_path), resumed, out)
     if train_seconds is None:                              # diverged: said, exit 1, nothing saved
         return 1

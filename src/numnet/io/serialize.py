@@ -1,7 +1,8 @@
 """Saving and loading models: one ``.npz`` file holding every parameter and buffer array (entries
 'k.name' for layer k, 'k.child.name' for its child layers) and a JSON entry ``__config__`` (the
-architecture, loss, dtype, history and training info). No pickle anywhere (``allow_pickle=False``); sizes are checked before anything is
-allocated; files are written atomically (a temporary file renamed over the target)."""
+architecture, loss, dtype, history and training info). No pickle anywhere (``allow_pickle=False``);
+sizes are checked before anything is allocated; files are written atomically (a temporary file
+renamed over the target)."""
 from __future__ import annotations
 
 import json
@@ -247,7 +248,8 @@ def _optimizer(saved, model, fail):
 
 
 def _training_state(state, fail):
-    """The position of a checkpointed run (``model.training_state``, see :class:`numnet.train.checkpoint.Resume`), checked; None if there is none."""
+    """The position of a checkpointed run (``model.training_state``, see
+    :class:`numnet.train.checkpoint.Resume`), checked; None if there is none."""
     if state is None:
         return None
     ints = ("epoch", "epochs", "step", "batch_size", "samples", "seed")

@@ -175,7 +175,8 @@ class Layer:
         names = self.param_names + self.buffer_names
         missing = [n for n in names if n not in self.__dict__]
         if missing:
-            raise ConfigError(f"{type(self).__name__} does not declare its size (array_shapes) and holds no {missing[0]}")
+            raise ConfigError(f"{type(self).__name__} does not declare its size (array_shapes) "
+                              f"and holds no {missing[0]}")
         return {n: np.shape(self.__dict__[n]) for n in names}
 
     def _shapes(self, kind, prefix=""):

@@ -77,9 +77,10 @@ class Recipe:
     def from_preset(cls, name: str = "mlp", **options) -> Recipe:
         """The recipe of ``--model name``: its layers and training defaults, then ``options`` (any of
         the fields; None means not given: 'none' turns a preset's schedule or augmentation off).
-        ``arch`` replaces the layers (with the mlp preset's training defaults only). Another ``optimizer`` than the preset's starts from its own default
-        rate unless ``lr`` is given. Raises ConfigError for an unknown preset, ``arch`` with another
-        preset than mlp, or a network option the preset (or ``arch``) does not take."""
+        ``arch`` replaces the layers (with the mlp preset's training defaults only). Another
+        ``optimizer`` than the preset's starts from its own default rate unless ``lr`` is given.
+        Raises ConfigError for an unknown preset, ``arch`` with another preset than mlp, or a network
+        option the preset (or ``arch``) does not take."""
         spec, training = preset(name)
         given = {k: v for k, v in options.items() if v is not None}
         unknown = set(given) - {f.name for f in fields(cls) if f.name != "preset"}
