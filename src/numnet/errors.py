@@ -1,8 +1,12 @@
-"""Errors a user can cause. The CLI turns each into one line on stderr and exit status 2."""
+"""Errors a user can cause. The CLI turns each into one line on stderr and its ``exit_status``
+(2: bad input; 1: a result that cannot be trusted, such as a non-finite number)."""
 
 
 class NumnetError(Exception):
     """Base class of every error caused by bad input (files, options, shapes)."""
+
+    #: the CLI's exit status for this error (DESIGN.md: 2 bad input or usage)
+    exit_status = 2
 
 
 class DatasetError(NumnetError):
@@ -19,3 +23,10 @@ class ConfigError(NumnetError):
 
 class ExportError(NumnetError):
     """The model cannot be exported (unsupported layer, unknown input shape, unwritable target...)."""
+
+
+class NonFiniteError(NumnetError):
+    """A result holds NaN or an infinite number (a model with huge weights, a run that diverged):
+    the work ran but its numbers cannot be trusted, so the CLI exits 1 and serve answers 500."""
+
+    exit_status = 1

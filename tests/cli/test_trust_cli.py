@@ -95,10 +95,13 @@ def test_closed_stdout_keeps_the_model(tmp_path):
 
 
 def test_json_has_no_nan_and_keeps_the_gate_honest(tmp_path):
-    from numnet.cli.common import json_text
+    from numnet.errors import NonFiniteError
+    from numnet.files import json_text, nulls_for_nonfinite
 
-    text = json_text({"a": float("nan"), "b": [float("inf"), 1.5], "c": np.float32("-inf"), "d": np.arange(2)})
-    assert json.loads(text) == {"a": None, "b": [None, 1.5], "c": None, "d": [0, 1]}
+    value = {"a": 1.0, "b": [float("inf"), 1.5], "c": np.float32("-inf"), "d": np.arange(2)}
+    with pytest.raises(NonFiniteError, match=r"b\[0\] is inf"):
+        json_text(value)
+    assert json.loads(json_text(nulls_for_nonfinite(value))) == {"a": 1.0, "b": [None, 1.5], "c": None, "d": [0, 1]}
     code, out, err = run_cli("train", *FAST, "--json", "--min-accuracy", "0")
     assert code == 0, err
     json.loads(out)

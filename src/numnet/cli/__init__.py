@@ -85,7 +85,7 @@ def main(argv=None) -> int:
             return int(args.run(args) or 0)
         except NumnetError as e:
             sys.stderr.write(f"numnet {args.command}: error: {e}\n")
-            return 2
+            return e.exit_status
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import stat
 import sys
+
+from numnet.files import json_text
 
 
 def _option_type(convert, accept, expected: str, name: str):
@@ -50,25 +51,6 @@ def add_data_option(p):
 def add_json_option(p):
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout; human output goes to stderr")
-
-
-def finite_json(obj):
-    """``obj`` with every non-finite float (NaN, ±Infinity) replaced by None: JSON has no such
-    numbers, and ``json.dumps`` would write the invalid tokens NaN and Infinity."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite_json(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite_json(v) for v in obj]
-    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):        # NumPy scalars and arrays
-        return finite_json(obj.tolist())
-    return obj
-
-
-def json_text(obj) -> str:
-    """Valid JSON, always: non-finite numbers become null (``allow_nan=False`` guards the rest)."""
-    return json.dumps(finite_json(obj), allow_nan=False)
 
 
 def silence_stdout():

@@ -1,6 +1,8 @@
 """numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
 from __future__ import annotations
 
+from numnet.files import nulls_for_nonfinite
+
 from .common import (
     Output,
     add_data_option,
@@ -159,7 +161,7 @@ def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
         out.warn(str(e))
         out.emit({"diverged": True, "error": str(e), "test_accuracy": None, "test_loss": None,
                   "train_seconds": time.perf_counter() - start, "epochs": args.epochs, "model_path": None,
-                  "history": history_rows(model)})
+                  "history": nulls_for_nonfinite(history_rows(model))})
         return None
     except KeyboardInterrupt:
         state = model.training_state
