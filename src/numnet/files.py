@@ -82,6 +82,18 @@ def _is_input(real: str, inputs) -> str | None:
     return None
 
 
+def _takes_no_files(directory) -> str | None:
+    """Why ``directory`` takes no new files (``/proc``, a read-only mount), or None: probed by
+    creating and removing an empty file there, as the atomic write will."""
+    probe = os.path.join(directory, f".numnet.{os.getpid()}.probe")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
 def check_target(path, what: str = "output", *, inputs=()) -> str:
     """The file to write for ``path``, or an :class:`~numnet.errors.OutputError` naming ``what``
     (the option, e.g. ``--save``) and the problem. Run it before any work: nothing is written.
@@ -111,12 +123,9 @@ def check_target(path, what: str = "output", *, inputs=()) -> str:
         raise _refuse(what, path, f"folder {directory} does not exist")
     if not os.path.isdir(directory):
         raise _refuse(what, path, f"{directory} is not a folder")
-    probe = os.path.join(directory, f".{os.path.basename(real)}.{os.getpid()}.probe")
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as e:
-        raise _refuse(what, path, f"folder {directory} does not take new files ({e.strerror or e})") from None
+    problem = _takes_no_files(directory)
+    if problem:
+        raise _refuse(what, path, f"folder {directory} does not take new files ({problem})")
     return real
 
 
@@ -133,12 +142,9 @@ def check_folder(path, what: str = "output folder", names=(), *, inputs=()) -> s
         os.makedirs(path, exist_ok=True)
     except OSError as e:
         raise _refuse(what, path, f"cannot create the folder ({e.strerror or e})") from None
-    probe = os.path.join(path, f".numnet.{os.getpid()}.probe")
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as e:
-        raise _refuse(what, path, f"the folder does not take new files ({e.strerror or e})") from None
+    problem = _takes_no_files(path)
+    if problem:
+        raise _refuse(what, path, f"the folder does not take new files ({problem})")
     for name in names:
         check_target(os.path.join(path, name), what, inputs=inputs)
     return path
