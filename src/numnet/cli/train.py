@@ -1,14 +1,13 @@
 """numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
 from __future__ import annotations
 
-from numnet.files import nulls_for_nonfinite
+from numnet.files import check_target, nulls_for_nonfinite
 
 from .common import (
     Output,
     add_data_option,
     add_json_option,
     add_network_options,
-    check_save_target,
     fraction,
     layer_sizes,
     load_data,
@@ -98,9 +97,10 @@ def run(args) -> int:
 
     out = Output(args.json)
     use_engine(args.engine, out)
-    save_path = check_save_target(args.save) if args.save is not None else None   # before any work
+    inputs = [args.init_from, args.resume]                 # before any work; a checkpoint is its run's own file
+    save_path = check_target(args.save, "--save", inputs=inputs) if args.save is not None else None
     checkpoint = args.checkpoint if args.checkpoint is not None else args.resume
-    checkpoint_path = check_save_target(checkpoint, "--checkpoint") if checkpoint is not None else None
+    checkpoint_path = check_target(checkpoint, "--checkpoint", inputs=inputs[:1]) if checkpoint is not None else None
     resumed = load_checkpoint(args)
     if args.patience is not None and args.val_split is None:
         args.val_split = 0.1
@@ -279,6 +279,8 @@ def report(args, recipe, model, test, save_path, train_seconds, workers, out) ->
     """Measure on the test set, save, print and emit the JSON; exit 1 below --min-accuracy."""
     import numpy as np
 
+    from numnet.io.serialize import save
+
     x_test, y_test = test
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
     model.info.update({"model": args.model, "arch": recipe.arch, "recipe": recipe.training,
@@ -292,7 +294,7 @@ def report(args, recipe, model, test, save_path, train_seconds, workers, out) ->
         outs = np.concatenate([model.forward(model.prepare(x_test[i:i + 2000])) for i in range(0, len(x_test), 2000)])
         test_rmse = rmse(outs, _target_like(y_test, outs))
     if save_path is not None:
-        model.save(save_path)                              # saved before anything more is printed
+        save(model, save_path, what="--save", keep=True)   # before anything more is printed; a failure keeps it elsewhere
     out.say(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}" + (f", RMSE {test_rmse:.4f}" if test_rmse else "")
             + f") after {train_seconds:.1f} s")
     if save_path is not None:

@@ -46,6 +46,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ExportError, NumnetError
+from ..files import write_file
 from ..functional import PIXEL_SCALE  # x = pixel / 255, as the model scales uint8 input
 from .onnx_sequence import CONVERTERS as _SEQUENCE_CONVERTERS
 from .onnx_sequence import dense_on_tokens
@@ -301,29 +302,17 @@ _INPUT_DOC = {"pixels": "float pixels 0..255 (scaled by 1/255 in the graph)",
               "scaled": "floats as the model's first layer takes them (no scaling)"}
 
 
-def export(model, path, input: str = "pixels", input_shape=None, opset: int = OPSET, dtype=None) -> dict:
-    """Write the model to ``path`` as ONNX (arguments as :func:`to_onnx`), atomically (a temporary
-    file in the same folder, then renamed). Returns {path, bytes, opset, input, input_shape, dtype,
+def export(model, path, input: str = "pixels", input_shape=None, opset: int = OPSET, dtype=None, *,
+           what: str = "ONNX file", inputs=()) -> dict:
+    """Write the model to ``path`` as ONNX (arguments as :func:`to_onnx`) by the output-file policy
+    (:func:`numnet.files.write_file`: atomically, never over a special file or one of ``inputs``;
+    ``what`` names the target in errors). Returns {path, bytes, opset, input, input_shape, dtype,
     nodes, initializers, seconds}."""
     start = time.perf_counter()
     proto = to_onnx(model, input=input, input_shape=input_shape, opset=opset, dtype=dtype)
     data = proto.SerializeToString()
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ExportError(f"{path}: is a directory")
-    if not os.path.isdir(directory):
-        raise ExportError(f"{path}: folder {directory} does not exist")
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.part")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise ExportError(f"{path}: cannot write ({e.strerror or e})") from None
-    return {"path": path, "bytes": len(data), "opset": int(opset), "input": input,
+    write_file(path, lambda f: f.write(data), what, inputs=inputs)
+    return {"path": os.fspath(path), "bytes": len(data), "opset": int(opset), "input": input,
             "input_shape": list(sample_shape(model, input_shape)),
             "dtype": np.dtype(model.dtype if dtype is None else dtype).name, "nodes": len(proto.graph.node),
             "initializers": len(proto.graph.initializer), "seconds": time.perf_counter() - start}
