@@ -12,7 +12,8 @@ from .kernels import engine
 
 class Loss:
     """A loss on the last layer's output. Besides ``forward``/``backward`` it says how that output
-    reads as a prediction: class probabilities (softmax of the logits) and class ids (their argmax)."""
+    reads as a prediction (``link``): class probabilities and class ids, which every reader of a model
+    (``predict_proba``, the ONNX graph, serve) takes from here."""
 
     def __call__(self, output, target):
         return self.forward(output, target)
@@ -20,12 +21,25 @@ class Loss:
     def config(self):
         return {"type": type(self).__name__}
 
+    def link(self, width: int) -> str:
+        """How ``width`` outputs read as class probabilities: ``"softmax"`` — p = softmax(z), K = width
+        classes — or ``"sigmoid"`` — one output z answers "is it class 1?": p = σ(z), the two classes
+        [1 − p, p]."""
+        return "softmax"
+
     def probabilities(self, out):
-        """Class probabilities (N, K) from the output: softmax of the logits."""
+        """Class probabilities (N, K) from the output, as ``link`` says: softmax of the logits, or
+        the two columns [1 − p, p] with p = σ(z) for a one-output sigmoid."""
+        if self.link(out.shape[-1]) == "sigmoid":
+            p = sigmoid(out[:, 0].astype(np.float64))
+            return np.stack([1 - p, p], axis=1).astype(out.dtype)
         return softmax(out)
 
     def predicted_labels(self, out):
-        """Class ids (N,) from the output: argmax of the logits."""
+        """Class ids (N,) from the output: argmax of the logits, or for a one-output sigmoid 1 where
+        σ(z) > 0.5, i.e. z > 0."""
+        if self.link(out.shape[-1]) == "sigmoid":
+            return (out[:, 0] > 0).astype(np.intp)
         return out.argmax(axis=1)
 
 
@@ -156,19 +170,9 @@ class BinaryCrossEntropy(Loss):
     def backward(self):
         return (self.a - self.y) / self.a.size
 
-    def probabilities(self, out):
-        """One output: the two columns [1 − p, p] with p = σ(z) (it answers "is it class 1?");
-        K outputs: softmax of the logits."""
-        if out.shape[-1] == 1:
-            p = sigmoid(out[:, 0].astype(np.float64))
-            return np.stack([1 - p, p], axis=1).astype(out.dtype)
-        return softmax(out)
-
-    def predicted_labels(self, out):
-        """One output: 1 where σ(z) > 0.5, i.e. z > 0; K outputs: argmax of the logits."""
-        if out.shape[-1] == 1:
-            return (out[:, 0] > 0).astype(np.intp)
-        return out.argmax(axis=1)
+    def link(self, width: int) -> str:
+        """One output: ``"sigmoid"`` (it answers "is it class 1?" with p = σ(z)); K outputs: softmax."""
+        return "sigmoid" if width == 1 else "softmax"
 
 
 def rmse(y_hat, y) -> float:

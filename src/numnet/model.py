@@ -150,7 +150,7 @@ class Sequential:
     def binary(self) -> bool:
         """A one-output sigmoid classifier (trained with binary cross-entropy): it answers "is it
         class 1?" with p = σ(z), and predicts 1 when p > 0.5."""
-        return isinstance(self.loss, losses.BinaryCrossEntropy) and self._out_width() == 1
+        return self.loss.link(self._out_width()) == "sigmoid"
 
     def _out_width(self):
         last = next((layer for layer in reversed(self.layers) if isinstance(layer, Dense)), None)
