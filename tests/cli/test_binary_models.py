@@ -84,3 +84,14 @@ def test_a_binary_model_without_its_digit_is_refused_in_one_line(bin7, tmp_path)
         for command in ("evaluate", "explain"):
             code, _, err = run_cli(command, old)
             assert_one_line(code, err, needle)
+
+
+def test_predict_names_the_answer(bin7, mnist, tmp_path):
+    from PIL import Image
+
+    path, _ = bin7
+    image = tmp_path / "seven.png"
+    Image.fromarray(mnist[1][0][0]).save(image)            # test digit 0, a 7
+    code, out, err = run_cli("predict", path, image)
+    assert code == 0, err
+    assert "→ 7 " in out and "not 7" in out, out

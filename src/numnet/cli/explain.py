@@ -19,7 +19,7 @@ def add_parser(sub):
 def run(args) -> int:
     import numnet
     from numnet.errors import ConfigError
-    from numnet.views.evaluation import labels_for
+    from numnet.views.evaluation import class_names, labels_for
     from numnet.views.explain import explain
 
     out = Output(args.json)
@@ -30,7 +30,7 @@ def run(args) -> int:
         raise ConfigError(f"--index {args.index}: the test set has digits 0 to {len(x_test) - 1}")
     label = int(y_test[args.index])
     result = explain(model, x_test[args.index], int(labels_for(model, [label])[0]), label=label)
-    render(result, out, args.index, x_test[args.index])
+    render(result, out, args.index, x_test[args.index], class_names(model, len(result["output"]["probabilities"])))
     out.emit({"index": args.index, **result})
     return 0
 
@@ -60,7 +60,7 @@ def _ascii_digit(img):
     return "\n".join(rows)
 
 
-def render(r, out, index, image):
+def render(r, out, index, image, names):
     from rich.console import Console
     from rich.markup import escape
 
@@ -89,7 +89,7 @@ def render(r, out, index, image):
     c.rule("[bold]forward")
     for s in r["forward"]:
         step(s, "")
-    names = [f"0 (not {digit})", f"1 ({digit})"] if digit is not None else list(range(len(o["probabilities"])))
+    names = [name if name == str(k) else f"{k} ({name})" for k, name in enumerate(names)]    # 1 (7), 0 (not 7)
     probs = "  ".join(f"{names[k]}: {p:.3f}" if k != o["prediction"] else f"[bold green]{names[k]}: {p:.3f}[/]"
                       for k, p in enumerate(o["probabilities"]))
     if o.get("link") == "sigmoid":

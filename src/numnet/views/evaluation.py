@@ -39,6 +39,16 @@ def labels_for(model, y) -> np.ndarray:
     return np.asarray(y) if digit is None else binary_labels(y, digit)
 
 
+def class_names(model, num_classes: int) -> list[str]:
+    """The model's classes as words: "0" … "K−1"; for an "is it a D?" model "not D" and "D" (or "no"
+    and "yes" where its file does not record D: naming needs no digit, scoring does)."""
+    try:
+        digit = positive_digit(model)
+    except ModelFileError:
+        return ["no", "yes"]
+    return [str(k) for k in range(num_classes)] if digit is None else [f"not {digit}", str(digit)]
+
+
 def classification_report(y_true, y_pred, num_classes: int | None = None) -> dict:
     """From labels and predictions: accuracy, per_class, macro and confusion_matrix.
 
@@ -72,7 +82,7 @@ def evaluate_classifier(model, x, y) -> dict:
     digit = positive_digit(model)
     if digit is not None:
         report["positive_digit"] = digit
-        for row, name in zip(report["per_class"], (f"not {digit}", str(digit))):
+        for row, name in zip(report["per_class"], class_names(model, 2)):
             row["name"] = name
     report["loss"] = float(loss)
     report["_arrays"] = {"proba": proba, "pred": pred}

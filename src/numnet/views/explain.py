@@ -46,7 +46,7 @@ def _summary(a) -> dict:
             "norm": float(np.linalg.norm(a))}
 
 
-def explain(model, x, y: int, label: int | None = None, adam_lr: float | None = None) -> dict:
+def explain(model, x, y: int, adam_lr: float | None = None, label: int | None = None) -> dict:
     """Explain ``model`` on one sample ``x`` (e.g. a 28×28 uint8 image) whose class, in the model's
     classes, is ``y``; ``label``: the data set's label it came from, where that differs (for a model
     trained on "is it a D?", label 7 is class y = 1 when D = 7: see ``views.evaluation.labels_for``).
