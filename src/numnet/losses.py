@@ -23,24 +23,28 @@ class Loss:
 
     def link(self, width: int) -> str:
         """How ``width`` outputs read as class probabilities: ``"softmax"`` — p = softmax(z), K = width
-        classes — or ``"sigmoid"`` — one output z answers "is it class 1?": p = σ(z), the two classes
-        [1 − p, p]."""
+        classes; or one output that answers "is it class 1?" with p, the two classes [1 − p, p]:
+        ``"sigmoid"`` — p = σ(z) of a logit z — or ``"probability"`` — p is the output itself
+        (clipped to 0..1), for a loss that compares it with the 0/1 target directly."""
         return "softmax"
 
     def probabilities(self, out):
         """Class probabilities (N, K) from the output, as ``link`` says: softmax of the logits, or
-        the two columns [1 − p, p] with p = σ(z) for a one-output sigmoid."""
-        if self.link(out.shape[-1]) == "sigmoid":
-            p = sigmoid(out[:, 0].astype(np.float64))
-            return np.stack([1 - p, p], axis=1).astype(out.dtype)
-        return softmax(out)
+        for one output the two columns [1 − p, p]."""
+        link = self.link(out.shape[-1])
+        if link == "softmax":
+            return softmax(out)
+        p = out[:, 0].astype(np.float64)
+        p = sigmoid(p) if link == "sigmoid" else np.clip(p, 0, 1)
+        return np.stack([1 - p, p], axis=1).astype(out.dtype)
 
     def predicted_labels(self, out):
-        """Class ids (N,) from the output: argmax of the logits, or for a one-output sigmoid 1 where
-        σ(z) > 0.5, i.e. z > 0."""
-        if self.link(out.shape[-1]) == "sigmoid":
-            return (out[:, 0] > 0).astype(np.intp)
-        return out.argmax(axis=1)
+        """Class ids (N,) from the output: argmax of the logits, or for one output 1 where p > 0.5
+        (for p = σ(z): where z > 0)."""
+        link = self.link(out.shape[-1])
+        if link == "softmax":
+            return out.argmax(axis=1)
+        return (out[:, 0] > (0 if link == "sigmoid" else 0.5)).astype(np.intp)
 
 
 def _as_one_hot(target, z):
@@ -141,6 +145,10 @@ class MSE(Loss):
     def backward(self):
         return 2 * self.diff / self.diff.size
 
+    def link(self, width: int) -> str:
+        """One output (``--binary D``: a sigmoid output against 0/1 targets): the output is p itself."""
+        return "probability" if width == 1 else "softmax"
+
 
 class MAE(Loss):
     """Mean absolute error of tutorial 5: L = mean |ŷ − y|;  dL/dŷ = sign(ŷ − y) / (N·K)."""
@@ -151,6 +159,10 @@ class MAE(Loss):
 
     def backward(self):
         return np.sign(self.diff) / self.diff.size
+
+    def link(self, width: int) -> str:
+        """One output (``--binary D``: a sigmoid output against 0/1 targets): the output is p itself."""
+        return "probability" if width == 1 else "softmax"
 
 
 class BinaryCrossEntropy(Loss):

@@ -1,6 +1,7 @@
 """ONNX export of one-output (binary, ``numnet train --binary D``) models: the graph's
 ``probabilities`` are what ``predict_proba`` gives, [1 − σ(z), σ(z)] (batch, 2), not the softmax of a
-single logit (which is 1.0 for every input). Checked with onnxruntime and onnx's reference evaluator."""
+single logit (which is 1.0 for every input); with MSE (a sigmoid layer against 0/1 targets) p is the
+output itself. Checked with onnxruntime and onnx's reference evaluator."""
 import functools
 
 import numpy as np
@@ -23,17 +24,19 @@ def _data():
 
 @functools.cache
 def _binary(kind):
-    """An "is it a 7?" model (one sigmoid output, BCE) trained for a few steps."""
+    """An "is it a 7?" model (one output: BCE on the logit, or MSE on a sigmoid) trained for a few steps."""
     x, y, _ = _data()
-    layers = mlp([16], "relu", in_features=784, num_classes=1) if kind == "mlp" else \
-        build("conv(4,5)-relu-pool(2)-flatten-dense(1)", num_classes=1)
-    model = numnet.Sequential(layers, loss="bce", seed=0)
+    layers = build("conv(4,5)-relu-pool(2)-flatten-dense(1)", num_classes=1) if kind == "cnn" else \
+        mlp([16], "relu", in_features=784, num_classes=1)
+    if kind == "mlp-mse":                                  # MSE against 0/1: a sigmoid layer, p is the output
+        layers.append(numnet.Sigmoid())
+    model = numnet.Sequential(layers, loss="mse" if kind == "mlp-mse" else "bce", seed=0)
     model.fit(x, y, epochs=1, batch_size=64, optimizer=numnet.Adam(3e-3), seed=0, workers=1)
     assert model.binary
     return model
 
 
-@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+@pytest.mark.parametrize("kind", ["mlp", "cnn", "mlp-mse"])
 def test_binary_onnx_probabilities_match_predict_proba(kind):
     model = _binary(kind)
     _, _, xt = _data()

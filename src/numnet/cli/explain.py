@@ -92,8 +92,9 @@ def render(r, out, index, image, names):
     names = [name if name == str(k) else f"{k} ({name})" for k, name in enumerate(names)]    # 1 (7), 0 (not 7)
     probs = "  ".join(f"{names[k]}: {p:.3f}" if k != o["prediction"] else f"[bold green]{names[k]}: {p:.3f}[/]"
                       for k, p in enumerate(o["probabilities"]))
-    if o.get("link") == "sigmoid":
-        c.print(f"[bold]p = σ({escape(o['logits'])})[/] = {o['probabilities'][1]:.4f}: \\[1 − p, p] = \\[{probs}]")
+    if o.get("link") in ("sigmoid", "probability"):                # one output: p answers "is it 1?"
+        p = f"σ({o['logits']})" if o["link"] == "sigmoid" else o["logits"]
+        c.print(f"[bold]p = {escape(p)}[/] = {o['probabilities'][1]:.4f}: \\[1 − p, p] = \\[{probs}]")
     else:
         c.print(f"[bold]p = softmax({escape(o['logits'])})[/] = \\[{probs}]")
     verdict = "[green]correct[/]" if o["prediction"] == o["target"] else "[red]wrong[/]"

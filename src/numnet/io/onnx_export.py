@@ -13,8 +13,9 @@ The graph, for a model whose samples have shape S (``model.input_shape``, e.g. (
     float data, which ``Sequential.prepare`` also passes through unchanged.
 * outputs ``logits`` (batch, K): the last layer's output, and ``probabilities``: what
   ``model.predict_proba`` gives, read from the logits as the model's loss says (``Loss.link``):
-  their softmax (batch, K), or for a one-output sigmoid model (``--binary D``) the two columns
-  [1 − σ(z), σ(z)] (batch, 2). The argmax of ``probabilities`` is ``model.predict``.
+  their softmax (batch, K), or for a one-output model (``--binary D``) the two columns [1 − p, p]
+  (batch, 2) with p = σ(z) (binary cross-entropy) or p = the output clipped to 0..1 (MSE, MAE).
+  The argmax of ``probabilities`` is ``model.predict``.
 
 Layers, dispatched on ``type(layer).__name__``:
 
@@ -301,14 +302,18 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, 
 
 def _probabilities(g, link, k) -> int:
     """The ``probabilities`` output from ``logits`` as ``Loss.link`` reads them; returns its width.
-    softmax: Softmax(axis=1), K columns; sigmoid (one output z): p = σ(z), Concat(1 − p, p), 2 columns."""
+    softmax: Softmax(axis=1), K columns; one output z: p = σ(z) (sigmoid) or Clip(z, 0, 1)
+    (probability), then Concat(1 − p, p), 2 columns."""
     helper = g.onnx.helper
     if link == "softmax":
         g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities/Softmax", axis=1))
         return k
-    if link != "sigmoid" or k != 1:
+    if link not in ("sigmoid", "probability") or k != 1:
         raise ExportError(f"the model's loss reads its {k} outputs as {link!r}, which has no ONNX form here")
-    p = g.node("Sigmoid", ["logits"], "probabilities.p")                               # p = σ(z)
+    if link == "sigmoid":
+        p = g.node("Sigmoid", ["logits"], "probabilities.p")                           # p = σ(z)
+    else:
+        p = g.node("Clip", ["logits", g.const("zero", 0.0), g.const("one", 1.0)], "probabilities.p")
     q = g.node("Sub", [g.const("one", 1.0), p], "probabilities.not")                  # 1 − p
     g.nodes.append(helper.make_node("Concat", [q, p], ["probabilities"], name="probabilities/Concat", axis=1))
     return 2

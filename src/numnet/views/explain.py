@@ -98,7 +98,7 @@ def explain(model, x, y: int, adam_lr: float | None = None, label: int | None = 
     loss = loss_fn.forward(logits, np.array([y]))
     classify = isinstance(loss_fn, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL))
     link = loss_fn.link(logits.shape[-1])                  # "sigmoid": one output z, p = σ(z) answers "is it 1?"
-    sigmoid = link == "sigmoid" and isinstance(loss_fn, losses.BinaryCrossEntropy)
+    sigmoid = link == "sigmoid"                             # the binary cross-entropy of one output
     proba = model.probabilities(logits.astype(np.float64))[0]
     if classify:
         equation = f"L = −Σᵢ yᵢ·log pᵢ = −log p_{y} = −log {proba[y]:.4f}"
