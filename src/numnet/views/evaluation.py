@@ -23,9 +23,9 @@ def positive_digit(model) -> int | None:
     digit = (getattr(model, "info", None) or {}).get("binary")
     if digit is None:
         if model.binary:
-            raise ModelFileError("the model answers a yes/no question (one sigmoid output) but its file does not "
-                                 "say which digit D it was trained on (info['binary'], recorded by numnet train "
-                                 "--binary D since this version): train it again to evaluate it on digit labels")
+            raise ModelFileError("the model answers a yes/no question (one output) but its file does not say "
+                                 "which digit D it was trained on (info['binary'], recorded by numnet train "
+                                 "--binary D): train it again, or set model.info['binary'] = D and save it")
         return None
     if isinstance(digit, bool) or not isinstance(digit, (int, np.integer)) or digit < 0:
         raise ModelFileError(f"the model file's info['binary'] must be the digit the model answers for, got {digit!r}")
