@@ -29,6 +29,7 @@ def run(args) -> int:
     from numnet.data.preprocess import ImageError, load_digit
     from numnet.errors import ConfigError
     from numnet.files import check_folder
+    from numnet.views.evaluation import class_names
 
     out = Output(args.json)
     model = numnet.load(args.model)
@@ -61,13 +62,14 @@ def run(args) -> int:
         for p in predictions:
             p["preprocessed"] = written.get(p["file"])
 
+    names = class_names(model, len(proba[0])) if inputs else []   # for --binary 7: "7" and "not 7"
     results = {p["file"]: p for p in predictions}
     failures = {e["file"]: e["error"] for e in errors}   # (a file's save error follows its prediction)
     width = max(len(p) for p in args.images)
     for path in args.images:
         if path in results:
-            top = "   ".join(f"{t['class']} {t['probability']:6.1%}" for t in results[path]["top"])
-            out.say(f"{path:<{width}}  → {results[path]['prediction']}   ({top})")
+            top = "   ".join(f"{names[t['class']]} {t['probability']:6.1%}" for t in results[path]["top"])
+            out.say(f"{path:<{width}}  → {names[results[path]['prediction']]}   ({top})")
             saved = results[path].get("preprocessed")
             if saved and os.path.basename(saved) != os.path.splitext(os.path.basename(path))[0] + ".png":
                 out.say(f"{'':<{width}}    saved as {saved} (the usual name is taken by another file)")

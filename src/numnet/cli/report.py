@@ -22,6 +22,7 @@ def run(args) -> int:
 
     import numnet
     from numnet.files import check_folder
+    from numnet.views.evaluation import labels_for
     from numnet.views.report import FILES, make_report, pyplot_or_explain
 
     out = Output(args.json)
@@ -30,8 +31,8 @@ def run(args) -> int:
     model = numnet.load(args.model)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
     check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
-    result = make_report(model, x_test, y_test, args.out, title=f"numnet report: {os.path.basename(args.model)}",
-                         what="--out", inputs=[args.model])
+    result = make_report(model, x_test, labels_for(model, y_test), args.out,
+                         title=f"numnet report: {os.path.basename(args.model)}", what="--out", inputs=[args.model])
     ev = result["evaluation"]
     out.say(f"test accuracy {ev['accuracy']:.4f} (loss {ev['loss']:.4f})")
     for f in result["figures"]:

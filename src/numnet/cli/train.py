@@ -233,16 +233,15 @@ def make_recipe(args, resumed):
 def training_data(args, recipe, out):
     """((x_train, y_train), (x_test, y_test), outputs): the data set (a bad spec refused first), its
     labels checked, 'is it a D?' labels with --binary, the training set cut to --limit."""
-    import numpy as np
-
     import numnet
+    from numnet.data.datasets import binary_labels
 
     if args.data_dir is None:
         recipe.check()                                     # a bad spec fails before the data is read
     (x_train, y_train), (x_test, y_test) = load_data(args.data_dir)
     classes = check_classes(y_train, y_test, args.data_dir, out)
     if args.binary is not None:                            # "is it a D?": labels 1 and 0
-        y_train, y_test = (y_train == args.binary).astype(np.int64), (y_test == args.binary).astype(np.int64)
+        y_train, y_test = binary_labels(y_train, args.binary), binary_labels(y_test, args.binary)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if len(x_train) < 2:

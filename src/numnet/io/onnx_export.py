@@ -11,8 +11,11 @@ The graph, for a model whose samples have shape S (``model.input_shape``, e.g. (
   - ``"uint8"``: uint8 pixels 0..255, cast to float and then multiplied by 1/255;
   - ``"scaled"``: floats as the model's first layer sees them (no scaling), for models trained on
     float data, which ``Sequential.prepare`` also passes through unchanged.
-* outputs ``logits`` (batch, K): the last layer's output, whose argmax is ``model.predict``, and
-  ``probabilities`` (batch, K): their softmax, ``model.predict_proba``.
+* outputs ``logits`` (batch, K): the last layer's output, and ``probabilities``: what
+  ``model.predict_proba`` gives, read from the logits as the model's loss says (``Loss.link``):
+  their softmax (batch, K), or for a one-output model (``--binary D``) the two columns [1 − p, p]
+  (batch, 2) with p = σ(z) (binary cross-entropy) or p = the output clipped to 0..1 (MSE, MAE).
+  The argmax of ``probabilities`` is ``model.predict``.
 
 Layers, dispatched on ``type(layer).__name__``:
 
@@ -277,12 +280,12 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, 
     if len(shape) != 1:
         raise ExportError(f"the model outputs samples of shape {shape}; ONNX export needs (classes,) rows")
     g.nodes.append(helper.make_node("Identity", [x], ["logits"], name="logits/Identity"))
-    g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities/Softmax", axis=1))
     k = shape[0]
+    classes = _probabilities(g, model.loss.link(k), k)
     graph = helper.make_graph(
         g.nodes, "numnet", [helper.make_tensor_value_info("input", in_type, ["batch", *sample_shape(model, input_shape)])],
         [helper.make_tensor_value_info("logits", g.elem_type, ["batch", k]),
-         helper.make_tensor_value_info("probabilities", g.elem_type, ["batch", k])],
+         helper.make_tensor_value_info("probabilities", g.elem_type, ["batch", classes])],
         initializer=g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", int(opset))], producer_name="numnet",
                               producer_version=__version__,
@@ -295,6 +298,25 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, 
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as e:
         raise ExportError(f"the exported graph does not pass onnx.checker: {str(e).splitlines()[0]}") from None
     return proto
+
+
+def _probabilities(g, link, k) -> int:
+    """The ``probabilities`` output from ``logits`` as ``Loss.link`` reads them; returns its width.
+    softmax: Softmax(axis=1), K columns; one output z: p = σ(z) (sigmoid) or Clip(z, 0, 1)
+    (probability), then Concat(1 − p, p), 2 columns."""
+    helper = g.onnx.helper
+    if link == "softmax":
+        g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities/Softmax", axis=1))
+        return k
+    if link not in ("sigmoid", "probability") or k != 1:
+        raise ExportError(f"the model's loss reads its {k} outputs as {link!r}, which has no ONNX form here")
+    if link == "sigmoid":
+        p = g.node("Sigmoid", ["logits"], "probabilities.p")                           # p = σ(z)
+    else:
+        p = g.node("Clip", ["logits", g.const("zero", 0.0), g.const("one", 1.0)], "probabilities.p")
+    q = g.node("Sub", [g.const("one", 1.0), p], "probabilities.not")                  # 1 − p
+    g.nodes.append(helper.make_node("Concat", [q, p], ["probabilities"], name="probabilities/Concat", axis=1))
+    return 2
 
 
 _INPUT_DOC = {"pixels": "float pixels 0..255 (scaled by 1/255 in the graph)",
