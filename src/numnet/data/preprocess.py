@@ -24,6 +24,8 @@ the same to a photo or scan of a digit, in NumPy:
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 # reading files lives in numnet.data.imagefile; these names are re-exported for numnet.data.preprocess users
@@ -58,9 +60,20 @@ def resize(img: np.ndarray, height: int, width: int) -> np.ndarray:
     return resample_matrix(img.shape[0], height) @ img @ resample_matrix(img.shape[1], width).T
 
 
+@functools.lru_cache(maxsize=4)
+def _bin_edges(bins: int) -> np.ndarray:
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    edges.flags.writeable = False
+    return edges
+
+
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
     """Otsu's threshold: the level that maximises the between-class variance of the histogram."""
-    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[(v >= 0) & (v <= 1)]
+    # np.histogram(v, bins, range=(0, 1)), counted with bincount (ten times faster on small images)
+    hist = np.bincount(np.minimum((v * bins).astype(np.intp), bins - 1), minlength=bins)
+    edges = _bin_edges(bins)
     p = hist / max(hist.sum(), 1)
     levels = (edges[:-1] + edges[1:]) / 2
     w0 = np.cumsum(p)
@@ -175,12 +188,13 @@ def to_mnist(gray, return_steps: bool = False):
     paper_level = float(np.median(corners))
     lo, hi = np.percentile(x, [0.2, 99.8])
     below, above = paper_level - lo, hi - paper_level
-    light_ink, dark_ink = _remove_paper(x), _remove_paper(1 - x)
     if abs(below - above) >= 0.1:
         inverted = below > above
+        x, _, background_range = _remove_paper(1 - x if inverted else x)
     else:
+        light_ink, dark_ink = _remove_paper(x), _remove_paper(1 - x)
         inverted = dark_ink[1] < light_ink[1]
-    x, _, background_range = dark_ink if inverted else light_ink
+        x, _, background_range = dark_ink if inverted else light_ink
     steps["inverted"], steps["background_range"] = inverted, background_range
     top = float(x.max())
     if top < 0.08:
