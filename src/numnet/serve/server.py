@@ -46,6 +46,9 @@ MAX_CONNECTIONS = 4096
 WORKERS = 4
 #: complete requests waiting for a worker beyond which a new one gets 503
 MAX_QUEUED = 256
+#: seconds a closed connection still reads (and drops) what its client sends, so that the client
+#: reads the answer instead of a reset; at most LINGERING such connections beyond the cap
+LINGER, LINGERING = 1.0, 256
 
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -53,15 +56,16 @@ _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 class _Connection:
     """One client socket and where its request stands: ``reading`` (headers, then ``need`` bytes in
-    all), ``working`` (a worker has it), ``writing`` (``out`` left to send)."""
+    all), ``working`` (a worker has it), ``writing`` (``out`` left to send), ``closing`` (answered
+    and shut for writing; what still arrives is dropped until the client closes or LINGER ends)."""
 
-    __slots__ = ("sock", "address", "buffer", "state", "deadline", "need", "reserved", "out", "close_after",
-                 "scanned", "closed")
+    __slots__ = ("address", "buffer", "close_after", "closed", "deadline", "events", "need", "out", "reserved",
+                 "scanned", "sock", "state")
 
     def __init__(self, sock, address, deadline):
         self.sock, self.address, self.deadline = sock, address, deadline
         self.buffer, self.state, self.need, self.reserved = bytearray(), "reading", None, 0
-        self.out, self.close_after, self.scanned, self.closed = b"", False, 0, False
+        self.out, self.close_after, self.scanned, self.closed, self.events = b"", False, 0, False, 0
 
 
 class Server:
@@ -93,7 +97,7 @@ class Server:
         self._wake_w.setblocking(False)
         self._done = deque()                       # (connection, response, close) from the workers
         self._pool = concurrent.futures.ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="numnet-serve")
-        self._queued = 0
+        self._queued, self._closing = 0, 0
         self._connections = set()
         self._stop = threading.Event()
         self._stopped = threading.Event()
@@ -107,7 +111,8 @@ class Server:
 
     @property
     def connections(self) -> int:
-        return len(self._connections)
+        """Connections open and not yet answered for good (lingering ones are not counted)."""
+        return len(self._connections) - self._closing
 
     def report(self, kind: str, text: str):
         if self.on_event is not None:
@@ -155,7 +160,7 @@ class Server:
     def server_close(self):
         """Close the listening socket, every connection and the worker pool."""
         for conn in list(self._connections):
-            self._close(conn)
+            self._close(conn, linger=False)
         self._pool.shutdown(wait=False, cancel_futures=True)
         for sock in (self.socket, self._wake_r, self._wake_w):
             sock.close()
@@ -178,32 +183,58 @@ class Server:
                 self.report("error", f"accept: {e}")
                 return
             sock.setblocking(False)
-            if len(self._connections) >= self.max_connections:
+            if self.connections >= self.max_connections:
+                if self._closing >= LINGERING:
+                    sock.close()                   # a flood: no answer at all rather than more descriptors
+                    continue
+                conn = _Connection(sock, address, 0)
+                self._connections.add(conn)
                 try:
                     sock.send(error_response(503, f"too many connections (at most {self.max_connections}): "
                                                   "try again in a moment"))
                 except OSError:
                     pass
-                sock.close()
+                self._close(conn)
                 continue
             conn = _Connection(sock, address, time.monotonic() + self.timeout)
             self._connections.add(conn)
-            self._selector.register(sock, selectors.EVENT_READ, conn)
+            self._watch(conn, selectors.EVENT_READ)
 
-    def _close(self, conn: _Connection):
+    def _watch(self, conn: _Connection, events: int):
+        """Wait for ``events`` on ``conn`` (0: none, while a worker has it)."""
+        if events == conn.events:
+            return
+        if not events:
+            self._selector.unregister(conn.sock)
+        elif conn.events:
+            self._selector.modify(conn.sock, events, conn)
+        else:
+            self._selector.register(conn.sock, events, conn)
+        conn.events = events
+
+    def _close(self, conn: _Connection, linger: bool = True):
+        """Shut ``conn`` for writing (its answer goes out first), then, with ``linger``, drop what
+        its client still sends for up to LINGER seconds before closing (a close with unread
+        input would reset the connection and the client could lose the answer)."""
         if conn.closed:
             return
+        self._release(conn)
+        if linger and conn.state != "closing":
+            try:
+                conn.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            else:
+                conn.state, conn.deadline, conn.buffer = "closing", time.monotonic() + LINGER, bytearray()
+                self._closing += 1
+                self._watch(conn, selectors.EVENT_READ)
+                return
+        if conn.state == "closing":
+            self._closing -= 1
         conn.closed = True
         self._connections.discard(conn)
-        self._release(conn)
-        try:
-            self._selector.unregister(conn.sock)
-        except (KeyError, ValueError):
-            pass
-        try:
-            conn.sock.shutdown(socket.SHUT_WR)     # the answer goes out before the close
-        except OSError:
-            pass
+        if conn.events:
+            self._watch(conn, 0)
         conn.sock.close()
 
     def _release(self, conn: _Connection):
@@ -214,6 +245,9 @@ class Server:
     def _sweep(self, now: float):
         """Close connections past their deadline: 408 to one that had started a request."""
         for conn in [c for c in self._connections if c.state != "working" and c.deadline <= now]:
+            if conn.state == "closing":
+                self._close(conn, linger=False)
+                continue
             if conn.state == "reading" and conn.buffer:
                 self.report("request", f"{conn.address[0]} request not complete within {self.timeout:g} s: 408")
                 try:
@@ -230,9 +264,11 @@ class Server:
             return
         except OSError:
             data = b""
-        if not data:
-            self._close(conn)
+        if not data:                               # the client has gone (or finished after our answer)
+            self._close(conn, linger=False)
             return
+        if conn.state == "closing":
+            return                                 # dropped: the answer has been given
         conn.buffer += data
         self._parse(conn)
 
@@ -266,7 +302,7 @@ class Server:
         request = bytes(conn.buffer[:conn.need])
         del conn.buffer[:conn.need]
         conn.need, conn.scanned, conn.state = None, 0, "working"
-        self._selector.unregister(conn.sock)
+        self._watch(conn, 0)
         if self._queued >= MAX_QUEUED:
             self._release(conn)
             self._respond(conn, error_response(503, "the server is busy: try again in a moment"), True)
@@ -277,8 +313,6 @@ class Server:
     def _refuse(self, conn: _Connection, status: int, message: str):
         self.report("request", f"{conn.address[0]} refused: {status} {message}")
         conn.buffer.clear()
-        if conn.state == "reading":
-            self._selector.unregister(conn.sock)
         self._respond(conn, error_response(status, message), True)
 
     # working (in a worker thread) -----------------------------------------------------------
@@ -318,7 +352,7 @@ class Server:
     def _respond(self, conn: _Connection, response: bytes, close: bool):
         conn.state, conn.out, conn.close_after = "writing", memoryview(response), close
         conn.deadline = time.monotonic() + self.timeout
-        self._selector.register(conn.sock, selectors.EVENT_WRITE, conn)
+        self._watch(conn, selectors.EVENT_WRITE)
         self._write(conn)
 
     def _write(self, conn: _Connection):
@@ -327,7 +361,7 @@ class Server:
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            self._close(conn)
+            self._close(conn, linger=False)
             return
         conn.out = conn.out[sent:]
         if conn.out:
@@ -336,7 +370,7 @@ class Server:
             self._close(conn)
             return
         conn.state, conn.deadline, conn.out = "reading", time.monotonic() + self.timeout, b""
-        self._selector.modify(conn.sock, selectors.EVENT_READ, conn)
+        self._watch(conn, selectors.EVENT_READ)
         if conn.buffer:                            # a pipelined request already waiting
             self._parse(conn)
 
