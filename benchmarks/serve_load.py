@@ -8,10 +8,14 @@ peak RSS is read from /proc/PID/status, VmHWM, and sampled as VmRSS every 10 ms)
    meanwhile 20 normal requests (the page's drawing, one at a time) must all be answered;
 2. ``uploads``: 20 concurrent uploads of a 4900×4900 PNG of a digit (about 43 KB compressed, 24
    million pixels once decoded): each must get 200 or a clear 4xx/503, server RSS under 1 GB;
+   ``uploads_1500``: the same with a 1500×1500 PNG, which the memory budget admits a few at a time,
+   while one client draws (``drawings_during_uploads``: uploads have workers of their own);
 3. ``drawings``: 20 concurrent drawings (the page's 84×84 pad as JSON, through MNIST's
    preparation, every layer's activations in the answer), ``--rounds`` times.
 
-Prints p50/p95/max latency (ms), status counts and the server's peak RSS; ``--json`` prints one
+Prints p50/p95/max latency (ms), status counts, the server's peak RSS and its CPU time per drawing
+(load-independent: one interpreter runs the preparation one request at a time, so 20 drawings at
+once take about 20 times that on an idle core); ``--json`` prints one
 JSON object instead. Acceptance (issue 26): slowloris p95 ≤ 200 ms with all 20 answered; uploads
 under 1 GB; drawings p95 ≤ 150 ms.
 
@@ -60,6 +64,13 @@ class RSSWatch(threading.Thread):
                 self.peak = max(self.peak, self.field("VmRSS"))
             except OSError:
                 return
+
+
+def cpu_seconds(pid) -> float:
+    """User + system CPU seconds the process has used (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def request(port, method, path, body=None, content_type="application/json", timeout=60):
@@ -199,7 +210,8 @@ def main(argv=None):
         for _ in range(5):                                          # warm-up
             request(port, "POST", "/api/predict", drawing)
         out = {"cpus": os.cpu_count(), "load_average": [round(v, 2) for v in os.getloadavg()],
-               "drawing_bytes": len(drawing), "png_bytes": len(png), "baseline_rss_mb": round(watch.field("VmRSS") / 2**20)}
+               "drawing_bytes": len(drawing), "png_bytes": len(png),
+               "baseline_rss_mb": round(watch.field("VmRSS") / 2**20)}
 
         alone = [request(port, "POST", "/api/predict", drawing) for _ in range(20)]
         out["drawing_alone"] = summary(alone)
@@ -221,11 +233,29 @@ def main(argv=None):
         out["uploads"] = summary(at_once(args.uploads, lambda i: request(port, "POST", "/api/predict", png, "image/png",
                                                                        timeout=120)))
         out["uploads"]["peak_rss_mb"] = round(watch.peak / 2**20)
+        # a size the budget admits a few at a time (about 140 MiB each): 200s, and 503s for the rest
+        mid = big_png(1500)
+        during = []
 
-        rounds = []
+        def drawings_meanwhile():
+            time.sleep(0.5)
+            for _ in range(10):
+                during.append(request(port, "POST", "/api/predict", drawing))
+
+        meanwhile = threading.Thread(target=drawings_meanwhile)
+        meanwhile.start()
+        out["uploads_1500"] = summary(at_once(args.uploads, lambda i: request(port, "POST", "/api/predict", mid,
+                                                                            "image/png", timeout=120)))
+        meanwhile.join()
+        out["drawings_during_uploads"] = summary(during)
+        out["uploads_1500"]["peak_rss_mb"] = round(watch.peak / 2**20)
+
+        rounds, cpu = [], cpu_seconds(proc.pid)
         for _ in range(args.rounds):
             rounds += at_once(args.drawers, lambda i: request(port, "POST", "/api/predict", drawing))
         out["drawings"] = summary(rounds)
+        # the server's CPU per drawing: on an idle core, 20 drawings at once take about 20 times this
+        out["drawings"]["server_cpu_ms_per_request"] = round((cpu_seconds(proc.pid) - cpu) / len(rounds) * 1000, 1)
         watch.stop.set()
         out["peak_rss_mb"] = round(max(watch.peak, watch.field("VmHWM")) / 2**20)
         out["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
@@ -238,7 +268,7 @@ def main(argv=None):
         return
     print(f"{out['cpus']} CPUs, load average {out['load_average']} before, {out['load_average_after']} after; "
           f"server baseline RSS {out['baseline_rss_mb']} MB, peak {out['peak_rss_mb']} MB")
-    for name in ("drawing_alone", "slowloris", "uploads", "drawings"):
+    for name in ("drawing_alone", "slowloris", "uploads", "uploads_1500", "drawings_during_uploads", "drawings"):
         r = out[name]
         extra = {k: v for k, v in r.items() if k not in ("requests", "statuses", "p50_ms", "p95_ms", "max_ms")}
         print(f"  {name:14} {r['requests']:4} requests  p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "

@@ -2,7 +2,8 @@
 
 One thread (the front) owns every socket: a ``selectors`` loop accepts connections, reads each
 request in full and writes each response, never blocking on a client. A complete request goes to
-a small pool of worker threads (:class:`~numnet.serve.handler.Handler`: routes, parsing, the model).
+small pools of worker threads (:class:`~numnet.serve.handler.Handler`: routes, parsing, the model;
+image uploads have a pool of their own, so a large photo never delays a drawing).
 So a slow or silent client holds only a few kilobytes and a file descriptor, never a thread:
 
 * **a deadline per request**, not per read: headers and body must arrive within ``timeout``
@@ -21,7 +22,6 @@ that request, and the server keeps serving.
 from __future__ import annotations
 
 import concurrent.futures
-import re
 import resource
 import selectors
 import socket
@@ -32,40 +32,23 @@ from collections import deque
 from ..errors import NumnetError
 from ..files import nulls_for_nonfinite
 from .budget import MEMORY_BUDGET, MemoryBudget
+from .connection import CONTINUE, HEAD_END, MAX_HEAD, Connection, announced_body
 from .handler import Handler, error_response, static_files
 
 #: largest request body accepted (bytes)
 MAX_BODY = 4 * 1024 * 1024
-#: largest request line + headers (bytes)
-MAX_HEAD = 64 * 1024
 #: seconds a request (headers and body) may take to arrive; also how long an idle connection stays open
 TIMEOUT = 10.0
 #: open connections served at once (more get 503); kept below the process's file descriptor limit
 MAX_CONNECTIONS = 4096
-#: worker threads that run complete requests
-WORKERS = 4
+#: worker threads for drawings and small requests, and for image uploads (seconds each for a large
+#: photo): two pools, so that uploads never make a drawing wait behind them
+WORKERS, IMAGE_WORKERS = 3, 2
 #: complete requests waiting for a worker beyond which a new one gets 503
 MAX_QUEUED = 256
 #: seconds a closed connection still reads (and drops) what its client sends, so that the client
 #: reads the answer instead of a reset; at most LINGERING such connections beyond the cap
 LINGER, LINGERING = 1.0, 256
-
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
-_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
-
-
-class _Connection:
-    """One client socket and where its request stands: ``reading`` (headers, then ``need`` bytes in
-    all), ``working`` (a worker has it), ``writing`` (``out`` left to send), ``closing`` (answered
-    and shut for writing; what still arrives is dropped until the client closes or LINGER ends)."""
-
-    __slots__ = ("address", "buffer", "close_after", "closed", "deadline", "events", "need", "out", "reserved",
-                 "scanned", "sock", "state")
-
-    def __init__(self, sock, address, deadline):
-        self.sock, self.address, self.deadline = sock, address, deadline
-        self.buffer, self.state, self.need, self.reserved = bytearray(), "reading", None, 0
-        self.out, self.close_after, self.scanned, self.closed, self.events = b"", False, 0, False, 0
 
 
 class Server:
@@ -73,7 +56,8 @@ class Server:
     ``on_event(kind, text)`` receives the request log and errors (the library never prints)."""
 
     def __init__(self, address, predictor, max_body: int = MAX_BODY, timeout: float = TIMEOUT, on_event=None,
-                 max_connections: int = MAX_CONNECTIONS, memory_budget: int = MEMORY_BUDGET, workers: int = WORKERS):
+                 max_connections: int = MAX_CONNECTIONS, memory_budget: int = MEMORY_BUDGET, workers: int = WORKERS,
+                 image_workers: int = IMAGE_WORKERS):
         self.predictor, self.max_body, self.timeout, self.on_event = predictor, int(max_body), float(timeout), on_event
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         self.max_connections = max(1, min(int(max_connections), (soft if soft > 0 else 1024) - 64))
@@ -96,7 +80,8 @@ class Server:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._done = deque()                       # (connection, response, close) from the workers
-        self._pool = concurrent.futures.ThreadPoolExecutor(max(1, int(workers)), thread_name_prefix="numnet-serve")
+        self._pools = [concurrent.futures.ThreadPoolExecutor(max(1, int(n)), thread_name_prefix=f"numnet-serve-{kind}")
+                       for n, kind in ((workers, "request"), (image_workers, "image"))]
         self._queued, self._closing = 0, 0
         self._connections = set()
         self._stop = threading.Event()
@@ -161,7 +146,8 @@ class Server:
         """Close the listening socket, every connection and the worker pool."""
         for conn in list(self._connections):
             self._close(conn, linger=False)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in self._pools:
+            pool.shutdown(wait=False, cancel_futures=True)
         for sock in (self.socket, self._wake_r, self._wake_w):
             sock.close()
         self._selector.close()
@@ -187,7 +173,7 @@ class Server:
                 if self._closing >= LINGERING:
                     sock.close()                   # a flood: no answer at all rather than more descriptors
                     continue
-                conn = _Connection(sock, address, 0)
+                conn = Connection(sock, address, 0)
                 self._connections.add(conn)
                 try:
                     sock.send(error_response(503, f"too many connections (at most {self.max_connections}): "
@@ -196,11 +182,11 @@ class Server:
                     pass
                 self._close(conn)
                 continue
-            conn = _Connection(sock, address, time.monotonic() + self.timeout)
+            conn = Connection(sock, address, time.monotonic() + self.timeout)
             self._connections.add(conn)
             self._watch(conn, selectors.EVENT_READ)
 
-    def _watch(self, conn: _Connection, events: int):
+    def _watch(self, conn: Connection, events: int):
         """Wait for ``events`` on ``conn`` (0: none, while a worker has it)."""
         if events == conn.events:
             return
@@ -212,7 +198,7 @@ class Server:
             self._selector.register(conn.sock, events, conn)
         conn.events = events
 
-    def _close(self, conn: _Connection, linger: bool = True):
+    def _close(self, conn: Connection, linger: bool = True):
         """Shut ``conn`` for writing (its answer goes out first), then, with ``linger``, drop what
         its client still sends for up to LINGER seconds before closing (a close with unread
         input would reset the connection and the client could lose the answer)."""
@@ -237,7 +223,7 @@ class Server:
             self._watch(conn, 0)
         conn.sock.close()
 
-    def _release(self, conn: _Connection):
+    def _release(self, conn: Connection):
         if conn.reserved:
             self.budget.release(conn.reserved)
             conn.reserved = 0
@@ -257,7 +243,7 @@ class Server:
             self._close(conn)
 
     # reading ----------------------------------------------------------------------------------
-    def _read(self, conn: _Connection):
+    def _read(self, conn: Connection):
         try:
             data = conn.sock.recv(65536)
         except (BlockingIOError, InterruptedError):
@@ -272,11 +258,11 @@ class Server:
         conn.buffer += data
         self._parse(conn)
 
-    def _parse(self, conn: _Connection):
+    def _parse(self, conn: Connection):
         """Look at what ``conn`` has buffered: hand a complete request to a worker, reserve the
         announced body, or refuse what cannot be accepted."""
         if conn.need is None:
-            match = _HEAD_END.search(conn.buffer, max(0, conn.scanned - 3))
+            match = HEAD_END.search(conn.buffer, max(0, conn.scanned - 3))
             if match is None:
                 conn.scanned = len(conn.buffer)
                 if len(conn.buffer) > MAX_HEAD:
@@ -286,7 +272,7 @@ class Server:
             if head_length > MAX_HEAD:
                 self._refuse(conn, 431, f"request headers too large (at most {MAX_HEAD:,} bytes)")
                 return
-            body, expect = _announced_body(bytes(conn.buffer[:head_length]), self.max_body)
+            body, expect, conn.image = announced_body(bytes(conn.buffer[:head_length]), self.max_body)
             if body and not self.budget.reserve(body):
                 self._refuse(conn, 503, "the server is busy with other large requests: try again in a moment")
                 return
@@ -294,7 +280,7 @@ class Server:
             conn.reserved, conn.need = body or 0, head_length + (body or 0)
             if expect and len(conn.buffer) < conn.need:
                 try:
-                    conn.sock.send(_CONTINUE)
+                    conn.sock.send(CONTINUE)
                 except OSError:
                     pass
         if len(conn.buffer) < conn.need:
@@ -308,15 +294,15 @@ class Server:
             self._respond(conn, error_response(503, "the server is busy: try again in a moment"), True)
             return
         self._queued += 1
-        self._pool.submit(self._work, conn, request)
+        self._pools[1 if conn.image else 0].submit(self._work, conn, request)
 
-    def _refuse(self, conn: _Connection, status: int, message: str):
+    def _refuse(self, conn: Connection, status: int, message: str):
         self.report("request", f"{conn.address[0]} refused: {status} {message}")
         conn.buffer.clear()
         self._respond(conn, error_response(status, message), True)
 
     # working (in a worker thread) -----------------------------------------------------------
-    def _work(self, conn: _Connection, request: bytes):
+    def _work(self, conn: Connection, request: bytes):
         try:
             handler = Handler(request, conn.address, self)
             response, close = handler.response, handler.close_connection or conn.close_after
@@ -349,13 +335,13 @@ class Server:
                 self._respond(conn, response, close)
 
     # writing ----------------------------------------------------------------------------------
-    def _respond(self, conn: _Connection, response: bytes, close: bool):
+    def _respond(self, conn: Connection, response: bytes, close: bool):
         conn.state, conn.out, conn.close_after = "writing", memoryview(response), close
         conn.deadline = time.monotonic() + self.timeout
         self._watch(conn, selectors.EVENT_WRITE)
         self._write(conn)
 
-    def _write(self, conn: _Connection):
+    def _write(self, conn: Connection):
         try:
             sent = conn.sock.send(conn.out)
         except (BlockingIOError, InterruptedError):
@@ -373,29 +359,6 @@ class Server:
         self._watch(conn, selectors.EVENT_READ)
         if conn.buffer:                            # a pipelined request already waiting
             self._parse(conn)
-
-
-def _announced_body(head: bytes, max_body: int):
-    """(bytes of body to read, whether the client waits for "100 Continue") from the headers:
-    None when the body is to be refused unread (chunked, no valid single Content-Length for a
-    body, over ``max_body``): the handler then names the problem and the connection closes."""
-    lengths, chunked, expect = [], False, False
-    for line in head.split(b"\n")[1:]:
-        name, _, value = line.partition(b":")
-        name = name.strip().lower()
-        if name == b"content-length":
-            lengths.append(value.strip())
-        elif name == b"transfer-encoding":
-            chunked = True
-        elif name == b"expect":
-            expect = value.strip().lower() == b"100-continue"
-    if chunked or len(lengths) > 1:
-        return None, False
-    if not lengths:
-        return 0, False
-    if not lengths[0].isdigit() or int(lengths[0]) > max_body:
-        return None, False
-    return int(lengths[0]), expect
 
 
 def _model_info(predictor) -> dict:
