@@ -44,8 +44,9 @@ MAX_CONNECTIONS = 4096
 #: worker threads for drawings and small requests, and for image uploads (seconds each for a large
 #: photo): two pools, so that uploads never make a drawing wait behind them
 WORKERS, IMAGE_WORKERS = 3, 2
-#: complete requests waiting for a worker beyond which a new one gets 503
-MAX_QUEUED = 256
+#: requests in the hands of each pool (running or waiting) beyond which a new one gets 503 at once:
+#: a crowd of uploads is told to come back rather than left waiting minutes
+MAX_QUEUED, MAX_QUEUED_IMAGES = 256, 6
 #: seconds a closed connection still reads (and drops) what its client sends, so that the client
 #: reads the answer instead of a reset; at most LINGERING such connections beyond the cap
 LINGER, LINGERING = 1.0, 256
@@ -82,7 +83,7 @@ class Server:
         self._done = deque()                       # (connection, response, close) from the workers
         self._pools = [concurrent.futures.ThreadPoolExecutor(max(1, int(n)), thread_name_prefix=f"numnet-serve-{kind}")
                        for n, kind in ((workers, "request"), (image_workers, "image"))]
-        self._queued, self._closing = 0, 0
+        self._queued, self._closing = [0, 0], 0           # requests in each pool; lingering connections
         self._connections = set()
         self._stop = threading.Event()
         self._stopped = threading.Event()
@@ -289,12 +290,13 @@ class Server:
         del conn.buffer[:conn.need]
         conn.need, conn.scanned, conn.state = None, 0, "working"
         self._watch(conn, 0)
-        if self._queued >= MAX_QUEUED:
+        pool = 1 if conn.image else 0
+        if self._queued[pool] >= (MAX_QUEUED_IMAGES if pool else MAX_QUEUED):
             self._release(conn)
             self._respond(conn, error_response(503, "the server is busy: try again in a moment"), True)
             return
-        self._queued += 1
-        self._pools[1 if conn.image else 0].submit(self._work, conn, request)
+        self._queued[pool] += 1
+        self._pools[pool].submit(self._work, conn, request)
 
     def _refuse(self, conn: Connection, status: int, message: str):
         self.report("request", f"{conn.address[0]} refused: {status} {message}")
@@ -330,7 +332,7 @@ class Server:
     def _finish_done(self):
         while self._done:
             conn, response, close = self._done.popleft()
-            self._queued -= 1
+            self._queued[1 if conn.image else 0] -= 1
             if not conn.closed:
                 self._respond(conn, response, close)
 
