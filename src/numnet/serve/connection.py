@@ -1,4 +1,5 @@
-"""One client connection as the front sees it, and what it reads from a request's head.
+"""One client connection as the front sees it, what it reads from a request's head, and how many
+descriptors the process may hold for connections.
 
 The front (:mod:`numnet.serve.server`) reads only enough of HTTP to know where a request ends:
 the blank line after the headers, then ``Content-Length`` bytes. Everything else (the request
@@ -7,6 +8,7 @@ line, header syntax, methods, routes) is the handler's, on the complete request.
 from __future__ import annotations
 
 import re
+import resource
 
 #: largest request line + headers (bytes)
 MAX_HEAD = 64 * 1024
@@ -56,3 +58,17 @@ def announced_body(head: bytes, max_body: int):
     if not lengths[0].isdigit() or int(lengths[0]) > max_body:
         return None, False, False
     return int(lengths[0]), expect, image
+
+
+def descriptors(wanted: int) -> int:
+    """File descriptors this process may open: the soft limit, raised towards ``wanted`` (within
+    the hard limit) when it is lower, as servers do (a default of 1,024 would cap the connections)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if 0 <= soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft if soft >= 0 else wanted

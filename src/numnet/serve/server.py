@@ -22,7 +22,6 @@ that request, and the server keeps serving.
 from __future__ import annotations
 
 import concurrent.futures
-import resource
 import selectors
 import socket
 import threading
@@ -32,7 +31,7 @@ from collections import deque
 from ..errors import NumnetError
 from ..files import nulls_for_nonfinite
 from .budget import MEMORY_BUDGET, MemoryBudget
-from .connection import CONTINUE, HEAD_END, MAX_HEAD, Connection, announced_body
+from .connection import CONTINUE, HEAD_END, MAX_HEAD, Connection, announced_body, descriptors
 from .handler import Handler, error_response, static_files
 
 #: largest request body accepted (bytes)
@@ -60,8 +59,8 @@ class Server:
                  max_connections: int = MAX_CONNECTIONS, memory_budget: int = MEMORY_BUDGET, workers: int = WORKERS,
                  image_workers: int = IMAGE_WORKERS):
         self.predictor, self.max_body, self.timeout, self.on_event = predictor, int(max_body), float(timeout), on_event
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        self.max_connections = max(1, min(int(max_connections), (soft if soft > 0 else 1024) - 64))
+        self.max_connections = max(1, min(int(max_connections), descriptors(int(max_connections) + LINGERING + 64)
+                                          - LINGERING - 64))
         self.budget = MemoryBudget(memory_budget)
         self.model_info = _model_info(predictor)
         self.static = static_files()
@@ -263,6 +262,8 @@ class Server:
         """Look at what ``conn`` has buffered: hand a complete request to a worker, reserve the
         announced body, or refuse what cannot be accepted."""
         if conn.need is None:
+            while conn.buffer[:1] in (b"\r", b"\n"):   # blank lines before a request are ignored (RFC 9112)
+                del conn.buffer[:1]
             match = HEAD_END.search(conn.buffer, max(0, conn.scanned - 3))
             if match is None:
                 conn.scanned = len(conn.buffer)
