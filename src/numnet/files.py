@@ -45,7 +45,10 @@ def _plain(obj, where: str):
 def json_text(obj, *, compact: bool = False) -> str:
     """``obj`` as JSON text. Raises NonFiniteError if it holds NaN or ±Infinity anywhere."""
     separators = (",", ":") if compact else None
-    return json.dumps(_plain(obj, ""), allow_nan=False, separators=separators)
+    try:                    # plain and finite (the usual case): the C encoder alone, no walk in Python
+        return json.dumps(obj, allow_nan=False, separators=separators)
+    except (TypeError, ValueError):          # NumPy values, or a non-finite number: _plain converts or names it
+        return json.dumps(_plain(obj, ""), allow_nan=False, separators=separators)
 
 
 def nulls_for_nonfinite(obj):
