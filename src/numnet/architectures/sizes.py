@@ -28,7 +28,7 @@ MAX_VALUES_PER_SAMPLE = 1 << 22
 MAX_BATCH_BYTES = 1 << 30
 
 __all__ = ["MAX_BATCH_BYTES", "MAX_PARAMETERS", "MAX_VALUES_PER_SAMPLE", "SHAPE_ERRORS", "Budget", "LayerSize",
-           "batch_rows", "check_batch", "check_layers", "check_size", "output_shape", "step", "walk"]
+           "check_batch", "check_layers", "check_size", "output_shape", "step", "walk"]
 
 
 def check_size(parameters: int, values_per_sample: int, what: str) -> None:
@@ -77,12 +77,6 @@ def check_layers(layers, input_shape, what: str) -> None:
     _check_pass(sizes, 1, 4, what)
 
 
-def batch_rows(sizes, itemsize: int, budget: int = MAX_BATCH_BYTES) -> int:
-    """The most samples whose forward and backward pass through the walked ``sizes`` fits in
-    ``budget`` bytes (0: not even one)."""
-    return budget // (pass_values(sizes) * itemsize)
-
-
 def check_batch(layers, input_shape, batch_size: int, itemsize: int, what: str = "training") -> None:
     """Refuse a batch of ``batch_size`` samples of ``input_shape`` through ``layers`` whose pass needs
     more than :data:`MAX_BATCH_BYTES` at ``itemsize`` bytes a value (ConfigError naming the batch size
@@ -94,7 +88,7 @@ def _check_pass(sizes, batch_size, itemsize, what):
     per_sample = pass_values(sizes) * itemsize
     if batch_size * per_sample <= MAX_BATCH_BYTES:
         return
-    fits = batch_rows(sizes, itemsize)
+    fits = MAX_BATCH_BYTES // per_sample
     advice = f"use a batch size of at most {fits:,}" if fits else "one sample alone is over it"
     raise ConfigError(f"{what}: a batch of {batch_size:,} needs {batch_size * per_sample / 2**30:,.2f} GiB for its "
                       f"activations ({per_sample:,} bytes a sample), more than the limit of "
