@@ -204,7 +204,7 @@ class Layer:
 
     def takes(self, input_shape: tuple) -> bool:
         """Whether one sample of ``input_shape`` suits this layer, for a layer whose ``output_shape``
-        does not check it (``numnet.architectures.sizes`` asks before it walks on)."""
+        does not check it (``numnet.layers.sizes`` asks before it walks on)."""
         return True
 
     def values_per_sample(self, input_shape: tuple, output_shape: tuple) -> int:
