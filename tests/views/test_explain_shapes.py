@@ -22,6 +22,9 @@ SPECS = {
     "cnn": "conv(4,5)-bn-relu-dropout(0.5)-pool(2)-flatten-dense(10)",
     "lstm": "standardize-lstm(16)-dense(10)",
     "vit": "patch(7,16)-pos-block(2,32)-ln-cls-dense(10)",
+    "rnn": "standardize-rnn(8)-dense(10)",
+    "gru": "standardize-gru(8)-dense(10)",
+    "attn": "patch(7,16,cls=0)-pos-ln-attn(2)-gelu-meantokens-dense(10)",
 }
 SHAPE = re.compile(r"\((\d+(?:×\d+)*)\)")
 
@@ -35,7 +38,7 @@ def printed(text):
     return [[int(n) for n in m.split("×")] for m in SHAPE.findall(text)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _saved(kind, folder):
     (x, y), _ = numnet.load_mnist()
     layers = numnet.mlp() if SPECS[kind] is None else build(SPECS[kind])

@@ -233,7 +233,9 @@ class MultiHeadSelfAttention(Layer):
             return {}
         D = self.embed_dim
         L = self.x.shape[1]
-        merge = lambda a: a.transpose(1, 0, 2).reshape(L, D)      # noqa: E731 (h, L, d) → (L, D)
+
+        def merge(a):                                               # (h, L, d) → (L, D)
+            return a.transpose(1, 0, 2).reshape(L, D)
         W, b = self.in_proj_weight, self.in_proj_bias
         out = {"X": self.x[0], "O": self.o[0], "Y": self.o[0] @ self.out_proj_weight.T + self.out_proj_bias}
         for j, m in enumerate("QKV"):

@@ -182,6 +182,10 @@ class Recurrent(Layer):
                 out["dc_t"] = out["dh_t"] * o * (1 - self.tanh_c[T - 1, 0] ** 2)
         return out
 
+    def describe(self, x, y):
+        """‖h_t‖ for every step t of sample 0."""
+        return {"h_norms": [float(v) for v in np.linalg.norm(self.h[1:, 0], axis=-1)]}
+
     def describe_backward(self):
         """‖∂L/∂h_t‖ for every step t: how the gradient shrinks (or grows) going back in time."""
         if "dh_norms" not in self.__dict__:
@@ -255,8 +259,8 @@ class LSTM(Recurrent):
     step_lines = (("c_t = f_t ⊙ c_{{t−1}} + i_t ⊙ g_t   (c_0 = 0)", "{f_t} ⊙ {c_prev} + {i_t} ⊙ {g_t} → {c_t}"),
                   ("h_t = o_t ⊙ tanh(c_t)", "{o_t} ⊙ {c_t} → {h_t}"))
     delta_lines = (("δc_t = δh_t ⊙ o_t ⊙ (1 − tanh²c_t) + δc_{{t+1}} ⊙ f_{{t+1}}", "{dh_t} ⊙ {o_t} ⊙ {c_t} → {dc_t}"),
-                   ("δa_t = [δc_t ⊙ g_t ⊙ i_t(1 − i_t), δc_t ⊙ c_{{t−1}} ⊙ f_t(1 − f_t), δc_t ⊙ i_t ⊙ (1 − g_t²), "
-                    "δh_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)]", "[{i_t}, {f_t}, {g_t}, {o_t}] → {da_t}"))
+                   (("δa_t = [δc_t ⊙ g_t ⊙ i_t(1 − i_t), δc_t ⊙ c_{{t−1}} ⊙ f_t(1 − f_t), δc_t ⊙ i_t ⊙ (1 − g_t²), "
+                     "δh_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)]"), "[{i_t}, {f_t}, {g_t}, {o_t}] → {da_t}"))
 
     def _scan(self, A):
         A += self.bias_hh
@@ -325,8 +329,8 @@ class GRU(Recurrent):
     step_lines = (("n_t = tanh(W_in·x_t + b_in + r_t ⊙ (W_hn·h_{{t−1}} + b_hn))",
                    "{W_in}·{x_t} + {b_in} + {r_t} ⊙ ({W_hn}·{h_prev} + {b_hn}) → {n_t}"),
                   ("h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{{t−1}}", "{z_t} ⊙ {n_t} + {z_t} ⊙ {h_prev} → {h_t}"))
-    delta_lines = (("δa_t = [δa_r, δa_z, δa_n]: δa_n = δh_t ⊙ (1 − z_t) ⊙ (1 − n_t²), "
-                    "δa_z = δh_t ⊙ (h_{{t−1}} − n_t) ⊙ z_t(1 − z_t), δa_r = δa_n ⊙ (W_hn·h_{{t−1}} + b_hn) ⊙ r_t(1 − r_t)",
+    delta_lines = ((("δa_t = [δa_r, δa_z, δa_n]: δa_n = δh_t ⊙ (1 − z_t) ⊙ (1 − n_t²), "
+                     "δa_z = δh_t ⊙ (h_{{t−1}} − n_t) ⊙ z_t(1 − z_t), δa_r = δa_n ⊙ (W_hn·h_{{t−1}} + b_hn) ⊙ r_t(1 − r_t)"),
                     "[{r_t}, {z_t}, {n_t}] → {da_t}"),
                    ("hidden side (W_hh, b_hh): [δa_r, δa_z, δa_n ⊙ r_t]; δh_{{t−1}} adds δh_t ⊙ z_t", "{dah_t}"))
 

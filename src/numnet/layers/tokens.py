@@ -114,8 +114,8 @@ class PatchEmbedding(Layer):
 
     def explain_lines(self, phase):
         if phase == "forward":
-            return [(f"X_p = the {self.xp.shape[1]} patches of {{x}}, {self.patch_size}×{self.patch_size} each, "
-                     "one a row", "{x} → {X_p}"),
+            p = self.patch_size
+            return [(f"X_p = the {self.xp.shape[1]} patches of {{x}}, {p}×{p} each, one a row", "{x} → {X_p}"),
                     ("T = X_p·Wᵀ + b", "{X_p}·{weight}ᵀ + {bias}ᵀ → {T}"),
                     ("{y} = [clsᵀ; T]   (the class token in front)", "[{cls}ᵀ; {T}] → {y}") if self.cls_token
                     else ("{y} = T", "{T} → {y}")]

@@ -21,7 +21,6 @@ from ..layers.base import Layer
 from ..optim import Adam
 from .evaluation import positive_digit as _positive_digit
 
-
 _SLOT = re.compile(r"\{([\w.]+)\}(ᵀ?)")
 
 
