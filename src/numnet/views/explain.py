@@ -6,8 +6,10 @@ shapes and norms; then one Adam update of one weight with every intermediate num
 :func:`explain` returns plain data (dicts, lists, floats); ``numnet explain`` renders it. The
 numbers come from the model's own layers (``forward``/``backward`` on a batch of one), so they are
 exactly what training computes. This module knows no layer by name: each layer class states its
-own formulas (``equations``: forward, backward and optionally a shapes template), its output's
-symbol (``symbol``) and, if it has something to add, ``describe``/``describe_backward``.
+own formulas (``equations``, or ``explain_lines`` where they depend on the mode or the input), its
+output's symbol (``symbol``) and, if it has something to add, ``describe``/``describe_backward``.
+A formula's shapes template names arrays; every shape printed is read here off the array it names
+(:func:`_fill`), never typed. The walk runs in evaluation mode, and so does each formula shown.
 """
 from __future__ import annotations
 
@@ -101,8 +103,10 @@ def explain(model, x, y: int, adam_lr: float | None = None, label: int | None = 
 
     Returns {"input", "forward" (list of steps), "output" (probabilities, prediction, label, target
     y, positive_digit, loss), "backward" (list of steps), "adam" (one weight's update) or None}.
-    Every step has "layer", "index", "equation", "shapes" and numbers; Dense steps also name their
-    parameters.
+    Every step has "layer", "index", "mode", "lines" (each {"equation", "shapes", "arrays": the
+    name, transposed and shape of each array printed}), "equation" and "shapes" (the lines joined)
+    and numbers; "params" names its parameters. An attention step adds "attention" (heads × L × L),
+    a recurrent one "h_norms" (forward) and "dh_norms" (backward), per time step.
     """
     model.eval()
     explaining = [l for layer in model.layers for _, l in layer.named_layers()]
