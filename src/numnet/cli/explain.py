@@ -73,11 +73,11 @@ def render(r, out, index, image, names):
         """One formula and its shapes, never wrapped (a learner reads them as one line)."""
         c.print(f"[bold]{escape(text)}[/]" + (f"   [cyan]{escape(shapes)}[/]" if shapes else ""), soft_wrap=True)
 
-    def step(s):
+    def step(s, what):
         for ln in s.get("lines") or [{"equation": s["equation"], "shapes": s.get("shapes") or ""}]:
             line(ln["equation"], ln["shapes"])
         if s.get("values"):
-            c.print(f"    [dim]{escape(_vals(s['values']))}[/]")
+            c.print(f"    [dim]{what}{escape(_vals(s['values']))}[/]")
         for name, g in (s.get("params") or {}).items():
             if isinstance(g, dict):
                 c.print(f"    [dim]‖∂L/∂{escape(name)}‖ = {g['norm']:.4g}[/]")
@@ -89,13 +89,13 @@ def render(r, out, index, image, names):
 
     digit = o.get("positive_digit")
     target = f" → target {o['target']} ({'is' if o['target'] else 'not'} a {digit})" if digit is not None else ""
-    c.rule(f"[bold]{_('test digit')} {index}: label {o['label']}{target}")
+    c.rule(f"[bold]test digit {index}: label {o['label']}{target}")
     if getattr(image, "shape", None) == (28, 28):
         c.print(escape(_ascii_digit(image)), style="cyan")
     mode = _("evaluation mode") if r.get("mode", "evaluation") == "evaluation" else _("training mode")
     c.rule(f"[bold]{_('Forward pass')} ({mode})")
     for s in r["forward"]:
-        step(s)
+        step(s, "")
     c.rule(f"[bold]{_('Loss')}")
     names = [name if name == str(k) else f"{k} ({name})" for k, name in enumerate(names)]    # 1 (7), 0 (not 7)
     probs = "  ".join(f"{names[k]}: {p:.3f}" if k != o["prediction"] else f"[bold green]{names[k]}: {p:.3f}[/]"
@@ -111,7 +111,7 @@ def render(r, out, index, image, names):
     c.print(f"[bold]{escape(o['equation'])}[/] = [bold]{o['loss']:.6g}[/]")
     c.rule(f"[bold]{_('Backward pass')} ({mode})")
     for s in r["backward"]:
-        step(s)
+        step(s, "")
     a = r.get("adam")
     if a:
         i, j = a["entry"]
