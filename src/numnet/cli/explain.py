@@ -64,15 +64,18 @@ def render(r, out, index, image, names):
     from rich.console import Console
     from rich.markup import escape
 
+    from numnet.views.lang import _
+
     c = Console(file=out.human, highlight=False)
     o = r["output"]
 
+    def line(text, shapes=""):
+        """One formula and its shapes, never wrapped (a learner reads them as one line)."""
+        c.print(f"[bold]{escape(text)}[/]" + (f"   [cyan]{escape(shapes)}[/]" if shapes else ""), soft_wrap=True)
+
     def step(s, what):
-        eqs = s["equation"].split(",   ")
-        shapes = (s.get("shapes") or "").split(",   ")
-        for k, eq in enumerate(eqs):
-            shape = shapes[k] if k < len(shapes) and len(shapes) == len(eqs) else (s.get("shapes") if k == 0 else "")
-            c.print(f"[bold]{escape(eq)}[/]" + (f"   [cyan]{escape(shape)}[/]" if shape else ""))
+        for ln in s.get("lines") or [{"equation": s["equation"], "shapes": s.get("shapes") or ""}]:
+            line(ln["equation"], ln["shapes"])
         if s.get("values"):
             c.print(f"    [dim]{what}{escape(_vals(s['values']))}[/]")
         for name, g in (s.get("params") or {}).items():
@@ -80,15 +83,20 @@ def render(r, out, index, image, names):
                 c.print(f"    [dim]‖∂L/∂{escape(name)}‖ = {g['norm']:.4g}[/]")
         if s.get("note"):
             c.print(f"    [yellow]{escape(s['note'])}[/]")
+        if s.get("attention"):
+            c.print(f"    [dim]{_('attention')}: {len(s['attention'])} × "
+                    f"({len(s['attention'][0])}×{len(s['attention'][0][0])}) (--json: \"attention\")[/]")
 
     digit = o.get("positive_digit")
     target = f" → target {o['target']} ({'is' if o['target'] else 'not'} a {digit})" if digit is not None else ""
     c.rule(f"[bold]test digit {index}: label {o['label']}{target}")
     if getattr(image, "shape", None) == (28, 28):
         c.print(escape(_ascii_digit(image)), style="cyan")
-    c.rule("[bold]forward")
+    mode = _("evaluation mode") if r.get("mode", "evaluation") == "evaluation" else _("training mode")
+    c.rule(f"[bold]{_('Forward pass')} ({mode})")
     for s in r["forward"]:
         step(s, "")
+    c.rule(f"[bold]{_('Loss')}")
     names = [name if name == str(k) else f"{k} ({name})" for k, name in enumerate(names)]    # 1 (7), 0 (not 7)
     probs = "  ".join(f"{names[k]}: {p:.3f}" if k != o["prediction"] else f"[bold green]{names[k]}: {p:.3f}[/]"
                       for k, p in enumerate(o["probabilities"]))
@@ -101,13 +109,13 @@ def render(r, out, index, image, names):
     truth = f"target {o['target']}" if digit is not None else f"label {o['label']}"
     c.print(f"prediction {o['prediction']} ({truth}, {verdict})")
     c.print(f"[bold]{escape(o['equation'])}[/] = [bold]{o['loss']:.6g}[/]")
-    c.rule("[bold]backward (chain rule)")
+    c.rule(f"[bold]{_('Backward pass')} ({mode})")
     for s in r["backward"]:
         step(s, "")
     a = r.get("adam")
     if a:
         i, j = a["entry"]
-        c.rule(f"[bold]one Adam step on {a['param']}\\[{i},{j}] (the largest |gradient|), t = {a['t']}")
+        c.rule(f"[bold]{_('One Adam step')}: {a['param']}\\[{i},{j}] (the largest |gradient|), t = {a['t']}")
         lines = [
             (f"g  = ∂L/∂{a['param']}[{i},{j}]", a["g"]),
             (f"m  = β1·0 + (1 − β1)·g     (β1 = {a['beta1']})", a["m"]),
