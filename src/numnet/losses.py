@@ -14,6 +14,9 @@ class Loss:
     """A loss on the last layer's output. Besides ``forward``/``backward`` it says how that output
     reads as a prediction: class probabilities (softmax of the logits) and class ids (their argmax)."""
 
+    #: with one output, the loss takes 0/1 labels and the output answers "is it class 1?"
+    one_output_binary = False
+
     def __call__(self, output, target):
         return self.forward(output, target)
 
@@ -114,7 +117,26 @@ class LogSoftmaxNLL(Loss):
         return da - np.exp(self.log_p) * np.sum(da, axis=1, keepdims=True)
 
 
-class MSE(Loss):
+class _OnOutputs(Loss):
+    """MSE and MAE compare the output itself with the target. K outputs: integer labels become
+    one-hot rows. One output: the targets are 0/1 and the output (the sigmoid that ``numnet train``
+    puts on top) is read as p = P(class 1): probabilities [1 − p, p], class 1 where p > 0.5."""
+
+    one_output_binary = True
+
+    def probabilities(self, out):
+        if out.shape[-1] == 1:
+            p = np.clip(out[:, 0], 0, 1)
+            return np.stack([1 - p, p], axis=1).astype(out.dtype)
+        return softmax(out)
+
+    def predicted_labels(self, out):
+        if out.shape[-1] == 1:
+            return (out[:, 0] > 0.5).astype(np.intp)
+        return out.argmax(axis=1)
+
+
+class MSE(_OnOutputs):
     """Mean squared error of tutorial 5: L = (1/N) Σ_n Σ_k (ŷ − y)² / K;  dL/dŷ = 2(ŷ − y) / (N·K).
 
     Integer labels are one-hot encoded first. (Mean over every element, as ``nn.MSELoss``.)
@@ -128,7 +150,7 @@ class MSE(Loss):
         return 2 * self.diff / self.diff.size
 
 
-class MAE(Loss):
+class MAE(_OnOutputs):
     """Mean absolute error of tutorial 5: L = mean |ŷ − y|;  dL/dŷ = sign(ŷ − y) / (N·K)."""
 
     def forward(self, y_hat, target):
@@ -147,6 +169,8 @@ class BinaryCrossEntropy(Loss):
     One output: targets 0/1 (N,). K outputs: integer labels become one-hot rows (K one-vs-rest
     sigmoids, each with its own BCE).
     """
+
+    one_output_binary = True
 
     def forward(self, z, target):
         y = _target_like(target, z)                         # labels (N,) and K > 1 outputs: one-hot

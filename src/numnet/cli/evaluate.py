@@ -30,10 +30,9 @@ def run(args) -> int:
 
 
 def render(report, out, n):
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out.human, highlight=False)
+    console = out.console()
     console.print(f"[bold]test accuracy {report['accuracy']:.4f}[/]   loss {report['loss']:.4f}   ({n} samples)")
     t = Table(title="per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):

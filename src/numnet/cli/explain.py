@@ -59,10 +59,9 @@ def _ascii_digit(img):
 
 
 def render(r, out, index, image):
-    from rich.console import Console
     from rich.markup import escape
 
-    c = Console(file=out.human, highlight=False)
+    c = out.console()
     o = r["output"]
 
     def step(s, what):

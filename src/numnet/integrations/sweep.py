@@ -20,6 +20,8 @@ import multiprocessing
 import os
 import re
 import shlex
+import stat
+import sys
 import time
 import uuid
 
@@ -28,7 +30,7 @@ import numpy as np
 from ..api import Sequential
 from ..data.datasets import load_mnist
 from ..errors import ConfigError, NumnetError
-from ..train.recipe import Recipe
+from ..train.recipe import Recipe, with_head
 
 #: the searched knobs' ranges
 LR_RANGE = (1e-4, 1e-2)               # MLP; a preset searches its own lr ×/÷ 10
@@ -76,6 +78,7 @@ def suggest(trial, model: str = "mlp", epochs: int | None = None, seed: int = 0,
                 layers.append(f"dropout({dropout:g})")
         spec = "-".join(layers + [f"dense({num_classes})"])
     else:
+        spec = with_head(spec, num_classes)
         lr = trial.suggest_float("lr", base.lr / 10, base.lr * 10, log=True)
         if dropout is not None:
             spec = re.sub(r"dropout\([^)]*\)", f"dropout({dropout:g})" if dropout else "", spec)
@@ -140,29 +143,57 @@ def validation_split(n: int, fraction: float, seed: int):
 
 
 # storage and study -------------------------------------------------------------------------------
+def check_storage(storage: str) -> None:
+    """Refuse, before any work, a storage that Optuna could not use: every check of ``--storage``
+    is here. A journal file must be a regular file (or a new one) that can be written, in an
+    existing folder that takes new files (Optuna puts its lock file beside the journal)."""
+    if "://" in storage:
+        return                                      # a database: its server answers (open_storage)
+    directory = os.path.dirname(os.path.abspath(storage))
+
+    def fail(problem):
+        return SweepError(f"storage {storage}: {problem}")
+
+    if not os.path.isdir(directory):
+        raise fail(f"folder {directory} does not exist")
+    if os.path.isdir(storage):
+        raise fail("is a folder, not a journal file")
+    if os.path.lexists(storage) and not stat.S_ISREG(os.stat(storage).st_mode):
+        raise fail("is not a regular file (a device, pipe or socket)")
+    probe = os.path.join(directory, f".{os.path.basename(storage)}.{os.getpid()}.probe")
+    try:
+        if os.path.exists(storage):
+            with open(storage, "ab"):               # an existing journal stays as it is
+                pass
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+    except OSError as e:
+        raise fail(f"cannot be written ({e.strerror or e})") from None
+
+
 def open_storage(storage: str):
-    """An Optuna storage: a database URL (``postgresql://...``, ``sqlite:///...``) or a journal file path."""
+    """An Optuna storage: a database URL (``postgresql://...``, ``sqlite:///...``) or a journal file
+    path (checked by :func:`check_storage`). Errors name the storage without its password."""
     optuna = _optuna()
+    check_storage(storage)
     try:
         if "://" in storage:
             return optuna.storages.RDBStorage(storage, engine_kwargs={"pool_pre_ping": True})
         from optuna.storages.journal import JournalFileBackend
 
-        directory = os.path.dirname(os.path.abspath(storage))
-        if not os.path.isdir(directory):
-            raise SweepError(f"storage {storage}: folder {directory} does not exist")
         return optuna.storages.JournalStorage(JournalFileBackend(storage))
-    except (ImportError, ValueError) as e:
-        raise SweepError(f"cannot open storage {storage}: {e}") from None
+    except (ImportError, ValueError, OSError) as e:
+        raise SweepError(_redact(f"cannot open storage {storage}: {e}", storage)) from None
     except Exception as e:                  # a database that does not answer: sqlalchemy's errors
         if type(e).__module__.startswith(("sqlalchemy", "psycopg")):
-            raise SweepError(f"cannot open storage {storage}: {str(e).splitlines()[0]}") from None
+            raise SweepError(_redact(f"cannot open storage {storage}: {str(e).splitlines()[0]}", storage)) from None
         raise
 
 
 def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
     """Create the study or load it. Commands started together on an empty database race to create
-    its tables (one gets a unique-key violation): the loser tries again after a pause."""
+    its tables (one gets a unique-key violation): the loser tries again after a pause. A journal
+    that Optuna cannot replay (not JSON, not its records) is a SweepError."""
     for attempt in range(attempts):
         try:
             return optuna.create_study(storage=open_storage(storage), study_name=study_name,
@@ -171,6 +202,17 @@ def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
             if "://" not in storage or attempt == attempts - 1:
                 raise
             time.sleep(0.5 * (attempt + 1))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError, OSError) as e:
+            if "://" in storage:
+                raise
+            raise SweepError(f"storage {storage}: not a journal Optuna can read ({type(e).__name__}: "
+                             f"{str(e)[:200]})") from None
+
+
+def _quiet(optuna) -> None:
+    """The library does not print: Optuna's log (a failed or interrupted trial's traceback) is
+    silenced; trials are reported through ``progress`` and failures as exceptions."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
 
 
 def _pruner(optuna, name):
@@ -209,7 +251,7 @@ def worker(storage: str, study_name: str, n_trials: int, options: dict, index: i
     from threadpoolctl import threadpool_limits
 
     optuna = _optuna()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)      # the library does not print
+    _quiet(optuna)
     with threadpool_limits(limits=threads):
         (x_all, y_all), _, num_classes = load_data(options.get("data_dir"), options.get("limit"))
         tr, va = validation_split(len(x_all), options.get("val_fraction", 0.1), options.get("seed", 0))
@@ -222,12 +264,21 @@ def worker(storage: str, study_name: str, n_trials: int, options: dict, index: i
                        callbacks=[callback] if callback is not None else None)
 
 
+def _worker_process(*args):
+    """A spawned worker: Ctrl-C (sent to the whole process group) ends it quietly with status 130;
+    the command that started it says 'interrupted'."""
+    try:
+        worker(*args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
 def _spawn(ctx, args, threads):
     """Start a worker process whose BLAS gets ``threads`` threads from the environment it inherits."""
     saved = {k: os.environ.get(k) for k in BLAS_ENV}
     os.environ.update({k: str(threads) for k in BLAS_ENV})
     try:
-        proc = ctx.Process(target=worker, args=args + (threads,), name=f"numnet-sweep-{args[4]}")
+        proc = ctx.Process(target=_worker_process, args=args + (threads,), name=f"numnet-sweep-{args[4]}")
         proc.start()
     finally:
         for k, v in saved.items():
@@ -263,11 +314,14 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
 
     if trials < 1 or jobs < 1:
         raise ConfigError("--trials and --jobs must be positive")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"the seed must be an integer >= 0, got {seed!r}")
     Recipe.from_preset(model)                                 # unknown preset: ConfigError now
     storage = storage or f"{study_name}.journal"
+    check_storage(storage)
     (x_all, y_all), (x_test, y_test), num_classes = load_data(data_dir, limit)
     validation_split(len(x_all), val_fraction, seed)          # too few samples: fail before spawning
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _quiet(optuna)
     study = _create_study(optuna, storage, study_name)
     before = len(study.get_trials(deepcopy=False))
     options = {"model": model, "epochs": epochs, "limit": limit, "val_fraction": val_fraction, "seed": seed,
@@ -334,6 +388,10 @@ def _run_processes(study, storage, study_name, shares, options, threads, report,
         raise SweepError(f"{len(failed)} of {len(procs)} worker processes failed (exit codes {failed})")
 
 
-def _redact(url: str) -> str:
-    """A database URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+def _redact(text: str, url: str | None = None) -> str:
+    """``text`` (a database URL, or a message about ``url``) without the URL's password:
+    ``postgresql://user:***@host/db``."""
+    password = re.search(r"://[^:/@]*:([^@]*)@", url or "")
+    if password and password.group(1):
+        text = text.replace(password.group(1), "***")
+    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)
