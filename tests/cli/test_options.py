@@ -79,12 +79,12 @@ def test_with_head_changes_the_last_dense_only():
 
 def test_preset_trains_on_a_five_class_folder_and_a_yes_no_task(tmp_path):
     make_folder(tmp_path / "five", n_train=40, n_test=10, classes=5)
-    code, out, err = run_cli("train", "--model", "cnn", "--epochs", "1", "--data-dir", tmp_path / "five",
-                             "--save", tmp_path / "five.npz")
+    code, _, err = run_cli("train", "--model", "cnn", "--epochs", "1", "--data-dir", tmp_path / "five",
+                           "--save", tmp_path / "five.npz")
     assert code == 0, err
     assert numnet.load(tmp_path / "five.npz").layers[-1].out_features == 5
-    code, out, err = run_cli("train", "--model", "cnn", "--epochs", "1", "--data-dir", tmp_path / "five",
-                             "--binary", "3")
+    code, _, err = run_cli("train", "--model", "cnn", "--epochs", "1", "--data-dir", tmp_path / "five",
+                           "--binary", "3")
     assert code == 0, err
 
 

@@ -16,12 +16,13 @@ and measured once on the test set.
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import re
 import shlex
+import signal
 import stat
-import sys
 import time
 import uuid
 
@@ -160,6 +161,8 @@ def check_storage(storage: str) -> None:
         raise fail("is a folder, not a journal file")
     if os.path.lexists(storage) and not stat.S_ISREG(os.stat(storage).st_mode):
         raise fail("is not a regular file (a device, pipe or socket)")
+    if os.path.exists(storage):
+        _check_journal_lines(storage, fail)
     probe = os.path.join(directory, f".{os.path.basename(storage)}.{os.getpid()}.probe")
     try:
         if os.path.exists(storage):
@@ -171,29 +174,54 @@ def check_storage(storage: str) -> None:
         raise fail(f"cannot be written ({e.strerror or e})") from None
 
 
+def _check_journal_lines(path: str, fail) -> None:
+    """Every complete line of an Optuna journal is a JSON record with an ``op_code`` (a last line
+    without its newline may be another worker's write in progress: Optuna skips it, so do we). Optuna
+    itself would append to a journal it cannot read and only then fail."""
+    try:
+        with open(path, "rb") as f:
+            for number, line in enumerate(f, start=1):
+                if not line.endswith(b"\n"):
+                    break
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    record = None
+                if not isinstance(record, dict) or not isinstance(record.get("op_code"), int):
+                    raise fail(f"not a journal Optuna can read (line {number} is not one of its records)")
+    except OSError as e:
+        raise fail(f"cannot be read ({e.strerror or e})") from None
+
+
 def open_storage(storage: str):
     """An Optuna storage: a database URL (``postgresql://...``, ``sqlite:///...``) or a journal file
-    path (checked by :func:`check_storage`). Errors name the storage without its password."""
+    path (checked by :func:`check_storage`, then replayed: one Optuna cannot read is refused before
+    anything is written to it). Errors name the storage without its password."""
     optuna = _optuna()
     check_storage(storage)
-    try:
-        if "://" in storage:
+    if "://" in storage:
+        try:
             return optuna.storages.RDBStorage(storage, engine_kwargs={"pool_pre_ping": True})
-        from optuna.storages.journal import JournalFileBackend
+        except (ImportError, ValueError, OSError) as e:
+            raise SweepError(_redact(f"cannot open storage {storage}: {e}", storage)) from None
+        except Exception as e:              # a database that does not answer: sqlalchemy's errors
+            if type(e).__module__.startswith(("sqlalchemy", "psycopg")):
+                raise SweepError(_redact(f"cannot open storage {storage}: {str(e).splitlines()[0]}", storage)) from None
+            raise
+    from optuna.storages.journal import JournalFileBackend
 
-        return optuna.storages.JournalStorage(JournalFileBackend(storage))
-    except (ImportError, ValueError, OSError) as e:
-        raise SweepError(_redact(f"cannot open storage {storage}: {e}", storage)) from None
-    except Exception as e:                  # a database that does not answer: sqlalchemy's errors
-        if type(e).__module__.startswith(("sqlalchemy", "psycopg")):
-            raise SweepError(_redact(f"cannot open storage {storage}: {str(e).splitlines()[0]}", storage)) from None
-        raise
+    try:
+        journal = optuna.storages.JournalStorage(JournalFileBackend(storage))
+        journal.get_all_studies()           # replays the journal, reading only
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, OSError) as e:
+        raise SweepError(f"storage {storage}: not a journal Optuna can read ({type(e).__name__}: "
+                         f"{str(e)[:200]})") from None
+    return journal
 
 
 def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
     """Create the study or load it. Commands started together on an empty database race to create
-    its tables (one gets a unique-key violation): the loser tries again after a pause. A journal
-    that Optuna cannot replay (not JSON, not its records) is a SweepError."""
+    its tables (one gets a unique-key violation): the loser tries again after a pause."""
     for attempt in range(attempts):
         try:
             return optuna.create_study(storage=open_storage(storage), study_name=study_name,
@@ -202,11 +230,6 @@ def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
             if "://" not in storage or attempt == attempts - 1:
                 raise
             time.sleep(0.5 * (attempt + 1))
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError, OSError) as e:
-            if "://" in storage:
-                raise
-            raise SweepError(f"storage {storage}: not a journal Optuna can read ({type(e).__name__}: "
-                             f"{str(e)[:200]})") from None
 
 
 def _quiet(optuna) -> None:
@@ -264,23 +287,23 @@ def worker(storage: str, study_name: str, n_trials: int, options: dict, index: i
                        callbacks=[callback] if callback is not None else None)
 
 
-def _worker_process(*args):
-    """A spawned worker: Ctrl-C (sent to the whole process group) ends it quietly with status 130;
-    the command that started it says 'interrupted'."""
-    try:
-        worker(*args)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
 def _spawn(ctx, args, threads):
-    """Start a worker process whose BLAS gets ``threads`` threads from the environment it inherits."""
+    """Start a worker process whose BLAS gets ``threads`` threads from the environment it inherits.
+    It starts with Ctrl-C ignored (an ignored signal stays ignored in the new interpreter), so a
+    Ctrl-C, which the terminal sends to every process of the group, reaches this process only: it
+    stops the workers (``_run_processes``) and the command says 'interrupted', no worker traceback."""
     saved = {k: os.environ.get(k) for k in BLAS_ENV}
     os.environ.update({k: str(threads) for k in BLAS_ENV})
     try:
-        proc = ctx.Process(target=_worker_process, args=args + (threads,), name=f"numnet-sweep-{args[4]}")
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:                                    # not the main thread: signals are not ours
+        handler = None
+    try:
+        proc = ctx.Process(target=worker, args=args + (threads,), name=f"numnet-sweep-{args[4]}")
         proc.start()
     finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -389,9 +412,8 @@ def _run_processes(study, storage, study_name, shares, options, threads, report,
 
 
 def _redact(text: str, url: str | None = None) -> str:
-    """``text`` (a database URL, or a message about ``url``) without the URL's password:
-    ``postgresql://user:***@host/db``."""
-    password = re.search(r"://[^:/@]*:([^@]*)@", url or "")
-    if password and password.group(1):
-        text = text.replace(password.group(1), "***")
-    return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", text)
+    """``text`` (a database URL, or a message about ``url``) without the URL's password, wherever
+    it appears: ``postgresql://user:***@host/db``. The password runs from the user's colon to the
+    URL's last '@' (the host part has none)."""
+    password = re.search(r"://[^:/@]*:(.*)@", url if url is not None else text)
+    return text.replace(password.group(1), "***") if password and password.group(1) else text
