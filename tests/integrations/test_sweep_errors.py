@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("optuna", reason="numnet sweep needs the optional extra 'sweep' (optuna)")
 
-from numnet.integrations import sweep  # noqa: E402
+from numnet.integrations import sweep, sweep_storage  # noqa: E402
 
 from ..helpers import ENV, assert_one_line, run_cli  # noqa: E402
 
@@ -64,8 +64,8 @@ def test_an_unreachable_database_does_not_print_its_password():
 
 def test_redact_removes_the_password_wherever_it_appears():
     url = "postgresql://user:p@ss:w0rd@host/db"
-    assert sweep._redact(url) == "postgresql://user:***@host/db"
-    assert "p@ss:w0rd" not in sweep._redact(f"cannot open {url}: password p@ss:w0rd refused", url)
+    assert sweep_storage.redact(url) == "postgresql://user:***@host/db"
+    assert "p@ss:w0rd" not in sweep_storage.redact(f"cannot open {url}: password p@ss:w0rd refused", url)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

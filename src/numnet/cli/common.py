@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 
-from numnet.files import json_text
+from numnet.files import json_text, nulls_for_nonfinite
 
 
 def _option_type(convert, accept, expected: str, name: str):
@@ -167,6 +167,15 @@ class Output:
     @property
     def show_progress(self) -> bool:
         return not self.as_json and sys.stderr.isatty()
+
+
+def report_divergence(out, error: str, history: list, seconds: float, epochs) -> int:
+    """A run whose numbers stopped being finite: said in one line, JSON with its history's nulls
+    said on purpose, nothing saved; exit status 1."""
+    out.warn(error)
+    out.emit({"diverged": True, "error": error, "test_accuracy": None, "test_loss": None, "train_seconds": seconds,
+              "epochs": epochs, "model_path": None, "history": nulls_for_nonfinite(history)})
+    return 1
 
 
 def check_save_target(path, option: str = "--save") -> str:

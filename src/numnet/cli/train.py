@@ -1,8 +1,6 @@
 """numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
 from __future__ import annotations
 
-from numnet.files import nulls_for_nonfinite
-
 from .common import (
     Output,
     add_data_option,
@@ -16,6 +14,7 @@ from .common import (
     non_negative_float,
     positive_float,
     positive_int,
+    report_divergence,
     seed_int,
 )
 
@@ -160,7 +159,7 @@ def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
                       resume=resumed is not None, iterations=args.iterations, sample=args.sample,
                       log_every=args.log_every)
     except numnet.Diverged as e:                           # exit 1, valid JSON, and nothing saved
-        diverged(out, str(e), history_rows(model), time.perf_counter() - start, args.epochs)
+        report_divergence(out, str(e), history_rows(model), time.perf_counter() - start, args.epochs)
         return None
     except KeyboardInterrupt:
         state = model.training_state
@@ -345,12 +344,3 @@ def check_classes(y_train, y_test, data_dir, out) -> int:
         out.warn(f"{where}: no training sample of class {', '.join(map(str, missing[:10]))}"
                  f"{' ...' if len(missing) > 10 else ''} (of {classes} classes 0..{classes - 1})")
     return classes
-
-
-def diverged(out, error: str, history: list, seconds: float, epochs) -> int:
-    """A run whose numbers stopped being finite: said in one line, JSON with its history's nulls
-    said on purpose, nothing saved; exit status 1."""
-    out.warn(error)
-    out.emit({"diverged": True, "error": error, "test_accuracy": None, "test_loss": None, "train_seconds": seconds,
-              "epochs": epochs, "model_path": None, "history": nulls_for_nonfinite(history)})
-    return 1

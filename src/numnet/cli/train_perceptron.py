@@ -9,7 +9,7 @@ def run_perceptron(args, out) -> int:
     import numnet
     from numnet.errors import NonFiniteError
 
-    from .train import diverged
+    from .common import report_divergence
 
     if args.binary is None:
         raise numnet.ConfigError("--model perceptron needs --binary D (a yes/no task: 'is it the digit D?')")
@@ -39,7 +39,7 @@ def run_perceptron(args, out) -> int:
     try:
         p.fit(x_train, y_train, epochs=epochs, seed=args.seed, pocket=True, progress=on_epoch)
     except NonFiniteError as e:                     # as the MLP's divergence: exit 1, valid JSON
-        return diverged(out, str(e), history, time.perf_counter() - start, epochs)
+        return report_divergence(out, str(e), history, time.perf_counter() - start, epochs)
     out.say("converged: an epoch without a mistake" if p.converged else
             "not converged: kept the weights of the epoch with the best training accuracy (pocket)")
     train_seconds = time.perf_counter() - start

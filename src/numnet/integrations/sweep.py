@@ -16,13 +16,11 @@ and measured once on the test set.
 """
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import re
 import shlex
 import signal
-import stat
 import time
 import uuid
 
@@ -30,8 +28,9 @@ import numpy as np
 
 from ..api import Sequential
 from ..data.datasets import load_mnist
-from ..errors import ConfigError, NumnetError
+from ..errors import ConfigError
 from ..train.recipe import Recipe, with_head
+from .sweep_storage import SweepError, check_storage, open_storage, redact, require_optuna
 
 #: the searched knobs' ranges
 LR_RANGE = (1e-4, 1e-2)               # MLP; a preset searches its own lr ×/÷ 10
@@ -43,18 +42,6 @@ WEIGHT_DECAY_RANGE = (1e-6, 1e-2)     # AdamW's decoupled decay (log-uniform)
 #: the keys of a suggested recipe that :class:`~numnet.train.recipe.Recipe` takes (besides ``arch``)
 RECIPE_KEYS = ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size", "seed")
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
-
-
-class SweepError(NumnetError):
-    """A sweep could not run: a worker process failed, or the storage cannot be opened."""
-
-
-def _optuna():
-    try:
-        import optuna
-    except ImportError:
-        raise ConfigError("numnet sweep needs Optuna: pip install 'numnet[sweep]'") from None
-    return optuna
 
 
 # the search space --------------------------------------------------------------------------------
@@ -143,82 +130,7 @@ def validation_split(n: int, fraction: float, seed: int):
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-# storage and study -------------------------------------------------------------------------------
-def check_storage(storage: str) -> None:
-    """Refuse, before any work, a storage that Optuna could not use: every check of ``--storage``
-    is here. A journal file must be a regular file (or a new one) that can be written, in an
-    existing folder that takes new files (Optuna puts its lock file beside the journal)."""
-    if "://" in storage:
-        return                                      # a database: its server answers (open_storage)
-    directory = os.path.dirname(os.path.abspath(storage))
-
-    def fail(problem):
-        return SweepError(f"storage {storage}: {problem}")
-
-    if not os.path.isdir(directory):
-        raise fail(f"folder {directory} does not exist")
-    if os.path.isdir(storage):
-        raise fail("is a folder, not a journal file")
-    if os.path.lexists(storage) and not stat.S_ISREG(os.stat(storage).st_mode):
-        raise fail("is not a regular file (a device, pipe or socket)")
-    if os.path.exists(storage):
-        _check_journal_lines(storage, fail)
-    probe = os.path.join(directory, f".{os.path.basename(storage)}.{os.getpid()}.probe")
-    try:
-        if os.path.exists(storage):
-            with open(storage, "ab"):               # an existing journal stays as it is
-                pass
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as e:
-        raise fail(f"cannot be written ({e.strerror or e})") from None
-
-
-def _check_journal_lines(path: str, fail) -> None:
-    """Every complete line of an Optuna journal is a JSON record with an ``op_code`` (a last line
-    without its newline may be another worker's write in progress: Optuna skips it, so do we). Optuna
-    itself would append to a journal it cannot read and only then fail."""
-    try:
-        with open(path, "rb") as f:
-            for number, line in enumerate(f, start=1):
-                if not line.endswith(b"\n"):
-                    break
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    record = None
-                if not isinstance(record, dict) or not isinstance(record.get("op_code"), int):
-                    raise fail(f"not a journal Optuna can read (line {number} is not one of its records)")
-    except OSError as e:
-        raise fail(f"cannot be read ({e.strerror or e})") from None
-
-
-def open_storage(storage: str):
-    """An Optuna storage: a database URL (``postgresql://...``, ``sqlite:///...``) or a journal file
-    path (checked by :func:`check_storage`, then replayed: one Optuna cannot read is refused before
-    anything is written to it). Errors name the storage without its password."""
-    optuna = _optuna()
-    check_storage(storage)
-    if "://" in storage:
-        try:
-            return optuna.storages.RDBStorage(storage, engine_kwargs={"pool_pre_ping": True})
-        except (ImportError, ValueError, OSError) as e:
-            raise SweepError(_redact(f"cannot open storage {storage}: {e}", storage)) from None
-        except Exception as e:              # a database that does not answer: sqlalchemy's errors
-            if type(e).__module__.startswith(("sqlalchemy", "psycopg")):
-                raise SweepError(_redact(f"cannot open storage {storage}: {str(e).splitlines()[0]}", storage)) from None
-            raise
-    from optuna.storages.journal import JournalFileBackend
-
-    try:
-        journal = optuna.storages.JournalStorage(JournalFileBackend(storage))
-        journal.get_all_studies()           # replays the journal, reading only
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError, OSError) as e:
-        raise SweepError(f"storage {storage}: not a journal Optuna can read ({type(e).__name__}: "
-                         f"{str(e)[:200]})") from None
-    return journal
-
-
+# study -------------------------------------------------------------------------------------------
 def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
     """Create the study or load it. Commands started together on an empty database race to create
     its tables (one gets a unique-key violation): the loser tries again after a pause."""
@@ -247,7 +159,7 @@ def _pruner(optuna, name):
 def objective(trial, options: dict, data) -> float:
     """One trial: train the suggested recipe on the split's training part, report the validation
     accuracy after each epoch (pruning stops it there), return the last validation accuracy."""
-    optuna = _optuna()
+    optuna = require_optuna()
     (x, y), (x_val, y_val), num_classes = data
     recipe = suggest(trial, options["model"], options.get("epochs"), options.get("seed", 0), num_classes)
     trial.set_user_attr("recipe", recipe)
@@ -273,7 +185,7 @@ def worker(storage: str, study_name: str, n_trials: int, options: dict, index: i
     ``callback(study, frozen_trial)`` after each trial (Optuna's callback signature)."""
     from threadpoolctl import threadpool_limits
 
-    optuna = _optuna()
+    optuna = require_optuna()
     _quiet(optuna)
     with threadpool_limits(limits=threads):
         (x_all, y_all), _, num_classes = load_data(options.get("data_dir"), options.get("limit"))
@@ -333,7 +245,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     test_accuracy, test_loss, trials, trials_run, complete, pruned, failed, jobs, blas_threads,
     wall_seconds}.
     """
-    optuna = _optuna()
+    optuna = require_optuna()
 
     if trials < 1 or jobs < 1:
         raise ConfigError("--trials and --jobs must be positive")
@@ -366,7 +278,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     wall = time.perf_counter() - start
     all_trials = study.get_trials(deepcopy=False)
     states = [t.state.name for t in all_trials]
-    result = {"study": study_name, "storage": storage if "://" not in storage else _redact(storage),
+    result = {"study": study_name, "storage": storage if "://" not in storage else redact(storage),
               "trials": len(all_trials), "trials_run": sum(t.user_attrs.get("run_id") == options["run_id"] for t in all_trials),
               "complete": states.count("COMPLETE"), "pruned": states.count("PRUNED"), "failed": states.count("FAIL"),
               "jobs": jobs, "blas_threads": threads, "wall_seconds": wall,
@@ -409,11 +321,3 @@ def _run_processes(study, storage, study_name, shares, options, threads, report,
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise SweepError(f"{len(failed)} of {len(procs)} worker processes failed (exit codes {failed})")
-
-
-def _redact(text: str, url: str | None = None) -> str:
-    """``text`` (a database URL, or a message about ``url``) without the URL's password, wherever
-    it appears: ``postgresql://user:***@host/db``. The password runs from the user's colon to the
-    URL's last '@' (the host part has none)."""
-    password = re.search(r"://[^:/@]*:(.*)@", url if url is not None else text)
-    return text.replace(password.group(1), "***") if password and password.group(1) else text
