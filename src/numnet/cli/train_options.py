@@ -28,7 +28,7 @@ def refuse_others(args, takes, what: str) -> None:
 
     extra = [flag for flag in given(args) if flag[2:].replace("-", "_") not in takes]
     if extra:
-        raise ConfigError(f"{what} takes none of {', '.join(extra)} (given; it would ignore them)")
+        raise ConfigError(f"{', '.join(extra)} {'does' if len(extra) == 1 else 'do'} not apply to {what}")
 
 
 def check(args) -> None:
