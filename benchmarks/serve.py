@@ -4,7 +4,7 @@ Two kinds of request, each its own run:
 
 * ``mnist``: an MNIST test digit as a 28×28 pixel array, ``"preprocess": false``, no activations
   (the smallest request: JSON in and out, one forward pass);
-* ``canvas``: what the page sends while you draw: its 280×280 pad reduced to 140×140 (a thick 7), which goes through
+* ``canvas``: what the page sends while you draw: its 280×280 pad reduced to 84×84 (a thick 7), which goes through
   MNIST's preparation (:func:`numnet.data.preprocess.to_mnist`), with every layer's activations in
   the answer; once from T threads, once from one thread (``canvas_alone``: one person drawing).
 
@@ -59,7 +59,7 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args(argv)
 
-    from tests.servemodel import SEVEN, raster
+    from tests.serve.servemodel import SEVEN, raster
 
     import numnet
     from numnet.inference.predictor import Predictor
@@ -74,7 +74,7 @@ def main(argv=None):
     mnist = [json.dumps({"pixels": d.tolist(), "preprocess": False, "activations": False}).encode() for d in xt[:100]]
     from numnet.data.preprocess import resize
 
-    pad = np.rint(resize(raster(SEVEN) / 255, 140, 140) * 255).astype(np.uint8)   # as the page sends it
+    pad = np.rint(resize(raster(SEVEN) / 255, 84, 84) * 255).astype(np.uint8)   # as the page sends it
     canvas = [json.dumps({"pixels": pad.tolist()}).encode()]
     server = make_server(Predictor(model, name=args.model or "default"), "127.0.0.1", 0)
     thread = start_in_thread(server)

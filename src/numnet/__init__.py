@@ -37,7 +37,7 @@ _EXPORTS = {
     "data.datasets": ["load_mnist"],
     "data.augment": ["RandomAffine"],
     "data.imagefile": ["ImageError"],
-    "errors": ["ConfigError", "DatasetError", "ExportError", "ModelFileError", "NumnetError"],
+    "errors": ["ConfigError", "DatasetError", "ExportError", "ModelFileError", "NumnetError", "OutputError"],
     "views.gradcheck": ["check_gradients"],
     "train.gradients": ["numerical_gradient"],
     "layers": ["AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "Layer",

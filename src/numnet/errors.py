@@ -22,7 +22,12 @@ class ConfigError(NumnetError):
 
 
 class ExportError(NumnetError):
-    """The model cannot be exported (unsupported layer, unknown input shape, unwritable target...)."""
+    """The model cannot be exported (unsupported layer, unknown input shape...)."""
+
+
+class OutputError(NumnetError):
+    """A file cannot be written where asked: a folder, a special file, a read-only file, an input of
+    the command, a missing or full folder (the policy in :mod:`numnet.files`)."""
 
 
 class NonFiniteError(NumnetError):

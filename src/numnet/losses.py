@@ -12,10 +12,8 @@ from .kernels import engine
 
 class Loss:
     """A loss on the last layer's output. Besides ``forward``/``backward`` it says how that output
-    reads as a prediction: class probabilities (softmax of the logits) and class ids (their argmax)."""
-
-    #: with one output, the loss takes 0/1 labels and the output answers "is it class 1?"
-    one_output_binary = False
+    reads as a prediction (``link``): class probabilities and class ids, which every reader of a model
+    (``predict_proba``, the ONNX graph, serve) takes from here."""
 
     def __call__(self, output, target):
         return self.forward(output, target)
@@ -23,13 +21,30 @@ class Loss:
     def config(self):
         return {"type": type(self).__name__}
 
+    def link(self, width: int) -> str:
+        """How ``width`` outputs read as class probabilities: ``"softmax"`` — p = softmax(z), K = width
+        classes; or one output that answers "is it class 1?" with p, the two classes [1 − p, p]:
+        ``"sigmoid"`` — p = σ(z) of a logit z — or ``"probability"`` — p is the output itself
+        (clipped to 0..1), for a loss that compares it with the 0/1 target directly."""
+        return "softmax"
+
     def probabilities(self, out):
-        """Class probabilities (N, K) from the output: softmax of the logits."""
-        return softmax(out)
+        """Class probabilities (N, K) from the output, as ``link`` says: softmax of the logits, or
+        for one output the two columns [1 − p, p]."""
+        link = self.link(out.shape[-1])
+        if link == "softmax":
+            return softmax(out)
+        p = out[:, 0].astype(np.float64)
+        p = sigmoid(p) if link == "sigmoid" else np.clip(p, 0, 1)
+        return np.stack([1 - p, p], axis=1).astype(out.dtype)
 
     def predicted_labels(self, out):
-        """Class ids (N,) from the output: argmax of the logits."""
-        return out.argmax(axis=1)
+        """Class ids (N,) from the output: argmax of the logits, or for one output 1 where p > 0.5
+        (for p = σ(z): where z > 0)."""
+        link = self.link(out.shape[-1])
+        if link == "softmax":
+            return out.argmax(axis=1)
+        return (out[:, 0] > (0 if link == "sigmoid" else 0.5)).astype(np.intp)
 
 
 def _as_one_hot(target, z):
@@ -117,26 +132,7 @@ class LogSoftmaxNLL(Loss):
         return da - np.exp(self.log_p) * np.sum(da, axis=1, keepdims=True)
 
 
-class _OnOutputs(Loss):
-    """MSE and MAE compare the output itself with the target. K outputs: integer labels become
-    one-hot rows. One output: the targets are 0/1 and the output (the sigmoid that ``numnet train``
-    puts on top) is read as p = P(class 1): probabilities [1 − p, p], class 1 where p > 0.5."""
-
-    one_output_binary = True
-
-    def probabilities(self, out):
-        if out.shape[-1] == 1:
-            p = np.clip(out[:, 0], 0, 1)
-            return np.stack([1 - p, p], axis=1).astype(out.dtype)
-        return softmax(out)
-
-    def predicted_labels(self, out):
-        if out.shape[-1] == 1:
-            return (out[:, 0] > 0.5).astype(np.intp)
-        return out.argmax(axis=1)
-
-
-class MSE(_OnOutputs):
+class MSE(Loss):
     """Mean squared error of tutorial 5: L = (1/N) Σ_n Σ_k (ŷ − y)² / K;  dL/dŷ = 2(ŷ − y) / (N·K).
 
     Integer labels are one-hot encoded first. (Mean over every element, as ``nn.MSELoss``.)
@@ -149,8 +145,12 @@ class MSE(_OnOutputs):
     def backward(self):
         return 2 * self.diff / self.diff.size
 
+    def link(self, width: int) -> str:
+        """One output (``--binary D``: a sigmoid output against 0/1 targets): the output is p itself."""
+        return "probability" if width == 1 else "softmax"
 
-class MAE(_OnOutputs):
+
+class MAE(Loss):
     """Mean absolute error of tutorial 5: L = mean |ŷ − y|;  dL/dŷ = sign(ŷ − y) / (N·K)."""
 
     def forward(self, y_hat, target):
@@ -159,6 +159,10 @@ class MAE(_OnOutputs):
 
     def backward(self):
         return np.sign(self.diff) / self.diff.size
+
+    def link(self, width: int) -> str:
+        """One output (``--binary D``: a sigmoid output against 0/1 targets): the output is p itself."""
+        return "probability" if width == 1 else "softmax"
 
 
 class BinaryCrossEntropy(Loss):
@@ -170,8 +174,6 @@ class BinaryCrossEntropy(Loss):
     sigmoids, each with its own BCE).
     """
 
-    one_output_binary = True
-
     def forward(self, z, target):
         y = _target_like(target, z)                         # labels (N,) and K > 1 outputs: one-hot
         self.a, self.y = sigmoid(z), y
@@ -180,19 +182,9 @@ class BinaryCrossEntropy(Loss):
     def backward(self):
         return (self.a - self.y) / self.a.size
 
-    def probabilities(self, out):
-        """One output: the two columns [1 − p, p] with p = σ(z) (it answers "is it class 1?");
-        K outputs: softmax of the logits."""
-        if out.shape[-1] == 1:
-            p = sigmoid(out[:, 0].astype(np.float64))
-            return np.stack([1 - p, p], axis=1).astype(out.dtype)
-        return softmax(out)
-
-    def predicted_labels(self, out):
-        """One output: 1 where σ(z) > 0.5, i.e. z > 0; K outputs: argmax of the logits."""
-        if out.shape[-1] == 1:
-            return (out[:, 0] > 0).astype(np.intp)
-        return out.argmax(axis=1)
+    def link(self, width: int) -> str:
+        """One output: ``"sigmoid"`` (it answers "is it class 1?" with p = σ(z)); K outputs: softmax."""
+        return "sigmoid" if width == 1 else "softmax"
 
 
 def rmse(y_hat, y) -> float:

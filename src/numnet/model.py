@@ -148,9 +148,10 @@ class Sequential:
     # inference --------------------------------------------------------------------------------
     @property
     def binary(self) -> bool:
-        """A one-output sigmoid classifier (trained with binary cross-entropy): it answers "is it
-        class 1?" with p = σ(z), and predicts 1 when p > 0.5."""
-        return isinstance(self.loss, losses.BinaryCrossEntropy) and self._out_width() == 1
+        """A one-output classifier (``--binary D``): it answers "is it class 1?" with p — σ(z) with
+        binary cross-entropy, the output itself with MSE or MAE (``Loss.link``) — and predicts 1 when
+        p > 0.5."""
+        return self.loss.link(self._out_width()) != "softmax"
 
     def _out_width(self):
         last = next((layer for layer in reversed(self.layers) if isinstance(layer, Dense)), None)

@@ -117,10 +117,11 @@ def test_save_preprocessed_into_an_existing_folder_loses_no_prediction(model_and
     seen = tmp_path / "seen"
     (seen / "seven.png").mkdir(parents=True)            # the name predict wants is taken by a folder
     code, out, err = run_cli("predict", model, good, "--json", "--save-preprocessed", seen)
-    assert code == 2, err
+    assert code == 0, err
     result = json.loads(out)
     assert result["predictions"][0]["prediction"] == 7
-    assert "cannot write" in result["errors"][0]["error"]
+    assert result["predictions"][0]["preprocessed"] == str(seen / "seven.preprocessed.png")   # the next free name
+    assert (seen / "seven.png").is_dir() and Image.open(seen / "seven.preprocessed.png").size == (28, 28)
     assert "Traceback" not in err
     seen2 = tmp_path / "seen2"
     seen2.mkdir()

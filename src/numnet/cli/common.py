@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import stat
 import sys
 
 from numnet.files import json_text, nulls_for_nonfinite
@@ -176,67 +175,6 @@ def report_divergence(out, error: str, history: list, seconds: float, epochs) ->
     out.emit({"diverged": True, "error": error, "test_accuracy": None, "test_loss": None, "train_seconds": seconds,
               "epochs": epochs, "model_path": None, "history": nulls_for_nonfinite(history)})
     return 1
-
-
-def check_save_target(path, option: str = "--save") -> str:
-    """Fail early (before any training) unless ``path`` names a regular file or a new file in an
-    existing, writable folder. Returns the path to write: through a symbolic link, its target.
-
-    Refused: an empty path, a folder, a device node or other special file (/dev/full), a path
-    whose folder is missing, not a folder, or does not take new files (/proc, read-only mounts):
-    this is probed by creating and removing an empty file there, as the atomic save will.
-    """
-    from numnet.errors import ConfigError
-
-    def fail(problem):
-        return ConfigError(f"{option} {path!r}: {problem}")
-
-    if path is None or not str(path).strip():
-        raise fail("empty path")
-    real = os.path.realpath(os.fspath(path))             # write through symbolic links
-    if os.path.isdir(real) or str(path).endswith(os.sep):
-        raise fail("is a directory, not a file")
-    if os.path.lexists(real):
-        mode = os.stat(real).st_mode
-        if not stat.S_ISREG(mode):
-            raise fail("exists and is not a regular file (a device, pipe or socket)")
-    directory = os.path.dirname(real)
-    if not os.path.exists(directory):
-        raise fail(f"folder {directory} does not exist")
-    if not os.path.isdir(directory):
-        raise fail(f"{directory} is not a folder")
-    probe = os.path.join(directory, f".{os.path.basename(real)}.{os.getpid()}.probe")
-    try:
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise fail(f"folder {directory} does not take new files ({e.strerror or e})") from None
-    return real
-
-
-def check_output_folder(path, option: str) -> str:
-    """Make sure ``path`` is a folder that takes new files (created if missing), before any work."""
-    from numnet.errors import ConfigError
-
-    def fail(problem):
-        return ConfigError(f"{option} {path!r}: {problem}")
-
-    if path is None or not str(path).strip():
-        raise fail("empty path")
-    if os.path.exists(path) and not os.path.isdir(path):
-        raise fail("exists and is not a folder")
-    try:
-        os.makedirs(path, exist_ok=True)
-    except OSError as e:
-        raise fail(f"cannot create the folder ({e.strerror or e})") from None
-    probe = os.path.join(path, f".numnet.{os.getpid()}.probe")
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-    except OSError as e:
-        raise fail(f"the folder does not take new files ({e.strerror or e})") from None
-    return path
 
 
 def layer_sizes(layers, outputs: int) -> str:

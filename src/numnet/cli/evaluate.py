@@ -1,4 +1,5 @@
-"""numnet evaluate: test loss and accuracy, per-class precision/recall/F1, confusion matrix."""
+"""numnet evaluate: test loss and accuracy, per-class precision/recall/F1, confusion matrix (for an
+"is it a D?" model, of its two classes: 0 = not D, 1 = D)."""
 from __future__ import annotations
 
 from .common import Output, add_data_option, add_json_option, check_model_data, load_data
@@ -16,16 +17,17 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
-    from numnet.views.evaluation import evaluate_classifier
+    from numnet.views.evaluation import evaluate_classifier, labels_for
 
     out = Output(args.json)
     model = numnet.load(args.model)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
     check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
-    report = evaluate_classifier(model, x_test, y_test)
+    report = evaluate_classifier(model, x_test, labels_for(model, y_test))
     report.pop("_arrays")
     render(report, out, len(y_test))
-    out.emit({k: report[k] for k in ("accuracy", "loss", "per_class", "macro", "confusion_matrix")})
+    out.emit({k: report[k] for k in ("accuracy", "loss", "per_class", "macro", "confusion_matrix", "positive_digit")
+              if k in report})
     return 0
 
 
@@ -34,11 +36,15 @@ def render(report, out, n):
 
     console = out.console()
     console.print(f"[bold]test accuracy {report['accuracy']:.4f}[/]   loss {report['loss']:.4f}   ({n} samples)")
+    digit = report.get("positive_digit")
+    if digit is not None:
+        console.print(f"'is it a {digit}?': class 1 = {digit}, class 0 = not {digit} (any other digit)")
+    names = [f"{row['class']} ({row['name']})" if "name" in row else str(row["class"]) for row in report["per_class"]]
     t = Table(title="per class", title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
         t.add_column(col, justify="right")
-    for row in report["per_class"]:
-        t.add_row(str(row["class"]), f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
+    for row, name in zip(report["per_class"], names):
+        t.add_row(name, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
                   str(row["support"]))
     m = report["macro"]
     t.add_section()
@@ -49,8 +55,8 @@ def render(report, out, n):
     c = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
     c.add_column("true", justify="right", style="bold")
     for k in range(len(cm)):
-        c.add_column(str(k), justify="right")
+        c.add_column(names[k], justify="right")
     for k, row in enumerate(cm):
-        c.add_row(str(k), *[(f"[green]{v}[/]" if j == k else (f"[red]{v}[/]" if v else "[dim]·[/]"))
+        c.add_row(names[k], *[(f"[green]{v}[/]" if j == k else (f"[red]{v}[/]" if v else "[dim]·[/]"))
                             for j, v in enumerate(row)])
     console.print(c)

@@ -19,6 +19,7 @@ def add_parser(sub):
 def run(args) -> int:
     import numnet
     from numnet.errors import ConfigError
+    from numnet.views.evaluation import class_names, labels_for
     from numnet.views.explain import explain
 
     out = Output(args.json)
@@ -27,8 +28,9 @@ def run(args) -> int:
     check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
     if not 0 <= args.index < len(x_test):
         raise ConfigError(f"--index {args.index}: the test set has digits 0 to {len(x_test) - 1}")
-    result = explain(model, x_test[args.index], int(y_test[args.index]))
-    render(result, out, args.index, x_test[args.index])
+    label = int(y_test[args.index])
+    result = explain(model, x_test[args.index], int(labels_for(model, [label])[0]), label=label)
+    render(result, out, args.index, x_test[args.index], class_names(model, len(result["output"]["probabilities"])))
     out.emit({"index": args.index, **result})
     return 0
 
@@ -58,7 +60,7 @@ def _ascii_digit(img):
     return "\n".join(rows)
 
 
-def render(r, out, index, image):
+def render(r, out, index, image, names):
     from rich.markup import escape
 
     c = out.console()
@@ -78,17 +80,25 @@ def render(r, out, index, image):
         if s.get("note"):
             c.print(f"    [yellow]{escape(s['note'])}[/]")
 
-    c.rule(f"[bold]test digit {index}: label {o['label']}")
+    digit = o.get("positive_digit")
+    target = f" → target {o['target']} ({'is' if o['target'] else 'not'} a {digit})" if digit is not None else ""
+    c.rule(f"[bold]test digit {index}: label {o['label']}{target}")
     if getattr(image, "shape", None) == (28, 28):
         c.print(escape(_ascii_digit(image)), style="cyan")
     c.rule("[bold]forward")
     for s in r["forward"]:
         step(s, "")
-    probs = "  ".join(f"{k}: {p:.3f}" if k != o["prediction"] else f"[bold green]{k}: {p:.3f}[/]"
+    names = [name if name == str(k) else f"{k} ({name})" for k, name in enumerate(names)]    # 1 (7), 0 (not 7)
+    probs = "  ".join(f"{names[k]}: {p:.3f}" if k != o["prediction"] else f"[bold green]{names[k]}: {p:.3f}[/]"
                       for k, p in enumerate(o["probabilities"]))
-    c.print(f"[bold]p = softmax({escape(o['logits'])})[/] = [{probs}]".replace("= [", "= \\["))
-    verdict = "[green]correct[/]" if o["prediction"] == o["label"] else "[red]wrong[/]"
-    c.print(f"prediction {o['prediction']} (label {o['label']}, {verdict})")
+    if o.get("link") in ("sigmoid", "probability"):                # one output: p answers "is it 1?"
+        p = f"σ({o['logits']})" if o["link"] == "sigmoid" else o["logits"]
+        c.print(f"[bold]p = {escape(p)}[/] = {o['probabilities'][1]:.4f}: \\[1 − p, p] = \\[{probs}]")
+    else:
+        c.print(f"[bold]p = softmax({escape(o['logits'])})[/] = \\[{probs}]")
+    verdict = "[green]correct[/]" if o["prediction"] == o["target"] else "[red]wrong[/]"
+    truth = f"target {o['target']}" if digit is not None else f"label {o['label']}"
+    c.print(f"prediction {o['prediction']} ({truth}, {verdict})")
     c.print(f"[bold]{escape(o['equation'])}[/] = [bold]{o['loss']:.6g}[/]")
     c.rule("[bold]backward (chain rule)")
     for s in r["backward"]:

@@ -15,7 +15,7 @@ def add_parser(sub):
                                    "differences against h; perceptron: decision boundaries on a separable set and "
                                    "on XOR. Needs matplotlib: pip install 'numnet[plot]'.")
     p.add_argument("figure", choices=FIGURES)
-    p.add_argument("--out", default=".", metavar="DIR", help="folder for the PNG (default: here)")
+    p.add_argument("--out", default=".", metavar="DIR", help="folder for the PNG (default: here; created if missing)")
     p.add_argument("--limit", type=int, default=10000, metavar="N",
                    help="vanishing: training images for the epoch (default 10000)")
     add_data_option(p)
@@ -25,11 +25,13 @@ def add_parser(sub):
 
 def run(args) -> int:
     import numnet
+    from numnet.files import check_folder
     from numnet.views import figures as seedplots
     from numnet.views.report import pyplot_or_explain
 
     out = Output(args.json)
     plt = pyplot_or_explain()
+    check_folder(args.out, "--out", [seedplots.FILES[args.figure] + ".png"])     # before any work
     data = {}
     if args.figure == "activations":
         path = seedplots.draw_activations(plt, args.out)

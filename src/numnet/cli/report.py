@@ -21,14 +21,18 @@ def run(args) -> int:
     import os
 
     import numnet
-    from numnet.views.report import make_report, pyplot_or_explain
+    from numnet.files import check_folder
+    from numnet.views.evaluation import labels_for
+    from numnet.views.report import FILES, make_report, pyplot_or_explain
 
     out = Output(args.json)
     pyplot_or_explain()                                  # say how to install matplotlib before any work
+    check_folder(args.out, "--out", FILES, inputs=[args.model])
     model = numnet.load(args.model)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
     check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
-    result = make_report(model, x_test, y_test, args.out, title=f"numnet report: {os.path.basename(args.model)}")
+    result = make_report(model, x_test, labels_for(model, y_test), args.out,
+                         title=f"numnet report: {os.path.basename(args.model)}", what="--out", inputs=[args.model])
     ev = result["evaluation"]
     out.say(f"test accuracy {ev['accuracy']:.4f} (loss {ev['loss']:.4f})")
     for f in result["figures"]:

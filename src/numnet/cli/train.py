@@ -1,12 +1,13 @@
 """numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
 from __future__ import annotations
 
+from numnet.files import check_target
+
 from .common import (
     Output,
     add_data_option,
     add_json_option,
     add_network_options,
-    check_save_target,
     fraction,
     init_name,
     layer_sizes,
@@ -102,9 +103,10 @@ def run(args) -> int:
     check(args)                                            # options this run would ignore: refused first
     out = Output(args.json)
     use_engine(args.engine, out)
-    save_path = check_save_target(args.save) if args.save is not None else None   # before any work
+    inputs = [args.init_from, args.resume]                 # before any work; a checkpoint is its run's own file
+    save_path = check_target(args.save, "--save", inputs=inputs) if args.save is not None else None
     checkpoint = args.checkpoint if args.checkpoint is not None else args.resume
-    checkpoint_path = check_save_target(checkpoint, "--checkpoint") if checkpoint is not None else None
+    checkpoint_path = check_target(checkpoint, "--checkpoint", inputs=inputs[:1]) if checkpoint is not None else None
     resumed = load_checkpoint(args)
     if args.model == "perceptron":
         from .train_perceptron import run_perceptron
@@ -231,16 +233,15 @@ def make_recipe(args, resumed):
 def training_data(args, recipe, out):
     """((x_train, y_train), (x_test, y_test), outputs): the data set (a bad spec refused first), its
     labels checked, 'is it a D?' labels with --binary, the training set cut to --limit."""
-    import numpy as np
-
     import numnet
+    from numnet.data.datasets import binary_labels
 
     if args.data_dir is None:
         recipe.check()                                     # a bad spec fails before the data is read
     (x_train, y_train), (x_test, y_test) = load_data(args.data_dir)
     classes = check_classes(y_train, y_test, args.data_dir, out)
     if args.binary is not None:                            # "is it a D?": labels 1 and 0
-        y_train, y_test = (y_train == args.binary).astype(np.int64), (y_test == args.binary).astype(np.int64)
+        y_train, y_test = binary_labels(y_train, args.binary), binary_labels(y_test, args.binary)
     if args.limit:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     if len(x_train) < 2:
@@ -277,6 +278,8 @@ def report(args, recipe, model, test, save_path, train_seconds, workers, out) ->
     """Measure on the test set, save, print and emit the JSON; exit 1 below --min-accuracy."""
     import numpy as np
 
+    from numnet.io.serialize import save
+
     x_test, y_test = test
     test_loss, test_accuracy = model.evaluate(x_test, y_test)
     model.info.update({"model": args.model, "arch": recipe.arch, "recipe": recipe.training,
@@ -290,7 +293,7 @@ def report(args, recipe, model, test, save_path, train_seconds, workers, out) ->
         outs = np.concatenate([model.forward(model.prepare(x_test[i:i + 2000])) for i in range(0, len(x_test), 2000)])
         test_rmse = rmse(outs, _target_like(y_test, outs))
     if save_path is not None:
-        model.save(save_path)                              # saved before anything more is printed
+        save(model, save_path, what="--save", keep=True)   # before anything more is printed; a failure keeps it elsewhere
     out.say(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}" + (f", RMSE {test_rmse:.4f}" if test_rmse else "")
             + f") after {train_seconds:.1f} s")
     if save_path is not None:

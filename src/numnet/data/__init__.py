@@ -3,13 +3,15 @@ files turned into MNIST-like digits.
 
 May import: functional, errors. The MNIST files themselves lie in ``data/mnist/``.
 
-* :mod:`.datasets` — ``load_mnist``, label checks;  :mod:`.idx` — read and write IDX files;
+* :mod:`.datasets` — ``load_mnist``, label checks, "is it a D?" labels;
+* :mod:`.idx` — read and write IDX files;
 * :mod:`.augment` — random shifts and affine maps of a batch;
 * :mod:`.imagefile`, :mod:`.preprocess` — read an image file safely and make it look like MNIST.
 """
 from .augment import RandomAffine
-from .datasets import check_labels, load_mnist, num_classes
+from .datasets import binary_labels, check_labels, load_mnist, num_classes
 from .idx import read_idx, write_idx
 from .imagefile import ImageError
 
-__all__ = ["ImageError", "RandomAffine", "check_labels", "load_mnist", "num_classes", "read_idx", "write_idx"]
+__all__ = ["ImageError", "RandomAffine", "binary_labels", "check_labels", "load_mnist", "num_classes", "read_idx",
+           "write_idx"]

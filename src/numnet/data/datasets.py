@@ -98,6 +98,12 @@ def check_labels(y, num_classes: int, where: str = "labels") -> None:
         raise DatasetError(f"{where}: label {bad:g} is outside 0..{num_classes - 1} ({num_classes} classes)")
 
 
+def binary_labels(y, digit: int) -> np.ndarray:
+    """The labels of the yes/no task "is it the digit D?" (``numnet train --binary D``): 1 where the
+    label is ``digit``, else 0."""
+    return (np.asarray(y) == digit).astype(np.int64)
+
+
 def load_mnist(data_dir: str | os.PathLike | None = None):
     """Load MNIST-style data: ``(x_train, y_train), (x_test, y_test)`` as read-only uint8 arrays.
 

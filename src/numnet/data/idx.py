@@ -16,6 +16,7 @@ MemoryError or a hang.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import struct
@@ -24,6 +25,7 @@ import zlib
 import numpy as np
 
 from ..errors import DatasetError
+from ..files import write_file
 
 # dtype code -> big-endian numpy dtype, as in the IDX specification
 IDX_DTYPES = {
@@ -110,7 +112,8 @@ def read_idx(path, max_bytes: int = MAX_PAYLOAD_BYTES) -> np.ndarray:
 
 
 def write_idx(path, array: np.ndarray, compress: bool | None = None) -> None:
-    """Write ``array`` as an IDX file; gzipped when ``compress`` (default: path ends in .gz)."""
+    """Write ``array`` as an IDX file, gzipped when ``compress`` (default: path ends in .gz), by the
+    output-file policy (:func:`numnet.files.write_file`)."""
     path = os.fspath(path)
     array = np.asarray(array)
     code = _CODES.get(array.dtype.newbyteorder("="))
@@ -122,9 +125,10 @@ def write_idx(path, array: np.ndarray, compress: bool | None = None) -> None:
         compress = path.endswith(".gz")
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     payload = np.ascontiguousarray(array, dtype=IDX_DTYPES[code]).tobytes()
-    opener = gzip.open if compress else open
-    tmp = path + ".part"
-    with opener(tmp, "wb") as f:
-        f.write(header)
-        f.write(payload)
-    os.replace(tmp, path)
+
+    def fill(f):
+        with gzip.GzipFile(filename="", mode="wb", fileobj=f) if compress else contextlib.nullcontext(f) as out:
+            out.write(header)
+            out.write(payload)
+
+    write_file(path, fill, "IDX file")

@@ -67,12 +67,28 @@ def parse_pixels(pixels) -> np.ndarray:
     for i, row in enumerate(pixels):
         if len(row) != w:
             raise RequestError(f"'pixels' rows must have equal lengths (row 0 has {w}, row {i} has {len(row)})")
-        for v in row:
-            if type(v) not in (int, float):
-                raise RequestError(f"'pixels' row {i}: {_short(v)} is not a number")
-            if not 0 <= v <= 255:       # also false for NaN
-                raise RequestError(f"'pixels' row {i}: {_short(v)} is outside 0..255")
-    return np.rint(np.array(pixels, dtype=np.float64)).astype(np.uint8)
+        if not _NUMBER_TYPES.issuperset(map(type, row)):         # a C-speed scan of each row's types
+            _check_row(i, row)
+    try:
+        a = np.array(pixels, dtype=np.float64)
+    except OverflowError:                                          # an integer beyond float64
+        a = None
+    if a is None or not ((a >= 0) & (a <= 255)).all():            # the comparisons are false for NaN
+        for i, row in enumerate(pixels):
+            _check_row(i, row)
+    return np.rint(a).astype(np.uint8)
+
+
+_NUMBER_TYPES = frozenset((int, float))
+
+
+def _check_row(i: int, row: list):
+    """Raise RequestError naming the first value of row ``i`` that is not a number in 0..255."""
+    for v in row:
+        if type(v) not in _NUMBER_TYPES:
+            raise RequestError(f"'pixels' row {i}: {_short(v)} is not a number")
+        if not 0 <= v <= 255:       # also false for NaN
+            raise RequestError(f"'pixels' row {i}: {_short(v)} is outside 0..255")
 
 
 def _short(value) -> str:

@@ -11,8 +11,11 @@ The graph, for a model whose samples have shape S (``model.input_shape``, e.g. (
   - ``"uint8"``: uint8 pixels 0..255, cast to float and then multiplied by 1/255;
   - ``"scaled"``: floats as the model's first layer sees them (no scaling), for models trained on
     float data, which ``Sequential.prepare`` also passes through unchanged.
-* outputs ``logits`` (batch, K): the last layer's output, whose argmax is ``model.predict``, and
-  ``probabilities`` (batch, K): their softmax, ``model.predict_proba``.
+* outputs ``logits`` (batch, K): the last layer's output, and ``probabilities``: what
+  ``model.predict_proba`` gives, read from the logits as the model's loss says (``Loss.link``):
+  their softmax (batch, K), or for a one-output model (``--binary D``) the two columns [1 − p, p]
+  (batch, 2) with p = σ(z) (binary cross-entropy) or p = the output clipped to 0..1 (MSE, MAE).
+  The argmax of ``probabilities`` is ``model.predict``.
 
 Layers, dispatched on ``type(layer).__name__``:
 
@@ -46,6 +49,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ExportError, NumnetError
+from ..files import write_file
 from ..functional import PIXEL_SCALE  # x = pixel / 255, as the model scales uint8 input
 from .onnx_sequence import CONVERTERS as _SEQUENCE_CONVERTERS
 from .onnx_sequence import dense_on_tokens
@@ -276,12 +280,12 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, 
     if len(shape) != 1:
         raise ExportError(f"the model outputs samples of shape {shape}; ONNX export needs (classes,) rows")
     g.nodes.append(helper.make_node("Identity", [x], ["logits"], name="logits/Identity"))
-    g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities/Softmax", axis=1))
     k = shape[0]
+    classes = _probabilities(g, model.loss.link(k), k)
     graph = helper.make_graph(
         g.nodes, "numnet", [helper.make_tensor_value_info("input", in_type, ["batch", *sample_shape(model, input_shape)])],
         [helper.make_tensor_value_info("logits", g.elem_type, ["batch", k]),
-         helper.make_tensor_value_info("probabilities", g.elem_type, ["batch", k])],
+         helper.make_tensor_value_info("probabilities", g.elem_type, ["batch", classes])],
         initializer=g.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", int(opset))], producer_name="numnet",
                               producer_version=__version__,
@@ -296,34 +300,41 @@ def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, 
     return proto
 
 
+def _probabilities(g, link, k) -> int:
+    """The ``probabilities`` output from ``logits`` as ``Loss.link`` reads them; returns its width.
+    softmax: Softmax(axis=1), K columns; one output z: p = σ(z) (sigmoid) or Clip(z, 0, 1)
+    (probability), then Concat(1 − p, p), 2 columns."""
+    helper = g.onnx.helper
+    if link == "softmax":
+        g.nodes.append(helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities/Softmax", axis=1))
+        return k
+    if link not in ("sigmoid", "probability") or k != 1:
+        raise ExportError(f"the model's loss reads its {k} outputs as {link!r}, which has no ONNX form here")
+    if link == "sigmoid":
+        p = g.node("Sigmoid", ["logits"], "probabilities.p")                           # p = σ(z)
+    else:
+        p = g.node("Clip", ["logits", g.const("zero", 0.0), g.const("one", 1.0)], "probabilities.p")
+    q = g.node("Sub", [g.const("one", 1.0), p], "probabilities.not")                  # 1 − p
+    g.nodes.append(helper.make_node("Concat", [q, p], ["probabilities"], name="probabilities/Concat", axis=1))
+    return 2
+
+
 _INPUT_DOC = {"pixels": "float pixels 0..255 (scaled by 1/255 in the graph)",
               "uint8": "uint8 pixels 0..255 (cast and scaled by 1/255 in the graph)",
               "scaled": "floats as the model's first layer takes them (no scaling)"}
 
 
-def export(model, path, input: str = "pixels", input_shape=None, opset: int = OPSET, dtype=None) -> dict:
-    """Write the model to ``path`` as ONNX (arguments as :func:`to_onnx`), atomically (a temporary
-    file in the same folder, then renamed). Returns {path, bytes, opset, input, input_shape, dtype,
+def export(model, path, input: str = "pixels", input_shape=None, opset: int = OPSET, dtype=None, *,
+           what: str = "ONNX file", inputs=()) -> dict:
+    """Write the model to ``path`` as ONNX (arguments as :func:`to_onnx`) by the output-file policy
+    (:func:`numnet.files.write_file`: atomically, never over a special file or one of ``inputs``;
+    ``what`` names the target in errors). Returns {path, bytes, opset, input, input_shape, dtype,
     nodes, initializers, seconds}."""
     start = time.perf_counter()
     proto = to_onnx(model, input=input, input_shape=input_shape, opset=opset, dtype=dtype)
     data = proto.SerializeToString()
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ExportError(f"{path}: is a directory")
-    if not os.path.isdir(directory):
-        raise ExportError(f"{path}: folder {directory} does not exist")
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.part")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise ExportError(f"{path}: cannot write ({e.strerror or e})") from None
-    return {"path": path, "bytes": len(data), "opset": int(opset), "input": input,
+    write_file(path, lambda f: f.write(data), what, inputs=inputs)
+    return {"path": os.fspath(path), "bytes": len(data), "opset": int(opset), "input": input,
             "input_shape": list(sample_shape(model, input_shape)),
             "dtype": np.dtype(model.dtype if dtype is None else dtype).name, "nodes": len(proto.graph.node),
             "initializers": len(proto.graph.initializer), "seconds": time.perf_counter() - start}

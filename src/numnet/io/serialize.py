@@ -1,8 +1,8 @@
 """Saving and loading models: one ``.npz`` file holding every parameter and buffer array (entries
 'k.name' for layer k, 'k.child.name' for its child layers) and a JSON entry ``__config__`` (the
 architecture, loss, dtype, history and training info). No pickle anywhere (``allow_pickle=False``);
-sizes are checked before anything is allocated; files are written atomically (a temporary file
-renamed over the target)."""
+sizes are checked before anything is allocated; files are written by the output-file policy
+(:mod:`numnet.files`: a temporary file renamed over the target, never over a special file)."""
 from __future__ import annotations
 
 import json
@@ -16,7 +16,8 @@ import numpy as np
 
 from .. import layers as layers_mod
 from .. import optim
-from ..errors import ConfigError, ModelFileError
+from ..errors import ConfigError, ModelFileError, OutputError
+from ..files import keep_elsewhere, write_file
 from ..model import FORMAT, FORMAT_VERSION, Sequential
 
 MAX_CONFIG_BYTES = 1 << 24
@@ -38,9 +39,12 @@ def _entry_name(key: str, entries) -> str:
     return old if key not in entries and old in entries else key
 
 
-def save(model, path) -> str:
-    """Write ``model`` to ``path`` (.npz: arrays + a JSON entry ``__config__``), atomically."""
-    path = os.fspath(path)
+def save(model, path, *, what: str = "model file", keep: bool = False, inputs=()) -> str:
+    """Write ``model`` to ``path`` (.npz: arrays + a JSON entry ``__config__``) by the output-file
+    policy (:func:`numnet.files.write_file`: atomically, never over a special file or one of
+    ``inputs``); returns ``path``. ``keep``: if the target cannot be written (a full disk),
+    keep the model at a fallback path (:func:`numnet.files.keep_elsewhere`) and raise an
+    :class:`~numnet.errors.OutputError` that says where; ``what`` names the target in errors."""
     entries, cfg = arrays(model), model.config()
     opt = getattr(model, "optimizer", None)
     opt = getattr(opt, "inner", opt)               # a wrapper (numnet.train.transfer.Restricted): its optimizer
@@ -54,17 +58,17 @@ def save(model, path) -> str:
     if getattr(model, "training_state", None):
         cfg["training_state"] = model.training_state
     entries["__config__"] = np.array(json.dumps(cfg))
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.part")
+
+    def fill(f):
+        np.savez(f, **entries)
+
     try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **entries)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise ModelFileError(f"{path}: cannot write model ({e.strerror or e})") from None
-    return path
+        write_file(path, fill, what, inputs=inputs)
+    except OutputError as e:
+        if not keep:
+            raise
+        raise keep_elsewhere(e, fill, path) from None
+    return os.fspath(path)
 
 
 def load(path, model_class=Sequential) -> Sequential:

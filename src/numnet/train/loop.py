@@ -87,13 +87,12 @@ def check_data(x, y):
 
 
 def check_labels(model, y):
-    """Integer labels must name one of the model's outputs: 0..K−1 for K outputs, 0/1 for one output
-    that a loss reads as "is it class 1?" (BCE, MSE, MAE) (a label of −1 would otherwise index the last
-    class, and one of K would crash mid-epoch)."""
+    """Integer labels must name one of the model's outputs: 0..K−1 for K outputs, 0/1 for a binary
+    model (a label of −1 would otherwise index the last class, and one of K would crash mid-epoch)."""
     if y.ndim != 1 or y.dtype.kind not in "iu" or not len(y):
         return
     width = model._out_width()
-    top = 1 if width == 1 and model.loss.one_output_binary else (width - 1 if width else None)
+    top = 1 if model.binary else (width - 1 if width else None)
     low, high = int(y.min()), int(y.max())
     if low < 0 or (top is not None and high > top):
         raise ConfigError(f"labels must lie in 0..{top if top is not None else 'K−1'}, got {low}..{high}")

@@ -16,6 +16,7 @@ import numpy as np
 from .. import losses
 from ..layers.base import Layer
 from ..optim import Adam
+from .evaluation import positive_digit as _positive_digit
 
 
 def _shape(a) -> str:
@@ -45,20 +46,25 @@ def _summary(a) -> dict:
             "norm": float(np.linalg.norm(a))}
 
 
-def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
-    """Explain ``model`` on one sample ``x`` (e.g. a 28×28 uint8 image) with integer label ``y``.
+def explain(model, x, y: int, adam_lr: float | None = None, label: int | None = None) -> dict:
+    """Explain ``model`` on one sample ``x`` (e.g. a 28×28 uint8 image) whose class, in the model's
+    classes, is ``y``; ``label``: the data set's label it came from, where that differs (for a model
+    trained on "is it a D?", label 7 is class y = 1 when D = 7: see ``views.evaluation.labels_for``).
 
-    Returns {"input", "forward" (list of steps), "output" (probabilities, prediction, loss),
-    "backward" (list of steps), "adam" (one weight's update) or None}. Every step has "layer",
-    "index", "equation", "shapes" and numbers; Dense steps also name their parameters.
+    Returns {"input", "forward" (list of steps), "output" (probabilities, prediction, label, target
+    y, positive_digit, loss), "backward" (list of steps), "adam" (one weight's update) or None}.
+    Every step has "layer", "index", "equation", "shapes" and numbers; Dense steps also name their
+    parameters.
     """
     model.eval()
     xb = model.prepare(np.asarray(x)[None])
     y = int(y)
+    digit = None if label is None else _positive_digit(model)     # D of an "is it a D?" model
+    label = y if label is None else int(label)
     steps = []
     a, name = xb, "image" if xb.ndim > 2 else "x"
     param_count = 0
-    result = {"input": {"symbol": name, "label": y, **_summary(a[0])}}
+    result = {"input": {"symbol": name, "label": label, **_summary(a[0])}}
     for i, layer in enumerate(model.layers):
         kind = type(layer).__name__
         out = layer.forward(a)
@@ -91,18 +97,27 @@ def explain(model, x, y: int, adam_lr: float | None = None) -> dict:
     loss_fn = model.loss
     loss = loss_fn.forward(logits, np.array([y]))
     classify = isinstance(loss_fn, (losses.SoftmaxCrossEntropy, losses.LogSoftmaxNLL))
+    link = loss_fn.link(logits.shape[-1])                  # "sigmoid": one output z, p = σ(z) answers "is it 1?"
+    sigmoid = link == "sigmoid"                             # the binary cross-entropy of one output
     proba = model.probabilities(logits.astype(np.float64))[0]
+    if classify:
+        equation = f"L = −Σᵢ yᵢ·log pᵢ = −log p_{y} = −log {proba[y]:.4f}"
+    elif sigmoid:                                          # proba[y]: p for y = 1, 1 − p for y = 0
+        equation = f"L = −[y·log p + (1 − y)·log(1 − p)] = −log {'p' if y else '(1 − p)'} = −log {proba[y]:.4f}"
+    else:
+        equation = f"L = {type(loss_fn).__name__}({name}, y)"
     result["output"] = {
-        "logits": name, "probabilities": [float(p) for p in proba], "prediction": int(np.argmax(proba)),
-        "label": y, "loss": float(loss), "loss_name": type(loss_fn).__name__,
-        "equation": (f"L = −Σᵢ yᵢ·log pᵢ = −log p_{y} = −log {proba[y]:.4f}" if classify
-                     else f"L = {type(loss_fn).__name__}({name}, y)"),
+        "logits": name, "link": link, "probabilities": [float(p) for p in proba], "prediction": int(np.argmax(proba)),
+        "label": label, "target": y, "positive_digit": digit, "loss": float(loss),
+        "loss_name": type(loss_fn).__name__, "equation": equation,
     }
 
     # backward: the loss's gradient, then every layer's backward in reverse -----------------
     grad = loss_fn.backward()
-    back = [{"equation": f"∂L/∂{name} = softmax({name}) − y" if classify else f"∂L/∂{name} = {type(loss_fn).__name__}′",
-             "shapes": f"{_shape(proba)} − {_shape(proba)} → {_shape(grad[0])}", "layer": "loss",
+    p_shape = _shape(grad[0]) if sigmoid else _shape(proba)
+    back = [{"equation": f"∂L/∂{name} = softmax({name}) − y" if classify else
+             f"∂L/∂{name} = σ({name}) − y" if sigmoid else f"∂L/∂{name} = {type(loss_fn).__name__}′",
+             "shapes": f"{p_shape} − {p_shape} → {_shape(grad[0])}", "layer": "loss",
              "values": _summary(grad[0])}]
     first_param = next((i for i, l in enumerate(model.layers) if l.param_shapes()), None)
     for i in range(len(model.layers) - 1, -1, -1):

@@ -6,28 +6,30 @@ function turns them into a PNG (matplotlib, Agg, via ``numnet.views.report.pyplo
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from .. import optim
 from ..architectures.grammar import mlp
+from ..files import check_folder
 from ..functional import sigmoid, softmax
 from ..model import Sequential
 from ..perceptron import Perceptron, toy_separable, xor
 from ..train.gradients import backprop
 from ..train.options import fit
 from .gradcheck import check_gradients
+from .report import save_png
 
 DPI = 100
 
 
+#: the PNG each figure of ``numnet plot`` is written to (its name without .png)
+FILES = {"activations": "activations", "vanishing": "vanishing_gradients", "differences": "finite_differences",
+         "perceptron": "perceptron"}
+
+
 def _save(fig, plt, out_dir, name):
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, name + ".png")
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
-    return path
+    """``fig`` as ``out_dir/name.png`` (the folder created if missing), by the output-file policy."""
+    return save_png(fig, plt, check_folder(out_dir, "figure folder"), name)
 
 
 # activations ------------------------------------------------------------------------------------
@@ -60,7 +62,7 @@ def draw_activations(plt, out_dir):
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    return _save(fig, plt, out_dir, "activations")
+    return _save(fig, plt, out_dir, FILES["activations"])
 
 
 # vanishing gradients --------------------------------------------------------------------------
@@ -102,7 +104,7 @@ def draw_vanishing(plt, data, out_dir):
            title=f"gradient norm per layer, {data['depth']} hidden layers of {data['width']}")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    return _save(fig, plt, out_dir, "vanishing_gradients")
+    return _save(fig, plt, out_dir, FILES["vanishing"])
 
 
 # finite differences ---------------------------------------------------------------------------
@@ -135,7 +137,7 @@ def draw_differences(plt, data, out_dir):
            title="error of the numerical gradient against h (float64)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    return _save(fig, plt, out_dir, "finite_differences")
+    return _save(fig, plt, out_dir, FILES["differences"])
 
 
 # the perceptron -----------------------------------------------------------------------------------
@@ -166,4 +168,4 @@ def draw_perceptron(plt, data, out_dir):
         ax.set(title=f"{'linearly separable' if name == 'separable' else 'XOR'}: {state}", xlabel="x₁", ylabel="x₂",
                xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]))
         ax.legend(fontsize=8, loc="upper left")
-    return _save(fig, plt, out_dir, "perceptron")
+    return _save(fig, plt, out_dir, FILES["perceptron"])

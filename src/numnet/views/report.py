@@ -12,7 +12,8 @@ import os
 
 import numpy as np
 
-from ..errors import ConfigError, NumnetError
+from ..errors import NumnetError
+from ..files import check_folder, write_file, written_together
 from ..layers import Dense
 from .evaluation import evaluate_classifier
 
@@ -48,14 +49,26 @@ def _figure(plt, name):
     return plt.figure(figsize=SIZES[name], dpi=DPI, layout="constrained")
 
 
-def _save(fig, plt, out_dir, name):
-    path = os.path.join(out_dir, name + ".png")
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
-    plt.close(fig)
+def save_png(fig, plt, folder, name, files=None) -> str:
+    """``fig`` as ``folder/name.png`` (then closed) by the output-file policy
+    (:func:`numnet.files.write_file`); into ``files`` (a :class:`numnet.files.Together`) when it is
+    one of several files written together. Returns the path."""
+    path = os.path.join(folder, name + ".png")
+
+    def fill(f):
+        fig.savefig(f, format="png", dpi=DPI, metadata={"Software": None})
+
+    try:
+        if files is None:
+            write_file(path, fill, "figure")
+        else:
+            files.write(path, fill, "figure")
+    finally:
+        plt.close(fig)
     return path
 
 
-def learning_curves(plt, history, out_dir):
+def learning_curves(plt, history, out_dir, files=None):
     fig = _figure(plt, "learning_curves")
     ax_loss, ax_acc = fig.subplots(1, 2)
     if history:
@@ -77,10 +90,10 @@ def learning_curves(plt, history, out_dir):
                     transform=ax.transAxes)
     ax_loss.set_title("cross-entropy loss per epoch")
     ax_acc.set_title("accuracy per epoch")
-    return _save(fig, plt, out_dir, "learning_curves")
+    return save_png(fig, plt, out_dir, "learning_curves", files)
 
 
-def confusion_heatmap(plt, cm, out_dir):
+def confusion_heatmap(plt, cm, out_dir, files=None):
     cm = np.asarray(cm)
     fig = _figure(plt, "confusion_matrix")
     ax = fig.subplots()
@@ -98,7 +111,7 @@ def confusion_heatmap(plt, cm, out_dir):
     ax.set_ylabel("true class")
     ax.set_title("confusion matrix (colour: log(1 + count))")
     fig.colorbar(im, ax=ax, shrink=0.8)
-    return _save(fig, plt, out_dir, "confusion_matrix")
+    return save_png(fig, plt, out_dir, "confusion_matrix", files)
 
 
 def _mosaic(tiles, cols, gap, title_gap, fill):
@@ -123,7 +136,7 @@ def _one_axes(fig):
     return ax
 
 
-def _digit_grid(plt, name, images, titles, colours, out_dir, cols, heading):
+def _digit_grid(plt, name, images, titles, colours, out_dir, cols, heading, files=None):
     """Digits in one image (one axes: fast to draw), each with its title above it."""
     fig = plt.figure(figsize=SIZES[name], dpi=DPI)
     fig.suptitle(heading, fontsize=12)
@@ -136,16 +149,16 @@ def _digit_grid(plt, name, images, titles, colours, out_dir, cols, heading):
         ax.text(x, y, title, ha="center", va="bottom", fontsize=9, color=colour)
     if not len(images):
         ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
-    return _save(fig, plt, out_dir, name)
+    return save_png(fig, plt, out_dir, name, files)
 
 
-def first_layer_weights(plt, model, out_dir, max_units=64):
+def first_layer_weights(plt, model, out_dir, max_units=64, files=None):
     dense = next((l for l in model.layers if isinstance(l, Dense)), None)
     fig = plt.figure(figsize=SIZES["first_layer_weights"], dpi=DPI)
     ax = _one_axes(fig)
     if dense is None or dense.in_features != 784:
         ax.text(0.5, 0.5, "the first layer is not a Dense layer on 28×28 = 784 pixels", ha="center", va="center")
-        return _save(fig, plt, out_dir, "first_layer_weights")
+        return save_png(fig, plt, out_dir, "first_layer_weights", files)
     W = np.asarray(dense.W[:max_units], dtype=np.float64)
     W = W / np.maximum(np.abs(W).max(axis=1, keepdims=True), 1e-12)      # each unit on its own ±1 scale
     cols = int(np.ceil(np.sqrt(len(W))))
@@ -155,21 +168,30 @@ def first_layer_weights(plt, model, out_dir, max_units=64):
         ax.text(x, y, f"unit {k}", ha="center", va="bottom", fontsize=7)
     fig.suptitle(f"first Dense layer: the weights of each of its {dense.out_features} units as a 28×28 image"
                  + (f" (first {len(W)})" if len(W) < dense.out_features else ""), fontsize=11)
-    return _save(fig, plt, out_dir, "first_layer_weights")
+    return save_png(fig, plt, out_dir, "first_layer_weights", files)
 
 
-def make_report(model, x_test, y_test, out_dir, title="numnet model", n_examples=16, n_mistakes=20) -> dict:
-    """Write the figures and index.html into ``out_dir`` (created if needed).
+#: the files a report writes into its folder
+FILES = tuple(name + ".png" for name in SIZES) + ("index.html",)
+
+
+def make_report(model, x_test, y_test, out_dir, title="numnet model", n_examples=16, n_mistakes=20, *,
+                what: str = "report folder", inputs=()) -> dict:
+    """Write the figures and index.html into ``out_dir`` (created if needed), all or none: the
+    folder and each of :data:`FILES` in it are checked before any work (:func:`numnet.files.check_folder`:
+    a read-only ``index.html``, a folder in a file's place or one of ``inputs`` is refused), and
+    the files replace the old ones together only once all are written (a full disk leaves the
+    folder as it was). ``what`` names the folder in errors.
 
     Returns {"index": path, "figures": [{"file", "caption"}], "evaluation": classification report}.
     """
     plt = pyplot_or_explain()
-    try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as e:
-        raise ConfigError(f"--out {out_dir}: cannot create folder ({e.strerror or e})") from None
-    if not os.access(out_dir, os.W_OK):
-        raise ConfigError(f"--out {out_dir}: folder is not writable")
+    check_folder(out_dir, what, FILES, inputs=inputs)
+    with written_together() as files:
+        return _write_report(plt, files, model, x_test, y_test, out_dir, title, n_examples, n_mistakes)
+
+
+def _write_report(plt, files, model, x_test, y_test, out_dir, title, n_examples, n_mistakes) -> dict:
     report = evaluate_classifier(model, x_test, y_test)
     arrays = report.pop("_arrays")
     proba, pred = arrays["proba"], arrays["pred"]
@@ -177,17 +199,17 @@ def make_report(model, x_test, y_test, out_dir, title="numnet model", n_examples
     x = np.asarray(x_test)
     figures = []
 
-    path = learning_curves(plt, model.history, out_dir)
+    path = learning_curves(plt, model.history, out_dir, files)
     figures.append((path, "Learning curves: loss and accuracy on the training data (averaged over each epoch "
                           "while training) and on the test set (after each epoch), from the history saved "
                           "in the model file."))
-    path = confusion_heatmap(plt, report["confusion_matrix"], out_dir)
+    path = confusion_heatmap(plt, report["confusion_matrix"], out_dir, files)
     figures.append((path, f"Confusion matrix on the {len(y)} test digits: row = true class, column = predicted "
                           "class; off-diagonal cells are mistakes. Colour is log(1 + count) so small counts show."))
     k = min(n_examples, len(x))
     path = _digit_grid(plt, "predictions", x[:k], [f"prediction: {p}" for p in pred[:k]],
                        ["black" if p == t else "red" for p, t in zip(pred[:k], y[:k])], out_dir, cols=4,
-                       heading="test digits and the network's predictions")
+                       heading="test digits and the network's predictions", files=files)
     figures.append((path, f"The first {k} test digits, each titled with the network's prediction "
                           "(as in tutorial 3); red titles are wrong."))
     wrong = np.nonzero(pred != y)[0]
@@ -195,17 +217,18 @@ def make_report(model, x_test, y_test, out_dir, title="numnet model", n_examples
     worst = wrong[np.argsort(-confidence, kind="stable")][:n_mistakes]
     path = _digit_grid(plt, "mistakes", x[worst],
                        [f"true {y[i]}, predicted {pred[i]}\n({proba[i, pred[i]]:.0%} sure)" for i in worst],
-                       ["red"] * len(worst), out_dir, cols=5, heading="the most confident mistakes")
+                       ["red"] * len(worst), out_dir, cols=5, heading="the most confident mistakes",
+                       files=files)
     figures.append((path, f"The {len(worst)} most confident mistakes (of {len(wrong)}): test digits the network "
                           "got wrong with the highest probability on its wrong answer."))
-    path = first_layer_weights(plt, model, out_dir)
+    path = first_layer_weights(plt, model, out_dir, files=files)
     figures.append((path, "The first Dense layer's weights, one 28×28 image per hidden unit (row k of W1): red "
                           "pixels push the unit's z up, blue pixels push it down, white ones do not matter. "
                           "The inputs are standardised pixels, so each unit is a template of strokes."))
 
     index = os.path.join(out_dir, "index.html")
-    with open(index, "w", encoding="utf-8") as f:
-        f.write(_html(title, model, report, figures, out_dir))
+    page = _html(title, model, report, figures, out_dir).encode("utf-8")
+    files.write(index, lambda f: f.write(page), "report page")
     return {"index": index, "evaluation": report,
             "figures": [{"file": p, "caption": c} for p, c in figures]}
 

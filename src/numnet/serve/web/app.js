@@ -76,8 +76,8 @@ function stroke(a, b) {
   ask();                                 // update while drawing (one request at a time)
 }
 
-const SENT = 140;                        // the pad is sent reduced to 140×140: a quarter of the
-const small = document.createElement("canvas");   // pixels, still well above the 20 px MNIST box
+const SENT = 84;                         // the pad is sent reduced to 84×84: 4× the 20 px MNIST box,
+const small = document.createElement("canvas");   // all its preparation keeps (a ninth of the pixels to parse)
 small.width = small.height = SENT;
 const smallCtx = small.getContext("2d", { willReadFrequently: true });
 
