@@ -47,7 +47,11 @@ def get(name):
     if isinstance(name, str) and name.startswith("normal"):
         _, _, std = name.partition(":")
         try:
-            return normal(float(std or 0.01))
+            std = float(std or 0.01)
         except ValueError:
-            pass
+            std = None
+        if std is not None:
+            if not 0 <= std < np.inf:                      # nan too: weights of nan would only "diverge"
+                raise ConfigError(f"initialiser {name!r}: the standard deviation must be a finite number >= 0")
+            return normal(std)
     raise ConfigError(f"unknown initialiser {name!r} (he, lecun, xavier, normal:STD)")

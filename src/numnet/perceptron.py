@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, NonFiniteError
 
 OUTPUTS = {"step": (0, 1), "sign": (-1, 1)}
 
@@ -69,6 +69,8 @@ class Perceptron:
         pocket: on data that no line separates the rule never settles (each mistake moves the line);
         keep the weights of the epoch with the best training accuracy instead of the last
         (Gallant's pocket algorithm, checked once per epoch). ``progress(entry)`` after each epoch.
+        Raises :class:`~numnet.errors.NonFiniteError` when an epoch leaves a weight that is not finite
+        (an infinite η: ∞·0 is NaN), as a diverged network's training does.
         """
         x, y = self._rows(x), np.asarray(y)
         low, high = OUTPUTS[self.activation]
@@ -79,25 +81,29 @@ class Perceptron:
         rng = np.random.default_rng(seed)
         self.converged = False
         best = (-1.0, self.w.copy(), self.b)
-        for _ in range(epochs):
-            mistakes = 0
-            for i in (rng.permutation(len(x)) if shuffle else range(len(x))):
-                y_hat = high if x[i] @ self.w + self.b >= 0 else low
-                if y_hat != y[i]:
-                    delta = self.lr * (y[i] - y_hat)          # η(y − ŷ)
-                    self.w += delta * x[i]                    # w ← w + η(y − ŷ)x
-                    self.b += delta                           # b ← b + η(y − ŷ)
-                    mistakes += 1
-            entry = {"epoch": len(self.history) + 1, "mistakes": mistakes,
-                     "train_accuracy": float(np.mean(self.predict(x) == y))}
-            self.history.append(entry)
-            if entry["train_accuracy"] > best[0]:
-                best = (entry["train_accuracy"], self.w.copy(), self.b)
-            if progress is not None:
-                progress(entry)
-            if mistakes == 0:
-                self.converged = True
-                break
+        with np.errstate(invalid="ignore", over="ignore"):      # an infinite η: said once, below
+            for _ in range(epochs):
+                mistakes = 0
+                for i in (rng.permutation(len(x)) if shuffle else range(len(x))):
+                    y_hat = high if x[i] @ self.w + self.b >= 0 else low
+                    if y_hat != y[i]:
+                        delta = self.lr * (y[i] - y_hat)          # η(y − ŷ)
+                        self.w += delta * x[i]                    # w ← w + η(y − ŷ)x
+                        self.b += delta                           # b ← b + η(y − ŷ)
+                        mistakes += 1
+                if not (np.isfinite(self.w).all() and np.isfinite(self.b)):
+                    raise NonFiniteError(f"diverged at epoch {len(self.history) + 1}: a weight is not finite "
+                                         f"(lr {self.lr:g}); try a lower --lr")
+                entry = {"epoch": len(self.history) + 1, "mistakes": mistakes,
+                         "train_accuracy": float(np.mean(self.predict(x) == y))}
+                self.history.append(entry)
+                if entry["train_accuracy"] > best[0]:
+                    best = (entry["train_accuracy"], self.w.copy(), self.b)
+                if progress is not None:
+                    progress(entry)
+                if mistakes == 0:
+                    self.converged = True
+                    break
         if pocket and not self.converged:
             _, self.w, self.b = best
         return self.history

@@ -71,7 +71,7 @@ def test_a_pruned_trial_stops_inside_fit_after_its_first_epoch(mnist):
 
 
 def test_redact_hides_the_database_password():
-    assert sweep._redact("postgresql://bob:s3cret@db.example:5432/x") == "postgresql://bob:***@db.example:5432/x"
+    assert sweep.redact("postgresql://bob:s3cret@db.example:5432/x") == "postgresql://bob:***@db.example:5432/x"
 
 
 def test_two_workers_share_a_journal_file_and_the_study_resumes(tmp_path):

@@ -40,9 +40,10 @@ DEFAULT_INIT = {"relu": "lecun", "sigmoid": "xavier", "tanh": "xavier", "step": 
 
 
 def parse_sizes(text: str) -> tuple:
-    """'64,64,64' -> (64, 64, 64); '' -> () (no hidden layer)."""
+    """'64,64,64' -> (64, 64, 64). Every comma-separated part is a width: an empty text or part
+    ('', '16,,16') is refused, not read as fewer layers (no hidden layer: the layers as ``--arch``)."""
     try:
-        sizes = tuple(int(s) for s in str(text).split(",") if s.strip())
+        sizes = tuple(int(s) for s in str(text).split(","))
     except ValueError:
         raise ConfigError(f"hidden sizes must be comma-separated integers, got {text!r}") from None
     if any(s < 1 for s in sizes):

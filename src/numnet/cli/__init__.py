@@ -30,7 +30,7 @@ import pkgutil  # noqa: E402
 
 #: the order of commands in --help; any other command module found here follows them
 ORDER = ["train", "evaluate", "predict", "gradcheck", "explain", "report"]
-HELPERS = {"common", "progress"}
+HELPERS = {"common", "progress", "train_options", "train_perceptron"}
 
 
 def command_names():
@@ -70,7 +70,8 @@ def _interrupt(signum, frame):
 
 
 def main(argv=None) -> int:
-    """Run one command: its exit status (0, 1, 2; 130 after Ctrl-C)."""
+    """Run one command: its exit status (0, 1, 2; 130 after Ctrl-C; 141 when stdout was closed
+    before the command's output ended: the work is done, the rest of the output dropped)."""
     try:
         if signal.getsignal(signal.SIGINT) is _interrupted_early:
             signal.signal(signal.SIGINT, _interrupt)   # from here on: KeyboardInterrupt
@@ -81,11 +82,14 @@ def main(argv=None) -> int:
             return 2
         from numnet.errors import NumnetError
 
+        from . import common
+
         try:
-            return int(args.run(args) or 0)
+            status = int(args.run(args) or 0)
         except NumnetError as e:
             sys.stderr.write(f"numnet {args.command}: error: {e}\n")
             return e.exit_status
+        return 141 if status == 0 and common.stdout_closed else status     # the work done, its output cut
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130

@@ -6,7 +6,7 @@ import math
 import os
 import sys
 
-from numnet.files import json_text
+from numnet.files import json_text, nulls_for_nonfinite
 
 
 def _option_type(convert, accept, expected: str, name: str):
@@ -31,11 +31,46 @@ seed_int = _option_type(int, lambda v: v >= 0, "a non-negative integer", "seed_i
 fraction = _option_type(float, lambda v: 0 <= v <= 1, "a number between 0 and 1", "fraction")
 #: a positive number (inf is let through: --lr inf is the issue's divergence test)
 positive_float = _option_type(float, lambda v: v > 0, "a positive number", "positive_float")
+#: a finite number ≥ 0 (a weight decay): 'nan' and 'inf' are refused, not left to diverge
+non_negative_float = _option_type(float, lambda v: 0 <= v < math.inf, "a finite number >= 0", "non_negative_float")
+
+
+def _library_type(check, name: str):
+    """An argparse ``type`` from a library function that raises ConfigError for a bad value (its
+    message becomes the usage error); the library is imported when an option is given."""
+    def parse(text):
+        from numnet.errors import ConfigError
+
+        try:
+            check(text)
+        except ConfigError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return text
+    parse.__name__ = name
+    return parse
+
+
+def _sizes(text):
+    from numnet.architectures import parse_sizes
+
+    return parse_sizes(text)
+
+
+def _init(text):
+    from numnet import init
+
+    return init.get(text)
+
+
+#: hidden widths '64,32' (architectures.parse_sizes: no empty width, no empty list)
+layer_widths = _library_type(_sizes, "layer_widths")
+#: an initialiser name (numnet.init.get: he, lecun, xavier, normal:STD with a finite STD ≥ 0)
+init_name = _library_type(_init, "init_name")
 
 
 def add_network_options(p):
     """--hidden and --activation: the MLP to build (shared by train and gradcheck)."""
-    p.add_argument("--hidden", default="25,25", metavar="SIZES",
+    p.add_argument("--hidden", type=layer_widths, default="25,25", metavar="SIZES",
                    help="hidden layer widths, comma-separated (default 25,25: tutorial 1's 784-25-25-10)")
     p.add_argument("--activation", default="relu", choices=["relu", "sigmoid", "tanh", "step", "sign"],
                    help="hidden activation (default relu); step (tutorial 4) and sign (tutorial 5) have a zero "
@@ -52,8 +87,16 @@ def add_json_option(p):
                    help="print one JSON object on stdout; human output goes to stderr")
 
 
+#: set once stdout is found closed (a reader such as `head -1` went away): ``numnet.cli.main`` then
+#: exits 141 (128 + SIGPIPE, as the shell reports such a writer) after the command has done its work
+stdout_closed = False
+
+
 def silence_stdout():
-    """After a broken pipe: point stdout at /dev/null, so later writes and the flush at exit are quiet."""
+    """After a broken pipe: point stdout at /dev/null, so later writes and the flush at exit are quiet,
+    and remember it (:data:`stdout_closed`)."""
+    global stdout_closed
+    stdout_closed = True
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -66,7 +109,12 @@ class Output:
     """Human output to stdout, or to stderr when --json is given (stdout then holds only JSON).
 
     A closed stdout (``numnet train | head -1``) does not stop the command: the rest of its output
-    is dropped and the work (e.g. saving the model) goes on.
+    is dropped (``say``, ``emit`` and the tables of :meth:`console`) and the work (e.g. saving the
+    model) goes on; the command then exits 141 unless it failed otherwise.
+
+    ``emit`` holds the command's result: with --json it is printed by the one JSON writer, without
+    it checked by the same writer, so a non-finite number (``loss nan`` of a model with huge weights)
+    ends as NonFiniteError (exit 1) on both paths.
     """
 
     def __init__(self, as_json: bool):
@@ -95,12 +143,38 @@ class Output:
         self._write(sys.stderr, f"{line}\n")
 
     def emit(self, obj):
+        text = json_text(obj)                             # NonFiniteError for a NaN or an infinity
         if self.as_json:
-            self._write(sys.stdout, json_text(obj) + "\n")
+            self._write(sys.stdout, text + "\n")
+
+    def console(self):
+        """A rich Console on the human stream (tables, rules) that treats a closed stdout as ``say``
+        does, where rich's own would exit with status 1 (gradcheck's FAIL)."""
+        from rich.console import Console
+
+        output = self
+
+        class Quiet(Console):
+            def on_broken_pipe(self):
+                self.quiet = True                         # drop the rest of this console's output
+                if self.file is sys.stdout:
+                    output.closed = True
+                    silence_stdout()
+
+        return Quiet(file=self.human, highlight=False)
 
     @property
     def show_progress(self) -> bool:
         return not self.as_json and sys.stderr.isatty()
+
+
+def report_divergence(out, error: str, history: list, seconds: float, epochs) -> int:
+    """A run whose numbers stopped being finite: said in one line, JSON with its history's nulls
+    said on purpose, nothing saved; exit status 1."""
+    out.warn(error)
+    out.emit({"diverged": True, "error": error, "test_accuracy": None, "test_loss": None, "train_seconds": seconds,
+              "epochs": epochs, "model_path": None, "history": nulls_for_nonfinite(history)})
+    return 1
 
 
 def layer_sizes(layers, outputs: int) -> str:

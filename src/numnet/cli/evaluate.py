@@ -32,10 +32,9 @@ def run(args) -> int:
 
 
 def render(report, out, n):
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=out.human, highlight=False)
+    console = out.console()
     console.print(f"[bold]test accuracy {report['accuracy']:.4f}[/]   loss {report['loss']:.4f}   ({n} samples)")
     digit = report.get("positive_digit")
     if digit is not None:

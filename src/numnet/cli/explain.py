@@ -61,12 +61,11 @@ def _ascii_digit(img):
 
 
 def render(r, out, index, image, names):
-    from rich.console import Console
     from rich.markup import escape
 
     from numnet.views.lang import _
 
-    c = Console(file=out.human, highlight=False)
+    c = out.console()
     o = r["output"]
 
     def line(text, shapes=""):

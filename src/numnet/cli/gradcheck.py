@@ -80,7 +80,6 @@ def run(args) -> int:
                                        entries=args.entries, seed=args.seed, method=args.method)
     seconds = time.perf_counter() - start
 
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(title=None, show_edge=False)
@@ -92,7 +91,7 @@ def run(args) -> int:
         checked = f"{p.checked}" if p.checked == size else f"{p.checked} of {size}"
         table.add_row(p.name, "×".join(map(str, p.shape)), checked, f"{p.max_abs_error:.2e}",
                       f"{p.max_rel_error:.2e}", "[green]PASS[/]" if p.passed else "[bold red]FAIL[/]")
-    console = Console(file=out.human, highlight=False)
+    console = out.console()
     console.print(table)
     subset = (f"; {args.entries} random entries per parameter (seed {args.seed})"
               if any(p.checked < int(np.prod(p.shape)) for p in report.parameters) else "")

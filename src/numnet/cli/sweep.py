@@ -1,7 +1,7 @@
 """numnet sweep: search hyperparameters with Optuna on worker processes (extra ``sweep``)."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, positive_float, positive_int
+from .common import Output, add_data_option, add_json_option, positive_float, positive_int, seed_int
 
 
 def add_parser(sub):
@@ -27,7 +27,8 @@ def add_parser(sub):
     p.add_argument("--limit", type=positive_int, metavar="N", help="use the first N training samples only")
     p.add_argument("--val-fraction", type=positive_float, default=0.1, metavar="F",
                    help="share of the training samples held out for validation (default 0.1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the split, the samplers and every trial (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="seed of the split, the samplers and every trial (default 0)")
     p.add_argument("--pruner", default="median", choices=["median", "none"], help="default median")
     p.add_argument("--no-test", action="store_true", help="skip the final test-set measurement")
     add_data_option(p)

@@ -1,7 +1,7 @@
 """numnet train: train a network on MNIST (bundled) or an MNIST-style folder."""
 from __future__ import annotations
 
-from numnet.files import check_target, nulls_for_nonfinite
+from numnet.files import check_target
 
 from .common import (
     Output,
@@ -9,10 +9,13 @@ from .common import (
     add_json_option,
     add_network_options,
     fraction,
+    init_name,
     layer_sizes,
     load_data,
+    non_negative_float,
     positive_float,
     positive_int,
+    report_divergence,
     seed_int,
 )
 
@@ -23,7 +26,7 @@ def add_parser(sub):
                                    "softmax cross-entropy, Adam lr 1e-3, on the bundled MNIST.")
     add_network_options(p)
     p.set_defaults(hidden=None, activation=None)       # None: not given (the preset's; refused where it does not apply)
-    p.add_argument("--init", metavar="NAME",
+    p.add_argument("--init", type=init_name, metavar="NAME",
                    help="weight initialisation: he, lecun, xavier or normal:STD (default: lecun for relu, "
                         "xavier for sigmoid/tanh)")
     p.add_argument("--model", default="mlp", choices=["mlp", "lenet5", "cnn", "cnn-best", "rnn", "lstm", "gru", "vit",
@@ -41,7 +44,7 @@ def add_parser(sub):
                                                   'flatten-dense(128)-relu-dropout(0.5)-dense(10)"')
     p.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw"], help="default: the preset's (adam)")
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the preset's; adam 1e-3, momentum 0.01, sgd 0.1)")
-    p.add_argument("--weight-decay", type=float, metavar="L", help="L2 weight decay (decoupled for adamw)")
+    p.add_argument("--weight-decay", type=non_negative_float, metavar="L", help="L2 weight decay (decoupled for adamw)")
     p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], help="learning-rate schedule")
     p.add_argument("--augment", choices=["none", "shift", "affine", "shift-flip"],
                    help="random shifts; affine: and rotations, scaling; shift-flip: and left-right mirrors")
@@ -88,13 +91,16 @@ def add_parser(sub):
     p.add_argument("--min-accuracy", type=fraction, metavar="A",
                    help="accuracy gate: exit status 1 if the final test accuracy is below A (e.g. 0.95)")
     add_json_option(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, default=p.get_default)       # default(key): what 'not given' looks like
 
 
 def run(args) -> int:
     """parse → Recipe → train → report."""
     import numnet
 
+    from .train_options import check
+
+    check(args)                                            # options this run would ignore: refused first
     out = Output(args.json)
     use_engine(args.engine, out)
     inputs = [args.init_from, args.resume]                 # before any work; a checkpoint is its run's own file
@@ -102,11 +108,8 @@ def run(args) -> int:
     checkpoint = args.checkpoint if args.checkpoint is not None else args.resume
     checkpoint_path = check_target(checkpoint, "--checkpoint", inputs=inputs[:1]) if checkpoint is not None else None
     resumed = load_checkpoint(args)
-    if args.patience is not None and args.val_split is None:
-        args.val_split = 0.1
-    if args.val_split is not None and not 0 < args.val_split < 1:
-        raise numnet.ConfigError(f"--val-split must lie strictly between 0 and 1, got {args.val_split}")
     if args.model == "perceptron":
+        from .train_perceptron import run_perceptron
         return run_perceptron(args, out)
     recipe = make_recipe(args, resumed)
     train_set, test_set, outputs = training_data(args, recipe, out)
@@ -158,10 +161,7 @@ def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
                       resume=resumed is not None, iterations=args.iterations, sample=args.sample,
                       log_every=args.log_every)
     except numnet.Diverged as e:                           # exit 1, valid JSON, and nothing saved
-        out.warn(str(e))
-        out.emit({"diverged": True, "error": str(e), "test_accuracy": None, "test_loss": None,
-                  "train_seconds": time.perf_counter() - start, "epochs": args.epochs, "model_path": None,
-                  "history": nulls_for_nonfinite(history_rows(model))})
+        report_divergence(out, str(e), history_rows(model), time.perf_counter() - start, args.epochs)
         return None
     except KeyboardInterrupt:
         state = model.training_state
@@ -347,52 +347,3 @@ def check_classes(y_train, y_test, data_dir, out) -> int:
         out.warn(f"{where}: no training sample of class {', '.join(map(str, missing[:10]))}"
                  f"{' ...' if len(missing) > 10 else ''} (of {classes} classes 0..{classes - 1})")
     return classes
-
-
-def run_perceptron(args, out) -> int:
-    """--model perceptron --binary D: Rosenblatt's rule on 'is it a D?' (step output, labels 0/1)."""
-    import time
-
-    import numnet
-
-    if args.binary is None:
-        raise numnet.ConfigError("--model perceptron needs --binary D (a yes/no task: 'is it the digit D?')")
-    if args.save or args.arch or args.loss or args.iterations:
-        raise numnet.ConfigError("--model perceptron takes none of --save, --arch, --loss, --iterations")
-    for key in ("hidden", "init"):                         # of the network options, it takes --activation only
-        if getattr(args, key) is not None:
-            raise numnet.ConfigError(f"--{key} does not apply to --model perceptron (one neuron: --activation step "
-                                     "or sign)")
-    activation = args.activation if args.activation in ("step", "sign") else "step"
-    (x_train, y_train), (x_test, y_test) = numnet.load_mnist(args.data_dir)
-    if args.limit:
-        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
-    low = 0 if activation == "step" else -1
-    y_train, y_test = [(y == args.binary) * (1 - low) + low for y in (y_train, y_test)]
-    epochs, lr = args.epochs or 10, args.lr or 1.0
-    p = numnet.Perceptron(x_train[0].size, lr=lr, activation=activation)
-    out.say(f"training a perceptron ({activation} output, lr {lr:g}) on 'is it a {args.binary}?', {epochs} epochs, "
-            f"{len(x_train)} samples, seed {args.seed}")
-    history = [{"epoch": 0, "train_loss": None, "train_accuracy": p.score(x_train, y_train), "test_loss": None,
-                "test_accuracy": p.score(x_test, y_test)}]
-    out.say(f"epoch   0: train acc {history[0]['train_accuracy']:.4f}  test acc {history[0]['test_accuracy']:.4f}"
-            "  (before training: w = 0, b = 0)")
-    def on_epoch(e):
-        history.append({"epoch": e["epoch"], "train_loss": None, "train_accuracy": e["train_accuracy"],
-                        "test_loss": None, "test_accuracy": p.score(x_test, y_test)})
-        out.say(f"epoch {e['epoch']:>3}: {e['mistakes']} mistakes (updates)  train acc {e['train_accuracy']:.4f}"
-                f"  test acc {history[-1]['test_accuracy']:.4f}")
-
-    start = time.perf_counter()
-    p.fit(x_train, y_train, epochs=epochs, seed=args.seed, pocket=True, progress=on_epoch)
-    out.say("converged: an epoch without a mistake" if p.converged else
-            "not converged: kept the weights of the epoch with the best training accuracy (pocket)")
-    train_seconds = time.perf_counter() - start
-    test_accuracy = p.score(x_test, y_test)
-    out.say(f"test accuracy {test_accuracy:.4f} after {train_seconds:.1f} s")
-    out.emit({"test_accuracy": test_accuracy, "test_loss": None, "train_seconds": train_seconds, "loss": None,
-              "epochs": len(history) - 1, "converged": p.converged, "model_path": None, "history": history})
-    if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
-        out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
-        return 1
-    return 0

@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import re
 import shlex
+import signal
 import time
 import uuid
 
@@ -27,9 +28,9 @@ import numpy as np
 
 from ..api import Sequential
 from ..data.datasets import load_mnist
-from ..errors import ConfigError, NumnetError
-from ..files import special_file
-from ..train.recipe import Recipe
+from ..errors import ConfigError
+from ..train.recipe import Recipe, with_head
+from .sweep_storage import SweepError, check_storage, open_storage, redact, require_optuna
 
 #: the searched knobs' ranges
 LR_RANGE = (1e-4, 1e-2)               # MLP; a preset searches its own lr ×/÷ 10
@@ -41,18 +42,6 @@ WEIGHT_DECAY_RANGE = (1e-6, 1e-2)     # AdamW's decoupled decay (log-uniform)
 #: the keys of a suggested recipe that :class:`~numnet.train.recipe.Recipe` takes (besides ``arch``)
 RECIPE_KEYS = ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size", "seed")
 BLAS_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
-
-
-class SweepError(NumnetError):
-    """A sweep could not run: a worker process failed, or the storage cannot be opened."""
-
-
-def _optuna():
-    try:
-        import optuna
-    except ImportError:
-        raise ConfigError("numnet sweep needs Optuna: pip install 'numnet[sweep]'") from None
-    return optuna
 
 
 # the search space --------------------------------------------------------------------------------
@@ -77,6 +66,7 @@ def suggest(trial, model: str = "mlp", epochs: int | None = None, seed: int = 0,
                 layers.append(f"dropout({dropout:g})")
         spec = "-".join(layers + [f"dense({num_classes})"])
     else:
+        spec = with_head(spec, num_classes)
         lr = trial.suggest_float("lr", base.lr / 10, base.lr * 10, log=True)
         if dropout is not None:
             spec = re.sub(r"dropout\([^)]*\)", f"dropout({dropout:g})" if dropout else "", spec)
@@ -140,29 +130,7 @@ def validation_split(n: int, fraction: float, seed: int):
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-# storage and study -------------------------------------------------------------------------------
-def open_storage(storage: str):
-    """An Optuna storage: a database URL (``postgresql://...``, ``sqlite:///...``) or a journal file path."""
-    optuna = _optuna()
-    try:
-        if "://" in storage:
-            return optuna.storages.RDBStorage(storage, engine_kwargs={"pool_pre_ping": True})
-        from optuna.storages.journal import JournalFileBackend
-
-        directory = os.path.dirname(os.path.abspath(storage))
-        if not os.path.isdir(directory):
-            raise SweepError(f"storage {storage}: folder {directory} does not exist")
-        if kind := special_file(storage):   # a FIFO would block the journal's open forever
-            raise SweepError(f"storage {storage}: is {kind}, not a journal file")
-        return optuna.storages.JournalStorage(JournalFileBackend(storage))
-    except (ImportError, ValueError) as e:
-        raise SweepError(f"cannot open storage {storage}: {e}") from None
-    except Exception as e:                  # a database that does not answer: sqlalchemy's errors
-        if type(e).__module__.startswith(("sqlalchemy", "psycopg")):
-            raise SweepError(f"cannot open storage {storage}: {str(e).splitlines()[0]}") from None
-        raise
-
-
+# study -------------------------------------------------------------------------------------------
 def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
     """Create the study or load it. Commands started together on an empty database race to create
     its tables (one gets a unique-key violation): the loser tries again after a pause."""
@@ -176,6 +144,12 @@ def _create_study(optuna, storage: str, study_name: str, attempts: int = 5):
             time.sleep(0.5 * (attempt + 1))
 
 
+def _quiet(optuna) -> None:
+    """The library does not print: Optuna's log (a failed or interrupted trial's traceback) is
+    silenced; trials are reported through ``progress`` and failures as exceptions."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+
+
 def _pruner(optuna, name):
     if name == "none":
         return optuna.pruners.NopPruner()
@@ -185,7 +159,7 @@ def _pruner(optuna, name):
 def objective(trial, options: dict, data) -> float:
     """One trial: train the suggested recipe on the split's training part, report the validation
     accuracy after each epoch (pruning stops it there), return the last validation accuracy."""
-    optuna = _optuna()
+    optuna = require_optuna()
     (x, y), (x_val, y_val), num_classes = data
     recipe = suggest(trial, options["model"], options.get("epochs"), options.get("seed", 0), num_classes)
     trial.set_user_attr("recipe", recipe)
@@ -211,8 +185,8 @@ def worker(storage: str, study_name: str, n_trials: int, options: dict, index: i
     ``callback(study, frozen_trial)`` after each trial (Optuna's callback signature)."""
     from threadpoolctl import threadpool_limits
 
-    optuna = _optuna()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)      # the library does not print
+    optuna = require_optuna()
+    _quiet(optuna)
     with threadpool_limits(limits=threads):
         (x_all, y_all), _, num_classes = load_data(options.get("data_dir"), options.get("limit"))
         tr, va = validation_split(len(x_all), options.get("val_fraction", 0.1), options.get("seed", 0))
@@ -226,13 +200,22 @@ def worker(storage: str, study_name: str, n_trials: int, options: dict, index: i
 
 
 def _spawn(ctx, args, threads):
-    """Start a worker process whose BLAS gets ``threads`` threads from the environment it inherits."""
+    """Start a worker process whose BLAS gets ``threads`` threads from the environment it inherits.
+    It starts with Ctrl-C ignored (an ignored signal stays ignored in the new interpreter), so a
+    Ctrl-C, which the terminal sends to every process of the group, reaches this process only: it
+    stops the workers (``_run_processes``) and the command says 'interrupted', no worker traceback."""
     saved = {k: os.environ.get(k) for k in BLAS_ENV}
     os.environ.update({k: str(threads) for k in BLAS_ENV})
+    try:
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:                                    # not the main thread: signals are not ours
+        handler = None
     try:
         proc = ctx.Process(target=worker, args=args + (threads,), name=f"numnet-sweep-{args[4]}")
         proc.start()
     finally:
+        if handler is not None:
+            signal.signal(signal.SIGINT, handler)
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -262,15 +245,18 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     test_accuracy, test_loss, trials, trials_run, complete, pruned, failed, jobs, blas_threads,
     wall_seconds}.
     """
-    optuna = _optuna()
+    optuna = require_optuna()
 
     if trials < 1 or jobs < 1:
         raise ConfigError("--trials and --jobs must be positive")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"the seed must be an integer >= 0, got {seed!r}")
     Recipe.from_preset(model)                                 # unknown preset: ConfigError now
     storage = storage or f"{study_name}.journal"
+    check_storage(storage)
     (x_all, y_all), (x_test, y_test), num_classes = load_data(data_dir, limit)
     validation_split(len(x_all), val_fraction, seed)          # too few samples: fail before spawning
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    _quiet(optuna)
     study = _create_study(optuna, storage, study_name)
     before = len(study.get_trials(deepcopy=False))
     options = {"model": model, "epochs": epochs, "limit": limit, "val_fraction": val_fraction, "seed": seed,
@@ -292,7 +278,7 @@ def run(trials: int = 20, jobs: int = 1, storage: str | None = None, study_name:
     wall = time.perf_counter() - start
     all_trials = study.get_trials(deepcopy=False)
     states = [t.state.name for t in all_trials]
-    result = {"study": study_name, "storage": storage if "://" not in storage else _redact(storage),
+    result = {"study": study_name, "storage": storage if "://" not in storage else redact(storage),
               "trials": len(all_trials), "trials_run": sum(t.user_attrs.get("run_id") == options["run_id"] for t in all_trials),
               "complete": states.count("COMPLETE"), "pruned": states.count("PRUNED"), "failed": states.count("FAIL"),
               "jobs": jobs, "blas_threads": threads, "wall_seconds": wall,
@@ -335,8 +321,3 @@ def _run_processes(study, storage, study_name, shares, options, threads, report,
     failed = [p.exitcode for p in procs if p.exitcode != 0]
     if failed:
         raise SweepError(f"{len(failed)} of {len(procs)} worker processes failed (exit codes {failed})")
-
-
-def _redact(url: str) -> str:
-    """A database URL without its password."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)

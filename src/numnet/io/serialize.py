@@ -152,14 +152,39 @@ def _config(zf, entry, fail) -> dict:
         "dtype": cfg.get("dtype") in ("float32", "float64"),
         "input_shape": shape is None or (isinstance(shape, list) and all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)),
-        "history": cfg.get("history") is None or (isinstance(cfg["history"], list)
-                                                  and all(isinstance(e, dict) for e in cfg["history"])),
-        "info": cfg.get("info") is None or isinstance(cfg["info"], dict),
+        "history": cfg.get("history") is None or _is_history(cfg["history"]),
+        "info": cfg.get("info") is None or _is_info(cfg["info"]),
     }
     bad = [k for k, ok in checks.items() if not ok]
     if bad:
         raise fail(f"invalid config entry: {', '.join(bad)}")
     return cfg
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+#: the history keys that training, the report and serve read: the epoch and its measurements
+HISTORY_NUMBERS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+
+
+def _is_history(history) -> bool:
+    """A list of epoch entries: each a dict with an integer ``epoch`` and numbers (or null) for
+    :data:`HISTORY_NUMBERS`; other keys are the saver's own."""
+    return isinstance(history, list) and all(
+        isinstance(e, dict) and isinstance(e.get("epoch"), int) and not isinstance(e["epoch"], bool)
+        and all(e.get(k) is None or _is_number(e[k]) for k in HISTORY_NUMBERS) for e in history)
+
+
+def _is_info(info) -> bool:
+    """A dict; the parts that commands read have their types: ``run`` and ``recipe`` dicts,
+    ``optimizer`` a dict whose ``lr`` (if any) is a number."""
+    if not isinstance(info, dict) or not all(info.get(k) is None or isinstance(info[k], dict)
+                                             for k in ("run", "recipe", "optimizer")):
+        return False
+    lr = (info.get("optimizer") or {}).get("lr")
+    return lr is None or _is_number(lr)
 
 
 #: deflate cannot expand data by more than about 1032:1, so a compressed entry's stated size beyond

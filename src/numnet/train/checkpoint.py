@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 from ..io.serialize import save
 from .callbacks import Callback
-from .gradients import set_rng_states
+from .gradients import rng_states, set_rng_states
 
 
 class Checkpoint(Callback):
@@ -37,7 +37,14 @@ class Resume(Callback):
         if state["batch_size"] != run.batch_size or state["samples"] != run.samples:
             raise ConfigError(f"resume with the run's batch size {state['batch_size']} and {state['samples']} samples")
         run.done, run.step = state["epoch"], state["step"]
-        run.rng.bit_generator.state = state["rng"]
-        set_rng_states(run.model, {int(i): s for i, s in state["layer_rngs"].items()})
+        try:                                   # numpy checks a generator's state as it takes it
+            run.rng.bit_generator.state = state["rng"]
+            layer_rngs = {int(i): s for i, s in state["layer_rngs"].items()}
+            if set(layer_rngs) != set(rng_states(run.model)):
+                raise ValueError("they name other layers than the model's random ones")
+            set_rng_states(run.model, layer_rngs)
+        except (TypeError, ValueError, KeyError, OverflowError) as e:
+            raise ConfigError(f"the checkpoint's random generator states are invalid ({e}); it cannot resume "
+                              "bit for bit") from None
         if run.done >= run.epochs:
             raise ConfigError(f"the checkpoint has {run.done} epochs already; ask for more (--epochs > {run.done})")

@@ -15,6 +15,7 @@ progress, callbacks, checkpoints).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -121,7 +122,11 @@ class Recipe:
             build(self.arch, num_classes=None)
 
     def layers(self, input_shape, num_classes: int) -> list:
-        """The layers for samples of ``input_shape`` and ``num_classes`` outputs (sizes checked first)."""
+        """The layers for samples of ``input_shape`` and ``num_classes`` outputs (sizes checked first).
+        A preset's own spec gets a head of ``num_classes`` outputs (written back to ``arch``, which the
+        run records): its user chose no layers to fix. An ``--arch`` spec is the user's, as written."""
+        if self.arch is not None and self.preset != "mlp":
+            self.arch = with_head(self.arch, num_classes)
         if self.arch is None:
             layers = mlp(self.hidden, self.activation, in_features=math.prod(input_shape), num_classes=num_classes,
                          init=self.init)
@@ -166,3 +171,9 @@ class Recipe:
                 "schedule": schedules.get(self.schedule, self.base_lr), "augment": augment.get(self.augment),
                 "workers": parallel.check_workers(model, self.workers, self.batch_size, self.gradient),
                 "gradient": self.gradient, "seed": self.seed}
+
+
+def with_head(spec: str, num_classes: int) -> str:
+    """``spec`` with its last layer, a ``dense(K)``, made ``dense(num_classes)``: a preset for a
+    yes/no task (one output) or a data set of another class count."""
+    return re.sub(r"dense\(\d+\)\s*$", f"dense({int(num_classes)})", spec)
