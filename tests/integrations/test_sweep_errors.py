@@ -21,7 +21,7 @@ TINY = ["--trials", "1", "--limit", "300", "--epochs", "1", "--no-test"]
 def test_a_folder_as_storage(tmp_path):
     (tmp_path / "study").mkdir()
     code, _, err = run_cli("sweep", *TINY, "--storage", tmp_path / "study")
-    assert_one_line(code, err, "is a folder")
+    assert_one_line(code, err, "is a directory")
 
 
 @pytest.mark.parametrize("text", ["garbage{{{\n", '{"op_code": 0}\n', "\x00\xff\xfe\n"])
