@@ -385,7 +385,7 @@ def _output_cases():
 
 # general: bad option values -------------------------------------------------------------------
 BAD_OPTIONS = [   # (command args, exits)
-    (("train", "--lr", "nan"), {2}), (("train", "--lr", "inf"), {2}), (("train", "--lr", "-1"), {2}),
+    (("train", "--lr", "nan"), {2}), (("train", "--lr", "inf"), {1, 2}), (("train", "--lr", "-1"), {2}),
     (("train", "--lr", "0"), {0, 2}), (("train", "--lr", "1e308"), {1, 2}), (("train", "--lr", ""), {2}),
     (("train", "--lr", "é"), {2}), (("train", "--epochs", "-1"), {2}), (("train", "--epochs", "0"), {0, 2}),
     (("train", "--batch-size", "0"), {2}), (("train", "--batch-size", "-1"), {2}),
