@@ -13,6 +13,9 @@
   renamed, so a failure (a full disk) leaves every target as it was; :func:`keep_elsewhere` keeps
   data that cost work (a trained model) at a fallback path and says where. Symbolic links are
   written through. A failure is one :class:`~numnet.errors.OutputError` line.
+* :func:`special_file` — what numnet reads is a regular file: a FIFO (whose open or read waits for a
+  writer forever), a device (``/dev/zero`` never ends) or a socket is named by ``stat`` before it is
+  opened, and every reader (images, IDX data sets, a sweep's journal) refuses it in one line.
 """
 from __future__ import annotations
 
@@ -25,6 +28,23 @@ import time
 from contextlib import contextmanager
 
 from .errors import NonFiniteError, OutputError
+
+#: what ``stat`` says a path is, for the kinds that are not regular files
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def special_file(path) -> str | None:
+    """What ``path`` is when it exists and is not a regular file ('a FIFO (named pipe)', 'a
+    directory', ...; a symlink is followed), else None. ``stat`` never blocks, where ``open`` on a
+    FIFO waits for a writer: callers refuse the path in one line before they open it."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None                   # missing or unreadable: the caller's open says which
+    if stat.S_ISREG(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
 def _plain(obj, where: str):
@@ -116,10 +136,10 @@ def check_target(path, what: str = "output", *, inputs=()) -> str:
     if source is not None:
         raise _refuse(what, path, f"is the input {source}; numnet never writes over its input (choose another path)")
     if os.path.lexists(real):
-        st = os.stat(real)
-        if not stat.S_ISREG(st.st_mode):
-            raise _refuse(what, path, "exists and is not a regular file (a device, pipe or socket)")
-        if not st.st_mode & 0o222 or not os.access(real, os.W_OK):
+        kind = special_file(real)
+        if kind:
+            raise _refuse(what, path, f"exists and is {kind}, not a regular file")
+        if not os.stat(real).st_mode & 0o222 or not os.access(real, os.W_OK):
             raise _refuse(what, path, "exists and is read-only (make it writable or choose another path)")
     directory = os.path.dirname(real)
     if not os.path.exists(directory):

@@ -36,10 +36,10 @@ def test_explain_in_chinese(model_file):
     for args in (["--lang", "zh-CN", "explain", model_file], ["explain", model_file, "--lang", "zh-CN"]):
         code, out, err = run_cli(*args, env=env())
         assert code == 0, err
-        assert "测试数字 #0：标签 7" in out and "前向传播" in out and "反向传播（链式法则）" in out
+        assert "测试数字 #0：标签 7" in out and "前向传播 (评估模式)" in out and "反向传播 (评估模式)" in out
         assert "z1 = W1·x̂ + b1" in out and "p = softmax(z2)" in out               # formulas as they are
-        assert "做一步 Adam 更新" in out and "按公式计算" in out
-        assert "forward" not in out and "backward (chain rule)" not in out
+        assert "一步 Adam 更新: W2" in out and "|梯度| 最大的元素" in out and "按公式计算" in out and "损失" in out
+        assert "Forward pass" not in out and "Backward pass" not in out and "evaluation mode" not in out
 
 
 def test_evaluate_in_chinese(model_file):
@@ -50,7 +50,7 @@ def test_evaluate_in_chinese(model_file):
 
 def test_english_by_default_and_unchanged(model_file, capsys):
     code, out, _ = run_cli("explain", model_file, env=env())
-    assert code == 0 and "test digit 0: label 7" in out and "backward (chain rule)" in out
+    assert code == 0 and "test digit 0: label 7" in out and "Backward pass (evaluation mode)" in out
     assert "前向传播" not in out
     code, out, _ = run_cli("--lang", "en", "example", "sigmoid-bce", env=env(NUMNET_LANG="zh-CN"))   # --lang wins
     assert code == 0 and out.startswith("sigmoid-bce — tutorial 4: will the student pass?")

@@ -54,9 +54,9 @@ def test_malformed_files_raise_dataset_error(tmp_path, data, problem, gz):
 
 
 def test_absurd_gzip_payload_is_refused_before_allocation(tmp_path):
-    # header declares 1.9 GB of uint8 (under the limit) but the file is tiny: deflate cannot expand
+    # header declares 0.9 GB of uint8 (under the limit) but the file is tiny: deflate cannot expand
     # a few dozen bytes that far, so nothing large is allocated
-    data = b"\x00\x00\x08\x03" + struct.pack(">III", 1000, 1000, 1900) + b"abc"
+    data = b"\x00\x00\x08\x03" + struct.pack(">III", 1000, 1000, 900) + b"abc"
     path = raw(tmp_path, data, gz=True)
     with pytest.raises(DatasetError, match="can hold"):
         read_idx(path)

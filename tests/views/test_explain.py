@@ -105,7 +105,7 @@ def test_unknown_layers_are_described_generically(mnist):
     r = explain(model, xt[0], yt[0])
     generic = [s for s in r["forward"] if s.get("generic")]
     assert len(generic) == 1 and generic[0]["equation"] == "a4 = Doubler(h1, s)"
-    assert generic[0]["shapes"] == "(16×1) → (16×1)   with s (16)"
+    assert generic[0]["shapes"] == "(16×1) → (16×1)   with s (16×1)"     # a vector is a column, as everywhere
     assert r["forward"][3]["equation"].startswith("h1 = σ(z1)")
     back = [s for s in r["backward"] if s.get("generic")]
     assert back and back[0]["params"]["s"]["shape"] == [16]
@@ -132,7 +132,8 @@ def test_convolutional_layers_are_explained(mnist):
     r = explain(numnet.Sequential(layers, seed=0), xt[0], yt[0])
     conv = r["forward"][1]
     assert conv["equation"].startswith("a1 = W ⋆ a0 + b")
-    assert conv["shapes"] == "(1×28×28) → (4×24×24)   with W (4×1×5×5), b (4)"
+    # the GEMM as computed: X_col (windows) · W_matᵀ + b → Z, reshaped to the feature maps
+    assert conv["shapes"] == "(576×25)·(25×4) + (1×4) → (576×4) → (4×24×24)   with W (4×1×5×5)"
     assert r["forward"][3]["shapes"] == "(4×24×24) → (4×12×12)"
     assert r["forward"][-1]["shapes"] == "(10×576)·(576×1) + (10×1) → (10×1)"
     assert any(s.get("params", {}).get("W", {}).get("shape") == [4, 1, 5, 5] for s in r["backward"])

@@ -42,7 +42,7 @@ def translations(catalog) -> dict:
 def test_every_message_in_the_code_is_translated(po):
     used, catalog = code_messages(), translations(po)
     assert len(used) > 80                                   # the extraction found the CLI's and the page's words
-    assert {"forward", "Draw", "probability {p} %", "a perceptron decides"} <= used
+    assert {"Forward pass", "Draw", "probability {p} %", "a perceptron decides"} <= used
     assert sorted(used - set(catalog)) == [], "not in numnet.po: run the commands in babel.cfg and translate"
     assert sorted(m for m, s in catalog.items() if not s) == [], "untranslated"
     assert sorted(m.id for m in po if m.id and m.fuzzy) == [], "fuzzy: check and remove the flag"
@@ -64,7 +64,7 @@ def test_placeholders_and_glossary(po):
             assert sorted(re.findall(r"\{\w*\}", m.id)) == sorted(re.findall(r"\{\w*\}", m.string)), m.id
             assert "种子" not in m.string and "批量大小" not in m.string, m.string   # 教程1–5; 批大小
     catalog = translations(po)
-    assert catalog["forward"] == "前向传播" and catalog["backward (chain rule)"].startswith("反向传播")
+    assert catalog["Forward pass"] == "前向传播" and catalog["Backward pass"] == "反向传播" and catalog["Loss"] == "损失"
     assert catalog["tutorial {n}: {title}"] == "教程{n}：{title}"
 
 

@@ -1,25 +1,18 @@
-"""The sizes of a network, read from its layers in one walk: each layer's output shape
-(``layer.output_shape(input_shape)``), its parameters (``layer.param_shapes()``) and the most values
-one sample occupies in it while training (``layer.values_per_sample``). ``build`` checks its budget
-with this walk, ``summary`` shows it, ``output_shape`` follows it. Each layer says its own sizes; the
-walk knows no layer type.
+"""The size limits of a network, checked from its config before anything is allocated: the walk of
+:mod:`numnet.layers.sizes` (each layer's output shape, parameters and values per sample, as the
+layer declares them) against :data:`MAX_PARAMETERS`, :data:`MAX_VALUES_PER_SAMPLE` and, for a batch,
+:data:`MAX_BATCH_BYTES`. ``build`` checks its budget with it, ``numnet.load`` a model file's layers,
+``fit`` its batch; ``summary`` shows the walk.
 
-    step(layer, shape)    -> LayerSize(layer, input_shape, output_shape, parameters, values)
-    walk(layers, shape)   -> one LayerSize per layer, each layer's input the one before's output
     Budget(shape).add(layers, what)   the running totals, refused over MAX_PARAMETERS (all layers)
                                       or MAX_VALUES_PER_SAMPLE (one layer)
-
-Values per sample, beyond the output: a convolution's zero-padded input C·Hp·Wp and its im2col
-windows Ho·Wo·C·kh·kw; a recurrent layer's gate activations T·G·H (G gates); attention's queries,
-keys and values 3·L·D and its scores h·L·L (one L×L map per head); a Transformer block's also its
-MLP's L·M.
+    check_layers(layers, shape, ...)  the same for layers already made (a loaded model's)
+    check_batch(layers, shape, N, itemsize)   a batch of N samples against MAX_BATCH_BYTES
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
-from ..errors import ConfigError, NumnetError
+from ..errors import ConfigError
+from ..layers.sizes import SHAPE_ERRORS, LayerSize, output_shape, parameters, pass_values, step, walk
 
 #: the largest network ``mlp`` and ``build`` make: trainable parameters in all (training holds about
 #: five copies: values, gradients, Adam's two moments, a scratch array: 1 GB in float32 at the cap)
@@ -28,20 +21,14 @@ MAX_PARAMETERS = 50_000_000
 #: im2col windows, a recurrent layer's gates, attention's scores; 16 MiB per sample in float32;
 #: MNIST's largest preset, cnn-best, needs 18,432)
 MAX_VALUES_PER_SAMPLE = 1 << 22
+#: the most bytes the values of one batch's forward and backward pass may take (every layer's values
+#: per sample, plus working copies of the largest: :func:`numnet.layers.sizes.pass_values`, times the
+#: batch size and the dtype's bytes): with parameters, optimizer state and the data set beside it,
+#: training stays under 2 GB
+MAX_BATCH_BYTES = 1 << 30
 
-#: the errors a layer's ``output_shape`` raises for an input it cannot take
-SHAPE_ERRORS = (TypeError, ValueError, IndexError, AttributeError, ArithmeticError, NumnetError)
-
-
-@dataclass(frozen=True)
-class LayerSize:
-    """One layer in the walk: one sample's ``input_shape`` and ``output_shape`` (None: unknown),
-    its trainable ``parameters`` and the most ``values`` one sample occupies in it (None: unknown)."""
-    layer: object
-    input_shape: tuple | None
-    output_shape: tuple | None
-    parameters: int
-    values: int | None
+__all__ = ["MAX_BATCH_BYTES", "MAX_PARAMETERS", "MAX_VALUES_PER_SAMPLE", "SHAPE_ERRORS", "Budget", "LayerSize",
+           "check_batch", "check_layers", "check_size", "output_shape", "step", "walk"]
 
 
 def check_size(parameters: int, values_per_sample: int, what: str) -> None:
@@ -52,54 +39,6 @@ def check_size(parameters: int, values_per_sample: int, what: str) -> None:
     if values_per_sample > MAX_VALUES_PER_SAMPLE:
         raise ConfigError(f"{what}: {values_per_sample:,} values per sample in one layer, more than the limit "
                           f"of {MAX_VALUES_PER_SAMPLE:,}")
-
-
-def parameters(layer) -> int:
-    """The entries of a layer's trainable arrays, from ``param_shapes()``."""
-    return sum(math.prod(shape) for shape in layer.param_shapes().values())
-
-
-def step(layer, input_shape) -> LayerSize:
-    """One layer's sizes for one sample of ``input_shape``. Raises ConfigError when the layer cannot
-    take it. ``input_shape`` None (unknown): the output shape where the layer's does not depend on its
-    input (a Dense), else None."""
-    if input_shape is None:
-        try:
-            out = tuple(int(s) for s in layer.output_shape(None))
-        except SHAPE_ERRORS:
-            out = None
-        return LayerSize(layer, None, out, parameters(layer), None)
-    shape = tuple(int(s) for s in input_shape)
-    try:
-        if not layer.takes(shape):
-            raise ValueError
-        out = tuple(int(s) for s in layer.output_shape(shape))
-    except ConfigError:
-        raise
-    except SHAPE_ERRORS:
-        raise ConfigError(f"{type(layer).__name__} cannot take inputs of shape {shape}") from None
-    values = layer.values_per_sample(shape, out) if min(out, default=1) >= 1 else 0
-    return LayerSize(layer, shape, out, parameters(layer), values)
-
-
-def walk(layers, input_shape):
-    """One :class:`LayerSize` per layer, in order (a generator): the whole network's sizes."""
-    shape = None if input_shape is None else tuple(input_shape)
-    for layer in layers:
-        size = step(layer, shape)
-        yield size
-        shape = size.output_shape
-
-
-def output_shape(layers, input_shape):
-    """One sample's output shape after ``layers``, or None where a layer cannot say."""
-    shape = input_shape
-    try:
-        for size in walk(layers, input_shape):
-            shape = size.output_shape
-    except SHAPE_ERRORS:          # a layer whose shape rule does not apply here: the caller decides
-        return None
-    return shape
 
 
 class Budget:
@@ -120,3 +59,37 @@ class Budget:
             check_size(self.parameters, size.values, what)
             self.shape = size.output_shape
         return layers
+
+
+def check_layers(layers, input_shape, what: str) -> None:
+    """Refuse layers already made (a loaded model's) over :data:`MAX_PARAMETERS` or, for samples of
+    ``input_shape`` (None: unknown, parameters only), :data:`MAX_VALUES_PER_SAMPLE` or one sample's
+    pass over :data:`MAX_BATCH_BYTES` (float32). Raises ConfigError, also where a layer cannot take
+    the shape that reaches it."""
+    if input_shape is None:
+        check_size(sum(parameters(layer) for layer in layers), 0, what)
+        return
+    total, sizes = 0, []
+    for i, size in enumerate(walk(layers, input_shape)):
+        total += size.parameters
+        check_size(total, size.values, f"{what}, layer {i} ({type(size.layer).__name__})")
+        sizes.append(size)
+    _check_pass(sizes, 1, 4, what)
+
+
+def check_batch(layers, input_shape, batch_size: int, itemsize: int, what: str = "training") -> None:
+    """Refuse a batch of ``batch_size`` samples of ``input_shape`` through ``layers`` whose pass needs
+    more than :data:`MAX_BATCH_BYTES` at ``itemsize`` bytes a value (ConfigError naming the batch size
+    that fits)."""
+    _check_pass(list(walk(layers, input_shape)), batch_size, itemsize, what)
+
+
+def _check_pass(sizes, batch_size, itemsize, what):
+    per_sample = pass_values(sizes) * itemsize
+    if batch_size * per_sample <= MAX_BATCH_BYTES:
+        return
+    fits = MAX_BATCH_BYTES // per_sample
+    advice = f"use a batch size of at most {fits:,}" if fits else "one sample alone is over it"
+    raise ConfigError(f"{what}: a batch of {batch_size:,} needs {batch_size * per_sample / 2**30:,.2f} GiB for its "
+                      f"activations ({per_sample:,} bytes a sample), more than the limit of "
+                      f"{MAX_BATCH_BYTES / 2**30:g} GiB: {advice}")

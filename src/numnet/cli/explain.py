@@ -69,12 +69,13 @@ def render(r, out, index, image, names):
     c = Console(file=out.human, highlight=False)
     o = r["output"]
 
+    def line(text, shapes=""):
+        """One formula and its shapes, never wrapped (a learner reads them as one line)."""
+        c.print(f"[bold]{escape(text)}[/]" + (f"   [cyan]{escape(shapes)}[/]" if shapes else ""), soft_wrap=True)
+
     def step(s, what):
-        eqs = s["equation"].split(",   ")
-        shapes = (s.get("shapes") or "").split(",   ")
-        for k, eq in enumerate(eqs):
-            shape = shapes[k] if k < len(shapes) and len(shapes) == len(eqs) else (s.get("shapes") if k == 0 else "")
-            c.print(f"[bold]{escape(eq)}[/]" + (f"   [cyan]{escape(shape)}[/]" if shape else ""))
+        for ln in s.get("lines") or [{"equation": s["equation"], "shapes": s.get("shapes") or ""}]:
+            line(ln["equation"], ln["shapes"])
         if s.get("values"):
             c.print(f"    [dim]{what}{escape(_vals(s['values']))}[/]")
         for name, g in (s.get("params") or {}).items():
@@ -82,6 +83,9 @@ def render(r, out, index, image, names):
                 c.print(f"    [dim]‖∂L/∂{escape(name)}‖ = {g['norm']:.4g}[/]")
         if s.get("note"):
             c.print(f"    [yellow]{escape(s['note'])}[/]")
+        if s.get("attention"):
+            c.print("    [dim]" + _("attention") + f": {len(s['attention'])} × "
+                    f"({len(s['attention'][0])}×{len(s['attention'][0][0])}) (--json: \"attention\")[/]")
 
     digit = o.get("positive_digit")
     target = (" → " + (_("target {target} (is a {digit})") if o["target"] else _("target {target} (not a {digit})"))
@@ -89,9 +93,11 @@ def render(r, out, index, image, names):
     c.rule("[bold]" + _("test digit {index}: label {label}").format(index=index, label=o["label"]) + target)
     if getattr(image, "shape", None) == (28, 28):
         c.print(escape(_ascii_digit(image)), style="cyan")
-    c.rule("[bold]" + _("forward"))
+    mode = _("evaluation mode") if r.get("mode", "evaluation") == "evaluation" else _("training mode")
+    c.rule("[bold]" + _("Forward pass") + f" ({mode})")
     for s in r["forward"]:
         step(s, "")
+    c.rule("[bold]" + _("Loss"))
     names = [name if name == str(k) else f"{k} ({name})" for k, name in enumerate(names)]    # 1 (7), 0 (not 7)
     probs = "  ".join(f"{names[k]}: {p:.3f}" if k != o["prediction"] else f"[bold green]{names[k]}: {p:.3f}[/]"
                       for k, p in enumerate(o["probabilities"]))
@@ -106,14 +112,14 @@ def render(r, out, index, image, names):
     c.print(_("prediction {prediction} ({truth}, {verdict})").format(prediction=o["prediction"], truth=truth,
                                                                      verdict=verdict))
     c.print(f"[bold]{escape(o['equation'])}[/] = [bold]{o['loss']:.6g}[/]")
-    c.rule("[bold]" + _("backward (chain rule)"))
+    c.rule("[bold]" + _("Backward pass") + f" ({mode})")
     for s in r["backward"]:
         step(s, "")
     a = r.get("adam")
     if a:
         i, j = a["entry"]
-        c.rule("[bold]" + _("one Adam step on {param} (the largest |gradient|), t = {t}").format(
-            param=f"{a['param']}\\[{i},{j}]", t=a["t"]))
+        c.rule("[bold]" + _("One Adam step") + f": {a['param']}\\[{i},{j}] (" + _("the largest |gradient|")
+               + f"), t = {a['t']}")
         lines = [
             (f"g  = ∂L/∂{a['param']}[{i},{j}]", a["g"]),
             (f"m  = β1·0 + (1 − β1)·g     (β1 = {a['beta1']})", a["m"]),

@@ -13,7 +13,7 @@ import struct
 import numpy as np
 
 from ..errors import DatasetError
-from .idx import read_idx
+from .idx import MAX_PAYLOAD_BYTES, payload_bytes, read_idx
 
 BUNDLED_MNIST = os.path.join(os.path.dirname(__file__), "mnist")
 
@@ -39,8 +39,8 @@ def _find(data_dir: str, stem: str) -> str:
     alt = stem.replace("-idx", ".idx")
     for name in (stem, stem + ".gz", alt, alt + ".gz"):
         path = os.path.join(data_dir, name)
-        if os.path.isfile(path):
-            return path
+        if os.path.lexists(path):
+            return path               # read_idx refuses a FIFO, a device or a folder by this name
     raise DatasetError(f"{data_dir}: missing {stem} (or {stem}.gz)")
 
 
@@ -57,9 +57,14 @@ def _check_pair(images: np.ndarray, labels: np.ndarray, where: str) -> None:
 def _load_folder(data_dir: str, verify: bool):
     if not os.path.isdir(data_dir):
         raise DatasetError(f"{data_dir}: no such data folder")
+    paths = {role: _find(data_dir, stem) for role, stem in FILES.items()}
+    total = sum(payload_bytes(path) for path in paths.values())      # from the headers, before any data
+    if total > MAX_PAYLOAD_BYTES:
+        raise DatasetError(f"{data_dir}: its files declare {total:,} bytes of data, more than the limit of "
+                           f"{MAX_PAYLOAD_BYTES:,} ({MAX_PAYLOAD_BYTES / 2**30:g} GiB) a data set may take in memory")
     arrays = {}
     for role, stem in FILES.items():
-        arr = read_idx(_find(data_dir, stem))
+        arr = read_idx(paths[role])
         if verify and _idx_sha256(arr) != MNIST_SHA256[stem]:
             raise DatasetError(f"{data_dir}/{stem}: SHA-256 mismatch, the bundled MNIST is damaged; reinstall numnet")
         arr.flags.writeable = False  # cached and shared between callers
@@ -109,7 +114,9 @@ def load_mnist(data_dir: str | os.PathLike | None = None):
 
     Shapes (bundled MNIST): x_train (60000, 28, 28), y_train (60000,), x_test (10000, 28, 28),
     y_test (10000,). With ``data_dir`` it reads any folder holding the four files in MNIST's
-    naming, gzipped or not (e.g. Fashion-MNIST in /usr/share/datasets/fashion-mnist).
+    naming, gzipped or not (e.g. Fashion-MNIST in /usr/share/datasets/fashion-mnist), whose headers
+    declare at most :data:`~numnet.data.idx.MAX_PAYLOAD_BYTES` (1 GiB) of data in all; a FIFO, device
+    or folder in a file's place is refused, not opened.
     The bundled copy is checked against the official SHA-256 digests (about 40 ms).
     """
     if data_dir is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -25,7 +26,7 @@ import zlib
 import numpy as np
 
 from ..errors import DatasetError
-from ..files import write_file
+from ..files import special_file, write_file
 
 # dtype code -> big-endian numpy dtype, as in the IDX specification
 IDX_DTYPES = {
@@ -38,10 +39,16 @@ IDX_DTYPES = {
 }
 _CODES = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
 
-#: refuse files that declare more than this many payload bytes (MNIST train images: 47 MB)
-MAX_PAYLOAD_BYTES = 1 << 31
+#: the most bytes of data numnet reads from IDX files: one file, and a data folder's four files together
+#: (``numnet.load_mnist``), from their headers before any payload is read: 1 GiB. MNIST's training
+#: images are 47 MB, EMNIST's largest split (byclass) 547 MB; a hostile header declaring millions of
+#: blank images (2 GB from a 2 MB gzip) is refused, not read
+MAX_PAYLOAD_BYTES = 1 << 30
 #: deflate's largest expansion: a 258-byte match per (at least) 2 bits, about 1032:1
 MAX_GZIP_RATIO = 1032
+#: the payload is read in pieces of this many bytes (GzipFile.readinto of the whole would first build
+#: a bytes object of the same size: twice the data set's memory at the peak)
+_READ_BYTES = 1 << 20
 
 
 def _is_gzip(path: str) -> bool:
@@ -49,45 +56,67 @@ def _is_gzip(path: str) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
+def _fail(path):
+    return lambda problem: DatasetError(f"{path}: {problem}")
+
+
+def _open(path, fail):
+    """The opened file (gunzipped when gzipped) after refusing a FIFO, a device or a folder."""
+    kind = special_file(path)           # before open: a FIFO's open would wait for a writer forever
+    if kind:
+        raise fail(f"is {kind}, not a data file")
+    if not os.path.isfile(path):
+        raise fail("no such file")
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+
+
+def _header(f, fail):
+    """(dims, dtype, header bytes) from the magic number and dimension sizes at the start of ``f``."""
+    magic = f.read(4)
+    if len(magic) < 4:
+        raise fail("truncated header (file shorter than the 4-byte magic number)")
+    if magic[0] != 0 or magic[1] != 0:
+        raise fail(f"not an IDX file (bad magic number 0x{magic.hex()})")
+    code, ndim = magic[2], magic[3]
+    if code not in IDX_DTYPES:
+        raise fail(f"unknown IDX dtype code 0x{code:02x}")
+    if not 1 <= ndim <= 4:
+        raise fail(f"unsupported number of dimensions {ndim} (1 to 4 allowed)")
+    raw_dims = f.read(4 * ndim)
+    if len(raw_dims) < 4 * ndim:
+        raise fail("truncated header (dimension sizes missing)")
+    return struct.unpack(f">{ndim}I", raw_dims), IDX_DTYPES[code], 4 + 4 * ndim
+
+
+def payload_bytes(path) -> int:
+    """The bytes of data an IDX file's header declares (raw or gzipped), reading the header only."""
+    path = os.fspath(path)
+    fail = _fail(path)
+    try:
+        with _open(path, fail) as f:
+            dims, dtype, _ = _header(f, fail)
+    except (OSError, EOFError, zlib.error) as e:
+        raise fail(f"unreadable ({e.__class__.__name__}: {e})") from None
+    return math.prod(dims) * dtype.itemsize
+
+
 def read_idx(path, max_bytes: int = MAX_PAYLOAD_BYTES) -> np.ndarray:
     """Read an IDX file (raw or gzipped) into a native-endian array of the declared shape.
 
-    Raises :class:`DatasetError` naming the file and the problem when the magic number, dtype
-    code, number of dimensions or payload length is wrong.
+    Raises :class:`DatasetError` naming the file and the problem when it is not a regular file, or
+    its magic number, dtype code, number of dimensions or payload length is wrong, or its header
+    declares more than ``max_bytes`` of data.
     """
     path = os.fspath(path)
-
-    def fail(problem: str) -> DatasetError:
-        return DatasetError(f"{path}: {problem}")
-
+    fail = _fail(path)
     try:
-        if not os.path.isfile(path):
-            raise fail("no such file")
-        gz = _is_gzip(path)
-        opener = gzip.open if gz else open
-        with opener(path, "rb") as f:
-            magic = f.read(4)
-            if len(magic) < 4:
-                raise fail("truncated header (file shorter than the 4-byte magic number)")
-            if magic[0] != 0 or magic[1] != 0:
-                raise fail(f"not an IDX file (bad magic number 0x{magic.hex()})")
-            code, ndim = magic[2], magic[3]
-            if code not in IDX_DTYPES:
-                raise fail(f"unknown IDX dtype code 0x{code:02x}")
-            if not 1 <= ndim <= 4:
-                raise fail(f"unsupported number of dimensions {ndim} (1 to 4 allowed)")
-            raw_dims = f.read(4 * ndim)
-            if len(raw_dims) < 4 * ndim:
-                raise fail("truncated header (dimension sizes missing)")
-            dims = struct.unpack(f">{ndim}I", raw_dims)
-            dtype = IDX_DTYPES[code]
-            n_items = 1
-            for d in dims:
-                n_items *= d
-            n_bytes = n_items * dtype.itemsize
+        with _open(path, fail) as f:
+            gz = isinstance(f, gzip.GzipFile)
+            dims, dtype, header = _header(f, fail)
+            n_bytes = math.prod(dims) * dtype.itemsize
             if n_bytes > max_bytes:
-                raise fail(f"header declares {n_bytes} bytes of data {dims}, more than the limit {max_bytes}")
-            header = 4 + 4 * ndim
+                raise fail(f"header declares {n_bytes:,} bytes of data {dims}, more than the limit of {max_bytes:,} "
+                           f"({max_bytes / 2**30:g} GiB)")
             # check the declared length against the file before allocating anything
             if gz:
                 room = MAX_GZIP_RATIO * os.path.getsize(path)
@@ -98,8 +127,13 @@ def read_idx(path, max_bytes: int = MAX_PAYLOAD_BYTES) -> np.ndarray:
                 actual = os.path.getsize(path) - header
                 if actual != n_bytes:
                     raise fail(f"payload is {actual} bytes but the header {dims} needs {n_bytes}")
-            data = np.empty(n_bytes, dtype=np.uint8)     # read in place: no second copy
-            got = f.readinto(memoryview(data))
+            data = np.empty(n_bytes, dtype=np.uint8)     # read in place, piece by piece: no second copy
+            view, got = memoryview(data), 0
+            while got < n_bytes:
+                n = f.readinto(view[got:got + _READ_BYTES])
+                if not n:
+                    break
+                got += n
             if got != n_bytes:
                 raise fail(f"truncated payload: {got} of {n_bytes} bytes")
             if f.read(1):

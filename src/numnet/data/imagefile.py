@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from ..errors import NumnetError
+from ..files import special_file
 
 #: formats read by :func:`read_image`
 FORMATS = ("PNG", "JPEG", "BMP", "GIF")
@@ -93,8 +94,9 @@ def read_image(path, max_pixels: int = MAX_PIXELS, max_bytes: int = MEMORY_BUDGE
     except ImportError:
         raise ImageError("reading images needs Pillow: pip install 'numnet[image]' (or pip install pillow)") from None
     path = os.fspath(path)
-    if os.path.isdir(path):
-        raise ImageError("is a directory, not an image")
+    kind = special_file(path)               # before open: a FIFO's open would wait for a writer forever
+    if kind:
+        raise ImageError(f"is {kind}, not an image file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

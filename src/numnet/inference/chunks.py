@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..layers.sizes import SHAPE_ERRORS, walk
 from .frozen import Frozen
 
 #: inference chunks hold at most this many values of the largest activation (32 MiB in float32)
@@ -18,16 +18,16 @@ ACTIVATION_BUDGET = 1 << 23
 
 
 def chunk_rows(model, sample_shape, batch_size):
-    """Rows per inference chunk: ``batch_size``, or fewer where a sample's largest activation is
-    big. A CNN's first feature maps for 10,000 images would take 0.7 GB, and the passes over them
-    would cost more than the convolutions (evaluating MNIST's test set with the `cnn` preset:
-    3.5 s in one chunk, 1 s in chunks of 455 images)."""
-    shape, largest = tuple(sample_shape), math.prod(sample_shape)
+    """Rows per inference chunk: ``batch_size``, or fewer where the most values a sample occupies in
+    one layer (``values_per_sample`` in the walk of :mod:`numnet.layers.sizes`: an output, a
+    convolution's windows, attention's scores) is big. A CNN's first feature maps for 10,000 images
+    would take 0.7 GB, and the passes over them would cost more than the convolutions (evaluating
+    MNIST's test set with the `cnn` preset: 3.5 s in one chunk, 1 s in chunks of a few hundred)."""
+    largest = math.prod(sample_shape)
     try:
-        for layer in model.layers:
-            shape = tuple(layer.output_shape(shape))
-            largest = max(largest, math.prod(shape))
-    except (ConfigError, ValueError, TypeError, IndexError):
+        for size in walk(model.layers, sample_shape):
+            largest = max(largest, size.values)
+    except SHAPE_ERRORS:
         return batch_size          # the forward pass will say what is wrong with the input
     return max(1, min(batch_size, ACTIVATION_BUDGET // max(largest, 1)))
 

@@ -28,6 +28,7 @@ import numpy as np
 from ..api import Sequential
 from ..data.datasets import load_mnist
 from ..errors import ConfigError, NumnetError
+from ..files import special_file
 from ..train.recipe import Recipe
 
 #: the searched knobs' ranges
@@ -151,6 +152,8 @@ def open_storage(storage: str):
         directory = os.path.dirname(os.path.abspath(storage))
         if not os.path.isdir(directory):
             raise SweepError(f"storage {storage}: folder {directory} does not exist")
+        if kind := special_file(storage):   # a FIFO would block the journal's open forever
+            raise SweepError(f"storage {storage}: is {kind}, not a journal file")
         return optuna.storages.JournalStorage(JournalFileBackend(storage))
     except (ImportError, ValueError) as e:
         raise SweepError(f"cannot open storage {storage}: {e}") from None

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import layers as layers_mod
 from .. import optim
+from ..architectures.sizes import check_layers
 from ..errors import ConfigError, ModelFileError, OutputError
 from ..files import keep_elsewhere, write_file
 from ..model import FORMAT, FORMAT_VERSION, Sequential
@@ -79,7 +80,9 @@ def load(path, model_class=Sequential) -> Sequential:
     before it is checked: the config's size; the values the architecture declares (its layers,
     built from the config without allocating, sum their ``param_shapes`` and ``buffer_shapes``)
     against what the file's arrays can hold; every array's ``.npy`` header (shape,
-    dtype) against the architecture and against the size of its entry in the zip.
+    dtype) against the architecture and against the size of its entry in the zip; the config's own
+    header before its text; the layers' sizes, walked from the saved input shape, against the limits
+    of :mod:`numnet.architectures.sizes` (a crafted conv padding that would need gigabytes a sample).
     """
     path = os.fspath(path)
 
@@ -129,7 +132,11 @@ def load(path, model_class=Sequential) -> Sequential:
 def _config(zf, entry, fail) -> dict:
     """The JSON config entry, checked for the keys and types that everything after relies on."""
     with zf.open(entry) as f:
-        text = str(np.lib.format.read_array(f, allow_pickle=False))
+        shape, _, dtype = _header(f, "__config__", fail)
+        if shape != () or dtype.kind != "U" or f.tell() + dtype.itemsize != entry.file_size:
+            raise fail(f"config entry: its header declares shape {shape} of {dtype}, not one string of the "
+                       f"entry's {entry.file_size:,} bytes")
+        text = str(np.frombuffer(f.read(dtype.itemsize), dtype=dtype)[0])
     try:
         cfg = json.loads(text)
     except (ValueError, RecursionError) as e:
@@ -177,7 +184,9 @@ def _capacity(path, entries, fail) -> int:
 
 def _build(cfg, capacity, fail, model_class) -> Sequential:
     """The model the config describes, after checking that the values its layers declare fit in
-    the ``capacity`` bytes of arrays the file holds (4 bytes a value at least). Layers built from a
+    the ``capacity`` bytes of arrays the file holds (4 bytes a value at least) and that its layers,
+    walked from the saved ``input_shape``, are within the size limits of
+    :mod:`numnet.architectures.sizes` (parameters, values per sample, one sample's pass). Layers built from a
     config hold dimensions only, so the check allocates nothing (a registered layer of your own that
     allocates in its constructor has allocated by then)."""
     declared, layers = 0, []
@@ -194,23 +203,31 @@ def _build(cfg, capacity, fail, model_class) -> Sequential:
             raise fail(f"the architecture declares {declared:,} or more values, but the file's arrays hold at most "
                        f"{capacity // 4:,}")
         layers.append(layer)
+    check_layers(layers, cfg.get("input_shape"), "its architecture")    # what a pass will allocate (ConfigError)
     try:
         return model_class(layers, loss=cfg["loss"]["type"], dtype=cfg["dtype"], seed=None)
     except (ConfigError, TypeError, ValueError, KeyError) as e:
         raise fail(f"invalid architecture ({e})") from None
 
 
+def _header(f, key, fail):
+    """(shape, fortran order, dtype) from the .npy header at ``f``, read before any of its data (a
+    header may declare any size: the caller checks it against what it expects and the entry holds)."""
+    version = np.lib.format.read_magic(f)
+    if version not in ((1, 0), (2, 0)):
+        raise fail(f"array {key}: unsupported .npy version {version}")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran, dtype = read_header(f)
+    if dtype.hasobject:
+        raise fail(f"array {key} holds Python objects (refused: no pickle)")
+    return tuple(shape), fortran, dtype
+
+
 def _read_into(zf, entry, key, target, fail):
     """Read array ``key`` into ``target`` after checking its .npy header (shape, dtype, no pickled
     objects) against the architecture and the entry's size."""
     with zf.open(entry) as f:
-        version = np.lib.format.read_magic(f)
-        if version not in ((1, 0), (2, 0)):
-            raise fail(f"array {key}: unsupported .npy version {version}")
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = read_header(f)
-        if dtype.hasobject:
-            raise fail(f"array {key} holds Python objects (refused: no pickle)")
+        shape, fortran, dtype = _header(f, key, fail)
         if tuple(shape) != target.shape:
             raise fail(f"array {key} has shape {tuple(shape)}, the architecture needs {target.shape}")
         if dtype != target.dtype:

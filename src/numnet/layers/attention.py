@@ -38,6 +38,11 @@ class LayerNorm(Layer):
     """
 
     param_names = ("gamma", "beta")
+    equations = {"forward": "x̂ = ({x} − μ) / √(σ² + ε)   (μ, σ² over each row's features),   {y} = γ ⊙ x̂ + β",
+                 "backward": "∂L/∂γ = Σ_tokens ∂L/∂{y} ⊙ x̂,   ∂L/∂β = Σ_tokens ∂L/∂{y},   "
+                             "∂L/∂{x} = (ĝ − mean ĝ − x̂ ⊙ mean(ĝ ⊙ x̂)) / √(σ² + ε),  ĝ = ∂L/∂{y} ⊙ γ",
+                 "shapes": "{x} → {x_hat},   {gamma}ᵀ ⊙ {x_hat} + {beta}ᵀ → {y}",
+                 "backward_shapes": "{dy} ⊙ {x_hat} → {dgamma},   {dy} → {dbeta},   {dy} → {dx}"}
 
     def __init__(self, dim: int, eps: float = 1e-5, dtype=np.float32):
         self.dim, self.eps, self.dtype = whole(dim, "dim"), float(eps), np.dtype(dtype)
@@ -55,6 +60,15 @@ class LayerNorm(Layer):
         self.inv_std = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + self.eps)
         self.x_hat = xc * self.inv_std
         return self.x_hat * self.gamma + self.beta
+
+    def explain_lines(self, phase):
+        lines = super().explain_lines(phase)
+        if self.x_hat.ndim == 2:                  # one vector (D,), a column: γ, β are columns too
+            lines = [(eq, shapes.replace("}ᵀ", "}")) for eq, shapes in lines]
+        return lines
+
+    def explain_arrays(self):
+        return {"x_hat": self.x_hat[0]} if "x_hat" in self.__dict__ else {}
 
     def backward(self, grad):
         self.dgamma[...] = _sum_leading(grad * self.x_hat)
@@ -89,6 +103,8 @@ class GELU(Layer):
     approximate="tanh": x·s(x) with s(x) = (1 + tanh(u))/2, u = √(2/π)·(x + 0.044715·x³)
                         derivative s(x) + x·(1 − tanh²u)/2·√(2/π)·(1 + 3·0.044715·x²)
     """
+
+    equations = {"forward": "{y} = GELU({x}) = {x}·Φ({x})", "backward": "∂L/∂{x} = ∂L/∂{y} ⊙ (Φ({x}) + {x}·φ({x}))"}
 
     def __init__(self, approximate: str = "none"):
         if approximate not in ("none", "tanh"):
@@ -176,6 +192,69 @@ class MultiHeadSelfAttention(Layer):
         y += self.out_proj_bias
         return y
 
+    # explain: Q, K, V, the scores, softmax and the output, per head, with the shapes of the last pass
+    def explain_lines(self, phase):
+        if phase == "forward":
+            return [("X = {x}", "{x} → {X}"), *self.attention_lines(phase), ("{y} = Y", "{Y} → {y}")]
+        return [("∂L/∂Y = ∂L/∂{y}", "{dy} → {dY}"), *self.attention_lines(phase), ("∂L/∂{x} = ∂L/∂X", "{dX} → {dx}")]
+
+    def attention_lines(self, phase):
+        """The lines from the tokens X to Y = MHSA(X) (or back), each row a token; the block that
+        holds this layer shows them too."""
+        h, d = self.num_heads, self.embed_dim // self.num_heads
+        heads = range(1, h + 1)
+        if phase == "forward":
+            qkv = [(f"{m} = X·W_{m}ᵀ + b_{m}" + ("   (W_Q, W_K, W_V: the row blocks of in_proj_weight)" if m == "Q" else ""),
+                    f"{{X}}·{{W_{m}}}ᵀ + {{b_{m}}}ᵀ → {{{m}}}") for m in "QKV"]
+            per_head = [line for j in heads for line in (
+                (f"S_{j} = Q_{j}·K_{j}ᵀ/√{d}   (the scores of head {j}: query i against key j)",
+                 f"{{Q_{j}}}·{{K_{j}}}ᵀ → {{S_{j}}}"),
+                (f"P_{j} = softmax(S_{j}) over each row (the attention map of head {j})", f"{{S_{j}}} → {{P_{j}}}"),
+                (f"O_{j} = P_{j}·V_{j}", f"{{P_{j}}}·{{V_{j}}} → {{O_{j}}}"))]
+            return [*qkv, (f"Q = [Q_1 … Q_{h}]: {h} heads of d = {d} features (the same for K, V)", "{Q} → {Q_1}"),
+                    *per_head, ("Y = [O_1 … O_h]·W_outᵀ + b_out", "{O}·{out_proj_weight}ᵀ + {out_proj_bias}ᵀ → {Y}")]
+        per_head = [line for j in heads for line in (
+            (f"∂L/∂V_{j} = P_{j}ᵀ·∂L/∂O_{j}", f"{{P_{j}}}ᵀ·{{dO_{j}}} → {{dV_{j}}}"),
+            (f"∂L/∂P_{j} = ∂L/∂O_{j}·V_{j}ᵀ", f"{{dO_{j}}}·{{V_{j}}}ᵀ → {{dP_{j}}}"),
+            (f"∂L/∂S_{j} = P_{j} ⊙ (∂L/∂P_{j} − Σ_keys ∂L/∂P_{j} ⊙ P_{j})", f"{{P_{j}}} ⊙ {{dP_{j}}} → {{dS_{j}}}"),
+            (f"∂L/∂Q_{j} = ∂L/∂S_{j}·K_{j}/√{d}", f"{{dS_{j}}}·{{K_{j}}} → {{dQ_{j}}}"),
+            (f"∂L/∂K_{j} = ∂L/∂S_{j}ᵀ·Q_{j}/√{d}", f"{{dS_{j}}}ᵀ·{{Q_{j}}} → {{dK_{j}}}"))]
+        return [("∂L/∂W_out = ∂L/∂Yᵀ·O", "{dY}ᵀ·{O} → {dout_proj_weight}"),
+                ("∂L/∂b_out = Σ_tokens ∂L/∂Y", "{dY} → {dout_proj_bias}"),
+                (f"∂L/∂O = ∂L/∂Y·W_out = [∂L/∂O_1 … ∂L/∂O_{h}]", "{dY}·{out_proj_weight} → {dO}"), *per_head,
+                ("∂L/∂W_in = ∂L/∂[Q, K, V]ᵀ·X", "{dQKV}ᵀ·{X} → {din_proj_weight}"),
+                ("∂L/∂b_in = Σ_tokens ∂L/∂[Q, K, V]", "{dQKV} → {din_proj_bias}"),
+                ("∂L/∂X = ∂L/∂[Q, K, V]·W_in", "{dQKV}·{in_proj_weight} → {dX}")]
+
+    def explain_arrays(self):
+        """Sample 0's X, Q, K, V (L, D) and per head j = 1 … h: Q_j, K_j, V_j (L, d), S_j, P_j (L, L),
+        O_j; after backward the gradients of each (dQ_j, ...)."""
+        if "P" not in self.__dict__:
+            return {}
+        D = self.embed_dim
+        L = self.x.shape[1]
+
+        def merge(a):                                               # (h, L, d) → (L, D)
+            return a.transpose(1, 0, 2).reshape(L, D)
+        W, b = self.in_proj_weight, self.in_proj_bias
+        out = {"X": self.x[0], "O": self.o[0], "Y": self.o[0] @ self.out_proj_weight.T + self.out_proj_bias}
+        for j, m in enumerate("QKV"):
+            out.update({f"W_{m}": W[j * D:(j + 1) * D], f"b_{m}": b[j * D:(j + 1) * D]})
+        for m, a in zip("QKV", (self.q, self.k, self.v)):
+            out[m] = merge(a[0])
+            out.update({f"{m}_{j + 1}": a[0, j] for j in range(self.num_heads)})
+        for j in range(self.num_heads):
+            out[f"S_{j + 1}"] = out[f"Q_{j + 1}"] @ out[f"K_{j + 1}"].T * self.scale
+            out[f"P_{j + 1}"] = self.P[0, j]
+            out[f"O_{j + 1}"] = self.P[0, j] @ self.v[0, j]
+        if "back" in self.__dict__:
+            back = self.back
+            out.update(dY=back["dY"][0], dO=merge(back["dO"][0]), dQKV=back["dqkv"][0],
+                       dX=back["dqkv"][0] @ self.in_proj_weight)
+            for m in ("O", "V", "P", "S", "Q", "K"):
+                out.update({f"d{m}_{j + 1}": back["d" + m][0, j] for j in range(self.num_heads)})
+        return out
+
     def backward(self, grad):
         N, L, D = self.x.shape
         g2 = grad.reshape(-1, D)
@@ -189,6 +268,8 @@ class MultiHeadSelfAttention(Layer):
         dQ = (dS @ self.k) * self.scale
         dK = (dS.transpose(0, 1, 3, 2) @ self.q) * self.scale
         dqkv = np.concatenate([d.transpose(0, 2, 1, 3).reshape(N, L, D) for d in (dQ, dK, dV)], axis=-1)
+        if self.explaining:
+            self.back = {"dY": grad, "dO": dO, "dV": dV, "dP": dP, "dS": dS, "dQ": dQ, "dK": dK, "dqkv": dqkv}
         dqkv2 = dqkv.reshape(-1, 3 * D)
         np.matmul(dqkv2.T, self.x.reshape(-1, D), out=self.din_proj_weight)
         dqkv2.sum(axis=0, out=self.din_proj_bias)

@@ -126,6 +126,7 @@ class Layer:
     #: the layer's number among layers of its kind
     equations = {"forward": "{y} = {name}({x}{params})", "backward": "∂L/∂{x} = {name}.backward(∂L/∂{y})"}
     symbol = "a{i}"           # the output's symbol in explain ({i}: position, {k}: number of its kind)
+    explaining = False        # True while ``numnet explain`` runs: backward keeps what explain shows
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -204,7 +205,7 @@ class Layer:
 
     def takes(self, input_shape: tuple) -> bool:
         """Whether one sample of ``input_shape`` suits this layer, for a layer whose ``output_shape``
-        does not check it (``numnet.architectures.sizes`` asks before it walks on)."""
+        does not check it (``numnet.layers.sizes`` asks before it walks on)."""
         return True
 
     def values_per_sample(self, input_shape: tuple, output_shape: tuple) -> int:
@@ -294,6 +295,32 @@ class Layer:
 
     def describe_backward(self) -> dict:
         """Anything worth showing about the last backward pass (``numnet explain``)."""
+        return {}
+
+    def explain_lines(self, phase: str) -> list:
+        """[(equation, shapes)] that ``numnet explain`` shows for ``phase`` ("forward" or "backward")
+        of the last pass, one pair a line. In an equation {x}, {y}, {k} stand for the input's and
+        the output's symbols and the layer's number; a shapes template names arrays, ``{name}`` (or
+        ``{name}ᵀ``, transposed), and explain prints each one's shape: x, y (this sample's input and
+        output), dy, dx (their gradients), a parameter or gradient by attribute path (W, dW,
+        attn.in_proj_weight), or an entry of :meth:`explain_arrays`. The default reads
+        ``equations`` (its ",   "-separated formulas, "shapes"/"backward_shapes" templates)."""
+        eqs = self.equations[phase].split(",   ")
+        template = self.equations.get("shapes" if phase == "forward" else "backward_shapes")
+        if template:
+            return list(zip(eqs, template.split(",   "), strict=True))
+        if phase == "forward":
+            shapes = ["{x} → {y}" + "".join(f"{', ' if j else '   with '}{n} {{{n}}}"
+                                            for j, n in enumerate(self.params))]
+        else:
+            shapes = ["{dy} → {dx}"]
+        return [(eq, shapes[0] if j == (0 if phase == "forward" else len(eqs) - 1) else "")
+                for j, eq in enumerate(eqs)]
+
+    def explain_arrays(self) -> dict:
+        """{name: array} of one sample's intermediate arrays that :meth:`explain_lines` names
+        (x̂ of a batch norm, a recurrent layer's gates, attention's Q, K, V, P), those available
+        after the last forward (and backward) pass; the batch holds one sample."""
         return {}
 
     # persistence ----------------------------------------------------------------------------

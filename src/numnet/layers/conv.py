@@ -31,7 +31,10 @@ class Conv2D(Layer):
 
     param_names = ("W", "b")
     equations = {"forward": "{y} = W ⋆ {x} + b   (Z = X_col·W_matᵀ + b: every filter against every window)",
-                 "backward": "∂L/∂W_mat = ∂L/∂Zᵀ·X_col,   ∂L/∂b = Σ ∂L/∂Z,   ∂L/∂{x} = col2im(∂L/∂Z·W_mat)"}
+                 "backward": "∂L/∂W_mat = ∂L/∂Zᵀ·X_col,   ∂L/∂b = Σ ∂L/∂Z,   ∂L/∂{x} = col2im(∂L/∂Z·W_mat)",
+                 "shapes": "{X_col}·{W_mat}ᵀ + {b}ᵀ → {Z} → {y}   with W {W}",
+                 "backward_shapes": "{dZ}ᵀ·{X_col} → {dW_mat} → {dW},   Σ {dZ} → {db},   "
+                                    "{dZ}·{W_mat} → {dX_col} → {dx}"}
     eval_elements = 1 << 22      # evaluation: at most this many im2col entries at once (16 MiB in float32)
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride=1, padding=0,
@@ -84,11 +87,22 @@ class Conv2D(Layer):
         Z += self.b
         return Z.reshape(Ho, Wo, N, self.out_channels).transpose(2, 3, 0, 1)   # (N, O, Ho, Wo)
 
+    def explain_arrays(self):
+        """One sample's windows X_col (Ho·Wo, C·kh·kw), W_mat (O, C·kh·kw), Z = X_col·W_matᵀ + b
+        (Ho·Wo, O) and, after backward, ∂L/∂Z, ∂L/∂W_mat, ∂L/∂X_col."""
+        O = self.out_channels
+        out = {"X_col": self.X_col, "W_mat": self.W_mat, "Z": self.X_col @ self.W_mat.T + self.b}
+        if "dZ" in self.__dict__:
+            out.update(dZ=self.dZ, dW_mat=self.dW.transpose(0, 2, 3, 1).reshape(O, -1), dX_col=self.dZ @ self.W_mat)
+        return out
+
     def backward(self, dz):
         N, C, H, W = self.x_shape
         (kh, kw), O = self.kernel_size, self.out_channels
         Ho, Wo = dz.shape[2:]
         dZ = dz.transpose(2, 3, 0, 1).reshape(Ho * Wo * N, O)         # a view for spatial-major memory
+        if self.explaining:
+            self.dZ = dZ
         dW_matT = sum_of_products(self.X_col.T, dZ)                   # dW_matᵀ = X_colᵀ·dZ  (kh·kw·C, O)
         self.dW[...] = dW_matT.reshape(kh, kw, C, O).transpose(3, 2, 0, 1)
         sum_rows(dZ, out=self.db)                                     # db = Σ rows of dZ

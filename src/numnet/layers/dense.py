@@ -20,8 +20,14 @@ class Dense(Layer):
     param_names = ("W", "b")
     equations = {"forward": "{y} = W{k}·{x} + b{k}",
                  "backward": "∂L/∂W{k} = ∂L/∂{y}·{x}ᵀ,   ∂L/∂b{k} = ∂L/∂{y},   ∂L/∂{x} = W{k}ᵀ·∂L/∂{y}",
-                 "shapes": "{W}·{x} + {b} → {y}"}
+                 "shapes": "{W}·{x} + {b} → {y}",
+                 "backward_shapes": "{dy}·{x}ᵀ → {dW},   {dy} → {db},   {W}ᵀ·{dy} → {dx}"}
     symbol = "z{k}"
+    #: on tokens (L, in), each row a token: Z = X·Wᵀ + b, as the code computes it
+    token_equations = (
+        [("{y} = {x}·W{k}ᵀ + b{k}   (each row a token)", "{x}·{W}ᵀ + {b}ᵀ → {y}")],
+        [("∂L/∂W{k} = ∂L/∂{y}ᵀ·{x}", "{dy}ᵀ·{x} → {dW}"), ("∂L/∂b{k} = Σ_tokens ∂L/∂{y}", "{dy} → {db}"),
+         ("∂L/∂{x} = ∂L/∂{y}·W{k}", "{dy}·{W} → {dx}")])
 
     def __init__(self, in_features: int, out_features: int, init="he", dtype=np.float32, seed: int = 0):
         self.in_features, self.out_features = whole(in_features, "in_features"), whole(out_features, "out_features")
@@ -41,7 +47,17 @@ class Dense(Layer):
         z += self.b
         return z
 
+    def explain_lines(self, phase):
+        if self.x.ndim > 2:
+            return self.token_equations[phase == "backward"]
+        return super().explain_lines(phase)
+
+    def explain_arrays(self):
+        return {"dz": self.dz[0]} if "dz" in self.__dict__ else {}
+
     def backward(self, dz):
+        if self.explaining:
+            self.dz = dz
         if dz.ndim == 2:
             np.matmul(dz.T, self.x, out=self.dW)     # dW = dzᵀ·x
             dz.sum(axis=0, out=self.db)              # db = Σ_n dz

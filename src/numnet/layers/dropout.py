@@ -42,6 +42,12 @@ class Dropout(Layer):
         self.mask = np.multiply(keep, 1 / (1 - self.p), dtype=dtype)
         return x * self.mask
 
+    def explain_lines(self, phase):
+        if self.training:
+            return super().explain_lines(phase)
+        return [("{y} = {x}   (evaluation: dropout is off)", "{x} → {y}")] if phase == "forward" else \
+            [("∂L/∂{x} = ∂L/∂{y}   (evaluation: the identity; training multiplies by m / (1 − p))", "{dy} → {dx}")]
+
     def backward(self, grad):
         if self.mask is None:
             return grad

@@ -126,7 +126,16 @@ class BatchNorm(Layer):
     per_sample = False      # the statistics come from the whole batch
     equations = {"forward": "{y} = γ ⊙ ({x} − μ) / √(σ² + ε) + β   (μ, σ²: running statistics when evaluating)",
                  "backward": "∂L/∂γ = Σ ∂L/∂{y} ⊙ x̂,   ∂L/∂β = Σ ∂L/∂{y},   "
-                             "∂L/∂{x} = γ/(M·√(σ² + ε))·(M·∂L/∂{y} − ∂L/∂β − x̂ ⊙ ∂L/∂γ)"}
+                             "∂L/∂{x} = γ/(M·√(σ² + ε))·(M·∂L/∂{y} − ∂L/∂β − x̂ ⊙ ∂L/∂γ)",
+                 "shapes": "{x} → {y}   with gamma {gamma}, beta {beta}",
+                 "backward_shapes": "Σ {dy} ⊙ {xhat} → {dgamma},   Σ {dy} → {dbeta},   {dy} → {dx}"}
+    #: evaluation: μ, σ² are the running statistics, constants of the pass, so backward is one product
+    eval_equations = (
+        [("{y} = γ ⊙ ({x} − running_mean) / √(running_var + ε) + β   (evaluation: running statistics)",
+          "{gamma} ⊙ ({x} − {running_mean}) / √({running_var} + ε) + {beta} → {y}")],
+        [("∂L/∂γ = Σ ∂L/∂{y} ⊙ x̂", "Σ {dy} ⊙ {xhat} → {dgamma}"), ("∂L/∂β = Σ ∂L/∂{y}", "Σ {dy} → {dbeta}"),
+         ("∂L/∂{x} = γ / √(running_var + ε) ⊙ ∂L/∂{y}   (evaluation: the statistics are constants)",
+          "{gamma} / √({running_var} + ε) ⊙ {dy} → {dx}")])
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5, dtype=np.float32):
         self.num_features = whole(num_features, "num_features")
@@ -201,6 +210,13 @@ class BatchNorm(Layer):
         y = xc * (self.gamma * self.inv_std)                            # y = γ ⊙ x̂ + β
         y += self.beta
         return self._unrows(y, x.shape)
+
+    def explain_lines(self, phase):
+        return super().explain_lines(phase) if self.training else self.eval_equations[phase == "backward"]
+
+    def explain_arrays(self):
+        """x̂ of the sample, shaped as its input."""
+        return {"xhat": self._unrows(self.x_hat, self.x_shape)[0]} if "xc" in self.__dict__ else {}
 
     @property
     def x_hat(self):

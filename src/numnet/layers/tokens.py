@@ -23,6 +23,8 @@ class PositionalEmbedding(Layer):
     backward: dpos = Σ_n g[n]     dx = g."""
 
     param_names = ("pos",)
+    equations = {"forward": "{y} = {x} + pos", "backward": "∂L/∂pos = ∂L/∂{y},   ∂L/∂{x} = ∂L/∂{y}",
+                 "shapes": "{x} + {pos} → {y}", "backward_shapes": "{dy} → {dpos},   {dy} → {dx}"}
 
     def __init__(self, num_tokens: int, dim: int, dtype=np.float32):
         self.num_tokens, self.dim = whole(num_tokens, "num_tokens"), whole(dim, "dim")
@@ -110,10 +112,30 @@ class PatchEmbedding(Layer):
         cls = np.broadcast_to(self.cls.astype(tokens.dtype), (len(x), 1, self.dim))
         return np.concatenate([cls, tokens], axis=1)
 
+    def explain_lines(self, phase):
+        if phase == "forward":
+            p = self.patch_size
+            return [(f"X_p = the {self.xp.shape[1]} patches of {{x}}, {p}×{p} each, one a row", "{x} → {X_p}"),
+                    ("T = X_p·Wᵀ + b", "{X_p}·{weight}ᵀ + {bias}ᵀ → {T}"),
+                    ("{y} = [clsᵀ; T]   (the class token in front)", "[{cls}ᵀ; {T}] → {y}") if self.cls_token
+                    else ("{y} = T", "{T} → {y}")]
+        return [*([("∂L/∂cls = ∂L/∂{y} of token 0", "{dcls}")] if self.cls_token else []),
+                ("∂L/∂W = ∂L/∂Tᵀ·X_p", "{dT}ᵀ·{X_p} → {dweight}"), ("∂L/∂b = Σ_tokens ∂L/∂T", "{dT} → {dbias}"),
+                ("∂L/∂{x} = the rows of ∂L/∂T·W put back as patches", "{dT}·{weight} → {dX_p} → {dx}")]
+
+    def explain_arrays(self):
+        """The sample's patches X_p (L, C·p·p) and tokens T (L, D); after backward ∂L/∂T, ∂L/∂X_p."""
+        out = {"X_p": self.xp[0], "T": self.xp[0] @ self.weight.T + self.bias}
+        if "dT" in self.__dict__:
+            out.update(dT=self.dT[0], dX_p=self.dT[0] @ self.weight)
+        return out
+
     def backward(self, grad):
         if self.cls_token:
             grad[:, 0].sum(axis=0, out=self.dcls)
             grad = grad[:, 1:]
+        if self.explaining:
+            self.dT = grad
         g2 = grad.reshape(-1, self.dim)
         np.matmul(g2.T, self.xp.reshape(-1, self.weight.shape[1]), out=self.dweight)
         g2.sum(axis=0, out=self.dbias)
@@ -142,6 +164,13 @@ class TokenPool(Layer):
         if mode not in ("cls", "mean"):
             raise ConfigError(f"TokenPool mode must be 'cls' or 'mean', got {mode!r}")
         self.mode = mode
+
+    def explain_lines(self, phase):
+        if self.mode == "cls":
+            return [("{y} = row 0 of {x} (the class token)", "{x} → {y}")] if phase == "forward" else \
+                [("∂L/∂{x} = ∂L/∂{y} in row 0, zeros elsewhere", "{dy} → {dx}")]
+        return [("{y} = the mean of the rows of {x}", "{x} → {y}")] if phase == "forward" else \
+            [("∂L/∂{x} = ∂L/∂{y} / L in every row", "{dy} → {dx}")]
 
     def forward(self, x):
         self.in_shape = x.shape

@@ -41,15 +41,45 @@ class TransformerEncoderBlock(Layer):
 
     def forward(self, x):
         u = x + self.attn.forward(self.norm1.forward(x))
+        if self.explaining:
+            self.u = u
         return u + self.linear2.forward(self.act.forward(self.linear1.forward(self.norm2.forward(u))))
 
     def backward(self, grad):
         g = self.linear1.backward(self.act.backward(self.linear2.backward(grad)))
         du = grad + self.norm2.backward(g)
+        if self.explaining:
+            self.du = du
         dx_attn = self.norm1.backward(self.attn.backward(du))
         if not self.input_grad:
             return None
         return du + dx_attn
+
+    def explain_lines(self, phase):
+        """The two residual steps, each row a token; attention's own lines in between."""
+        attn = [(eq, shapes.replace("{", "{attn.")) for eq, shapes in self.attn.attention_lines(phase)]
+        if phase == "forward":
+            return [("X = LN₁({x})", "{x} → {attn.X}"), *attn, ("u = {x} + Y", "{x} + {attn.Y} → {u}"),
+                    ("a = LN₂(u)·W₁ᵀ + b₁", "{linear1.x}·{linear1.W}ᵀ + {linear1.b}ᵀ → {act.x}"),
+                    ("{y} = u + GELU(a)·W₂ᵀ + b₂", "{u} + {linear2.x}·{linear2.W}ᵀ + {linear2.b}ᵀ → {y}")]
+        return [("∂L/∂W₂ = ∂L/∂{y}ᵀ·GELU(a)", "{dy}ᵀ·{linear2.x} → {linear2.dW}"),
+                ("∂L/∂b₂ = Σ_tokens ∂L/∂{y}", "{dy} → {linear2.db}"),
+                ("∂L/∂a = ∂L/∂{y}·W₂ ⊙ GELU′(a)", "{dy}·{linear2.W} → {linear1.dz}"),
+                ("∂L/∂W₁ = ∂L/∂aᵀ·LN₂(u)", "{linear1.dz}ᵀ·{linear1.x} → {linear1.dW}"),
+                ("∂L/∂b₁ = Σ_tokens ∂L/∂a", "{linear1.dz} → {linear1.db}"),
+                ("∂L/∂γ₂ = Σ_tokens ∂L/∂LN₂ ⊙ x̂₂", "{norm2.dgamma}"), ("∂L/∂β₂ = Σ_tokens ∂L/∂LN₂", "{norm2.dbeta}"),
+                ("∂L/∂u = ∂L/∂{y} + LN₂ᵀ(∂L/∂a·W₁)", "{dy} + {linear1.dz}·{linear1.W} → {du}"),
+                ("∂L/∂Y = ∂L/∂u", "{du} → {attn.dY}"), *attn,
+                ("∂L/∂γ₁ = Σ_tokens ∂L/∂X ⊙ x̂₁", "{norm1.dgamma}"), ("∂L/∂β₁ = Σ_tokens ∂L/∂X", "{norm1.dbeta}"),
+                ("∂L/∂{x} = ∂L/∂u + LN₁ᵀ(∂L/∂X)", "{du} + {attn.dX} → {dx}")]
+
+    def explain_arrays(self):
+        out = {f"attn.{k}": v for k, v in self.attn.explain_arrays().items()}
+        out.update({f"{c}.x": getattr(self, c).x[0] for c in ("linear1", "act", "linear2")})
+        out.update({n: getattr(self, n)[0] for n in ("u", "du") if n in self.__dict__})
+        if "dz" in self.linear1.__dict__:
+            out["linear1.dz"] = self.linear1.dz[0]
+        return out
 
     def values_per_sample(self, input_shape, output_shape):
         """Its attention's working set, or its MLP's hidden activations L·M."""

@@ -12,6 +12,7 @@ import time
 import numpy as np
 
 from .. import optim
+from ..architectures.sizes import check_batch
 from ..errors import ConfigError
 from ..functional import to_float, true_labels
 from ..layers import Flatten, Standardize
@@ -129,6 +130,7 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
     x, y = check_data(*data)
     if epochs < 1 or batch_size < 1:
         raise ConfigError("epochs and batch_size must be positive")
+    check_batch(model.layers, x.shape[1:], min(batch_size, len(x)), model.dtype.itemsize)   # before any activation
     sampler = get_order(order)
     opt = optim.get(optimizer if optimizer is not None else getattr(model, "optimizer", None) or "adam")
     callbacks = [c if isinstance(c, Callback) or not callable(c) else Listener(c) for c in callbacks]

@@ -6,10 +6,15 @@ shapes and norms; then one Adam update of one weight with every intermediate num
 :func:`explain` returns plain data (dicts, lists, floats); ``numnet explain`` renders it. The
 numbers come from the model's own layers (``forward``/``backward`` on a batch of one), so they are
 exactly what training computes. This module knows no layer by name: each layer class states its
-own formulas (``equations``: forward, backward and optionally a shapes template), its output's
-symbol (``symbol``) and, if it has something to add, ``describe``/``describe_backward``.
+own formulas (``equations``, or ``explain_lines`` where they depend on the mode or the input), its
+output's symbol (``symbol``) and, if it has something to add, ``describe``/``describe_backward``.
+A formula's shapes template names arrays; every shape printed is read here off the array it names
+(:func:`_fill`), never typed. The walk runs in evaluation mode, and so does each formula shown.
 """
 from __future__ import annotations
+
+import functools
+import re
 
 import numpy as np
 
@@ -18,22 +23,67 @@ from ..layers.base import Layer
 from ..optim import Adam
 from .evaluation import positive_digit as _positive_digit
 
-
-def _shape(a) -> str:
-    """Shape in the seed's column-vector notation: a vector of n values is (n×1)."""
-    shape = tuple(np.shape(a))
-    if len(shape) == 1:
-        shape = shape + (1,)
-    return "(" + "×".join(str(s) for s in shape) + ")"
+_SLOT = re.compile(r"\{([\w.]+)\}(ᵀ?)")
 
 
-def _column(shape) -> list:
-    """A parameter's shape as the seed writes it: a vector of n values is n×1."""
-    return list(shape) + [1] if len(shape) == 1 else list(shape)
+def _column(shape, transposed: bool = False) -> tuple:
+    """A shape as the tutorials write it: a vector of n values is a column, n×1 (transposed, 1×n);
+    a matrix is its rows × columns (transposed, swapped); more axes as they are."""
+    shape = tuple(int(s) for s in shape)
+    if len(shape) < 2:
+        shape = (shape[0] if shape else 1, 1)
+    if transposed:
+        if len(shape) != 2:
+            raise ValueError(f"cannot transpose a shape of {len(shape)} axes: {shape}")
+        shape = shape[::-1]
+    return shape
 
 
 def _dims(shape) -> str:
     return "(" + "×".join(str(s) for s in shape) + ")"
+
+
+def _shape(a) -> str:
+    return _dims(_column(np.shape(a)))
+
+
+def _fill(template: str, array) -> tuple:
+    """(text, named): ``template`` with each ``{name}`` (``{name}ᵀ``) replaced by the shape of
+    ``array(name)`` in column notation, and [{"name", "transposed", "shape"}] of each, in order."""
+    named = []
+
+    def shape_of(match):
+        name, transposed = match.group(1), bool(match.group(2))
+        shape = _column(np.shape(array(name)), transposed)
+        named.append({"name": name, "transposed": transposed, "shape": list(shape)})
+        return _dims(shape)
+
+    return _SLOT.sub(shape_of, template), named
+
+
+def _arrays(layer, own: dict):
+    """name → array for a layer's shapes templates: ``own`` (x, y, dy, dx of this sample), then
+    the layer's ``explain_arrays``, then an attribute path (W, dW, attn.in_proj_weight)."""
+    extra = layer.explain_arrays()
+
+    def array(name):
+        if name in own:
+            return own[name]
+        if name in extra:
+            return extra[name]
+        return functools.reduce(getattr, name.split("."), layer)
+    return array
+
+
+def _lines(layer, phase: str, own: dict, symbols: dict) -> list:
+    """[{"equation", "shapes", "arrays"}]: the layer's ``explain_lines`` with the symbols filled in
+    and every shape read off the array it names."""
+    array = _arrays(layer, own)
+    out = []
+    for equation, template in layer.explain_lines(phase):
+        shapes, named = _fill(template, array)
+        out.append({"equation": equation.format(**symbols), "shapes": shapes, "arrays": named})
+    return out
 
 
 def _values(a, k: int = 5) -> list:
@@ -53,18 +103,29 @@ def explain(model, x, y: int, adam_lr: float | None = None, label: int | None = 
 
     Returns {"input", "forward" (list of steps), "output" (probabilities, prediction, label, target
     y, positive_digit, loss), "backward" (list of steps), "adam" (one weight's update) or None}.
-    Every step has "layer", "index", "equation", "shapes" and numbers; Dense steps also name their
-    parameters.
+    Every step has "layer", "index", "mode", "lines" (each {"equation", "shapes", "arrays": the
+    name, transposed and shape of each array printed}), "equation" and "shapes" (the lines joined)
+    and numbers; "params" names its parameters. An attention step adds "attention" (heads × L × L),
+    a recurrent one "h_norms" (forward) and "dh_norms" (backward), per time step.
     """
     model.eval()
-    xb = model.prepare(np.asarray(x)[None])
-    y = int(y)
+    explaining = [l for layer in model.layers for _, l in layer.named_layers()]
+    for l in explaining:
+        l.explaining = True        # backward keeps what the lines show (∂L/∂Z, δa_t, attention's gradients)
+    try:
+        return _explain(model, model.prepare(np.asarray(x)[None]), int(y), adam_lr, label)
+    finally:
+        for l in explaining:
+            l.explaining = False
+
+
+def _explain(model, xb, y, adam_lr, label):
     digit = None if label is None else _positive_digit(model)     # D of an "is it a D?" model
     label = y if label is None else int(label)
-    steps = []
+    steps, activations = [], []
     a, name = xb, "image" if xb.ndim > 2 else "x"
     param_count = 0
-    result = {"input": {"symbol": name, "label": label, **_summary(a[0])}}
+    result = {"input": {"symbol": name, "label": label, **_summary(a[0])}, "mode": "evaluation"}
     for i, layer in enumerate(model.layers):
         kind = type(layer).__name__
         out = layer.forward(a)
@@ -75,23 +136,26 @@ def explain(model, x, y: int, adam_lr: float | None = None, label: int | None = 
         new = layer.symbol.format(i=i, k=k)
         seed_style = "{k}" in layer.equations["forward"]     # W1, b1 as column vectors, as tutorial 1 writes them
         names = {n: f"{n}{k}" if seed_style else n for n in params}
-        fmt = {"x": name, "y": new, "k": k, "name": kind, "params": "".join(f", {n}" for n in params)}
+        symbols = {"x": name, "y": new, "k": k, "name": kind, "params": "".join(f", {n}" for n in params)}
+        lines = _lines(layer, "forward", {"x": a[0], "y": out[0]}, symbols)
         step = {"index": i, "layer": kind, "input": name, "output": new, "k": k, "seed_style": seed_style,
-                "equation": layer.equations["forward"].format(**fmt),
-                "params": {names[n]: _column(p.shape) if seed_style else list(p.shape)
+                "mode": "training" if layer.training else "evaluation",
+                "equation": ",   ".join(line["equation"] for line in lines),
+                "shapes": ",   ".join(line["shapes"] for line in lines if line["shapes"]), "lines": lines,
+                "params": {names[n]: list(_column(p.shape)) if seed_style else list(p.shape)
                            for n, p in params.items()}}
-        if layer.equations is Layer.equations:             # a layer that states no formulas of its own
-            step["generic"] = True
-        shapes = {"x": _shape(a[0]) if a[0].ndim == 1 else _dims(a.shape[1:]), "y": _shape(out[0]),
-                  **{n: (_dims(p.shape) if p.ndim > 1 else _shape(p)) for n, p in params.items()}}
-        step["shapes"] = layer.equations.get("shapes", "{x} → {y}").format(**shapes)
-        if params and "shapes" not in layer.equations:
-            step["shapes"] += "   with " + ", ".join(f"{names[n]} {_dims(p.shape)}" for n, p in params.items())
+        if layer.equations is Layer.equations and type(layer).explain_lines is Layer.explain_lines:
+            step["generic"] = True                         # a layer that states no formulas of its own
         step.update(layer.describe(a, out))
+        maps = [l.P[0] for _, l in layer.named_layers() if isinstance(getattr(l, "P", None), np.ndarray)]
+        if maps:                                           # softmax(Q·Kᵀ/√d) of each head: (h, L, L)
+            step["attention"] = [[[float(v) for v in row] for row in head] for head in maps[0]]
         step["values"] = _summary(out[0])
         steps.append(step)
+        activations.append(out)
         a, name = out, new
     result["forward"] = steps
+    inputs = [xb] + activations[:-1]
 
     logits = a
     loss_fn = model.loss
@@ -131,11 +195,14 @@ def explain(model, x, y: int, adam_lr: float | None = None, label: int | None = 
                          "shapes": "", "values": None})
             break
         k, seed_style = step["k"], step["seed_style"]
-        fmt = {"x": inp, "y": outp, "k": k, "name": kind}
-        entry = {"layer": kind, "index": i, "equation": layer.equations["backward"].format(**fmt),
-                 "shapes": f"{_shape(grad[0])} → {_shape(g_in[0])}",
-                 "params": {f"{n}{k}" if seed_style else n: {"shape": _column(g.shape) if seed_style else list(g.shape),
-                                                              "norm": float(np.linalg.norm(g))}
+        symbols = {"x": inp, "y": outp, "k": k, "name": kind}
+        lines = _lines(layer, "backward", {"x": inputs[i][0], "y": activations[i][0], "dy": grad[0], "dx": g_in[0]},
+                       symbols)
+        entry = {"layer": kind, "index": i, "mode": step["mode"],
+                 "equation": ",   ".join(line["equation"] for line in lines),
+                 "shapes": ",   ".join(line["shapes"] for line in lines if line["shapes"]), "lines": lines,
+                 "params": {f"{n}{k}" if seed_style else n: {"shape": list(_column(g.shape)) if seed_style
+                                                              else list(g.shape), "norm": float(np.linalg.norm(g))}
                             for n, g in layer.grads.items()}}
         if step.get("generic"):
             entry["generic"] = True

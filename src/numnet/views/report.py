@@ -3,7 +3,9 @@
 Figures (matplotlib, Agg backend, a fixed size each so the files are reproducible):
 learning curves from the model's history, the confusion-matrix heatmap, a grid of test digits
 titled "prediction: N" (tutorial 3's plot), the most confident mistakes, and the first Dense
-layer's weights drawn as 28×28 images. Needs matplotlib: ``pip install 'numnet[plot]'``.
+layer's weights drawn as 28×28 images; for a model with attention, the attention maps of test
+digit 0, and for a recurrent one, its hidden states' and their gradients' norms at each time step
+(both read off ``numnet explain``'s walk of that digit). Needs matplotlib: ``pip install 'numnet[plot]'``.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import numpy as np
 from ..errors import NumnetError
 from ..files import check_folder, write_file, written_together
 from ..layers import Dense
-from .evaluation import evaluate_classifier
+from .evaluation import evaluate_classifier, labels_for
+from .explain import explain
 
 #: (width, height) in inches and the resolution of every figure: PNGs of width·DPI × height·DPI
 DPI = 100
@@ -26,6 +29,8 @@ SIZES = {
     "mistakes": (8, 8),
     "first_layer_weights": (8, 8.5),
 }
+#: figures only some models have (their size follows the number of heads or layers)
+INSIDE = ("attention_map", "hidden_state_norms")
 
 
 class PlotError(NumnetError):
@@ -171,8 +176,74 @@ def first_layer_weights(plt, model, out_dir, max_units=64, files=None):
     return save_png(fig, plt, out_dir, "first_layer_weights", files)
 
 
-#: the files a report writes into its folder
-FILES = tuple(name + ".png" for name in SIZES) + ("index.html",)
+def attention_map(plt, steps, out_dir, files=None):
+    """softmax(Q·Kᵀ/√d) of each head (columns) of each attention layer (rows), for one digit."""
+    rows, cols = len(steps), max(len(s["attention"]) for s in steps)
+    fig = plt.figure(figsize=(2.6 * cols + 1, 2.6 * rows + 0.8), dpi=DPI, layout="constrained")
+    axes = np.atleast_2d(fig.subplots(rows, cols, squeeze=False))
+    top = max(float(np.max(h)) for s in steps for h in s["attention"])     # one colour scale for every map
+    for r, step in enumerate(steps):
+        for h in range(cols):
+            ax = axes[r, h]
+            if h >= len(step["attention"]):
+                ax.axis("off")
+                continue
+            P = np.asarray(step["attention"][h])
+            im = ax.imshow(P, cmap="viridis", vmin=0, vmax=top, interpolation="nearest")
+            ax.set_title(f"layer {step['index']} ({step['output']}), head {h + 1}", fontsize=8)
+            ax.set_xlabel("key token", fontsize=7)
+            ax.set_ylabel("query token", fontsize=7)
+            ax.tick_params(labelsize=6)
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    fig.suptitle(f"attention of test digit 0: row i = how token i spreads its attention ({len(P)} tokens)",
+                 fontsize=10)
+    return save_png(fig, plt, out_dir, "attention_map", files)
+
+
+def hidden_state_norms(plt, steps, out_dir, files=None):
+    """‖h_t‖ and ‖∂L/∂h_t‖ at each time step t of each recurrent layer, for one digit."""
+    fig = plt.figure(figsize=(10, 4), dpi=DPI, layout="constrained")
+    ax_h, ax_g = fig.subplots(1, 2)
+    for forward, backward in steps:
+        t = np.arange(1, len(forward["h_norms"]) + 1)
+        ax_h.plot(t, forward["h_norms"], "-o", ms=3, label=f"{forward['layer']} (layer {forward['index']})")
+        if backward:
+            ax_g.semilogy(t, np.maximum(backward["dh_norms"], 1e-30), "-o", ms=3, label=forward["layer"])
+    ax_h.set_title("‖h_t‖: the hidden state at each step")
+    ax_g.set_title("‖∂L/∂h_t‖: the gradient reaching each step (log)")
+    for ax in (ax_h, ax_g):
+        ax.set_xlabel("time step t (row of the image)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return save_png(fig, plt, out_dir, "hidden_state_norms", files)
+
+
+def inside_figures(plt, model, x, y, out_dir, files=None) -> list:
+    """[(path, caption)] of the figures of attention and recurrent layers, from explain's walk of digit 0."""
+    kinds = {type(l).__name__ for layer in model.layers for _, l in layer.named_layers()}
+    if not kinds & {"MultiHeadSelfAttention", "RNN", "LSTM", "GRU"}:
+        return []
+    label = int(y[0])
+    walk = explain(model, x[0], int(labels_for(model, [label])[0]), label=label)
+    out = []
+    attention = [s for s in walk["forward"] if s.get("attention")]
+    if attention:
+        caption = ("Attention maps of test digit 0: for each attention layer (row) and head (column), the "
+                   "softmax(Q·Kᵀ/√d) matrix; row i shows how much token i takes from each token "
+                   "(token 0 is the class token when there is one). `numnet explain` prints the shapes.")
+        out.append((attention_map(plt, attention, out_dir, files), caption))
+    grads = {s["index"]: s for s in walk["backward"] if s.get("dh_norms")}
+    recurrent = [(s, grads.get(s["index"])) for s in walk["forward"] if s.get("h_norms")]
+    if recurrent:
+        caption = ("Hidden-state norms of test digit 0 at each time step (left) and the norms of the loss's "
+                   "gradient with respect to them (right, log scale): how far back in the sequence the "
+                   "gradient still reaches (vanishing or exploding gradients).")
+        out.append((hidden_state_norms(plt, recurrent, out_dir, files), caption))
+    return out
+
+
+#: the files a report writes into its folder (those of INSIDE only for the models that have them)
+FILES = tuple(name + ".png" for name in (*SIZES, *INSIDE)) + ("index.html",)
 
 
 def make_report(model, x_test, y_test, out_dir, title="numnet model", n_examples=16, n_mistakes=20, *,
@@ -225,6 +296,7 @@ def _write_report(plt, files, model, x_test, y_test, out_dir, title, n_examples,
     figures.append((path, "The first Dense layer's weights, one 28×28 image per hidden unit (row k of W1): red "
                           "pixels push the unit's z up, blue pixels push it down, white ones do not matter. "
                           "The inputs are standardised pixels, so each unit is a template of strokes."))
+    figures += inside_figures(plt, model, x, y, out_dir, files)
 
     index = os.path.join(out_dir, "index.html")
     page = _html(title, model, report, figures, out_dir).encode("utf-8")

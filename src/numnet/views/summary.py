@@ -1,7 +1,7 @@
 """Model summaries, as Keras prints them: each layer, its output shape and its parameter count.
 
 A view: it reads a model (``model.layers``; output shapes and parameter counts from the walk of
-:mod:`numnet.architectures.sizes`, saved statistics from each layer's ``buffer_shapes``) and returns
+:mod:`numnet.layers.sizes`, saved statistics from each layer's ``buffer_shapes``) and returns
 data or text; it never prints and never runs the network.
 
 Counts: a layer's ``parameters`` are the entries of its trainable arrays (Dense ``W``, ``b``: out·in + out;
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ..architectures.sizes import SHAPE_ERRORS, step
+from ..layers.sizes import SHAPE_ERRORS, step
 from ..errors import ConfigError
 
 
@@ -62,7 +62,7 @@ def summary_rows(model, input_shape=None) -> list[dict]:
     rows = []
     for i, layer in enumerate(model.layers):
         try:
-            size = step(layer, shape)                # the walk of numnet.architectures.sizes
+            size = step(layer, shape)                # the walk of numnet.layers.sizes
         except SHAPE_ERRORS:
             raise ConfigError(f"layer {i} ({describe(layer)}) cannot take inputs of shape {shape} "
                               f"(model input {_input_shape(model, input_shape)})") from None
