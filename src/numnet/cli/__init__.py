@@ -5,6 +5,9 @@ Each subcommand is a module here (found automatically) with ``add_parser(subpars
 ``run(args) -> int``; the modules import NumPy and the library inside ``run`` so that
 ``numnet --help`` stays fast.
 
+``--lang zh-CN`` (before or after the command) or ``NUMNET_LANG=zh-CN``: the language of what a
+learner reads (:mod:`numnet.views.lang`); set here once, before the command runs.
+
 May import: everything (it is the top floor); it holds no math, only parsing and rendering.
 """
 import os
@@ -51,10 +54,26 @@ def build_parser() -> ArgumentParser:
 
     parser = ArgumentParser(prog="numnet", description="Neural networks from scratch in NumPy.")
     parser.add_argument("--version", action="version", version=f"numnet {__version__}")
+    lang = {"metavar": "LANG", "help": "headings and notes in en or zh-CN (default: $NUMNET_LANG, else en)"}
+    parser.add_argument("--lang", **lang)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     for name in command_names():
         importlib.import_module(f"numnet.cli.{name}").add_parser(sub)
+    for command in sub.choices.values():          # also after the command: numnet explain --lang zh-CN m.npz
+        command.add_argument("--lang", default=argparse.SUPPRESS, **lang)
     return parser
+
+
+def _set_language(parser, lang) -> None:
+    """Speak ``lang`` (``--lang``, else $NUMNET_LANG; nothing given: English); an unknown one is a usage error.
+    For this command only: a second main() in the same process (tests, notebooks) starts again from the default."""
+    lang = lang or os.environ.get("NUMNET_LANG")
+    if lang or "numnet.views.lang" in sys.modules:        # else English is in force: skip the import (fast --help)
+        from numnet.views.lang import LANGUAGES, set_language
+
+        if lang and lang not in LANGUAGES:
+            parser.error(f"unknown language {lang!r} (--lang or NUMNET_LANG: choose from {', '.join(LANGUAGES)})")
+        set_language(lang)
 
 
 #: Ctrl-C presses seen since main() took over from the start-up handler
@@ -77,6 +96,7 @@ def main(argv=None) -> int:
             signal.signal(signal.SIGINT, _interrupt)   # from here on: KeyboardInterrupt
         parser = build_parser()
         args = parser.parse_args(argv)
+        _set_language(parser, args.lang)
         if args.command is None:
             parser.print_help(sys.stderr)
             return 2

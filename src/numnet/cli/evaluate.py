@@ -34,26 +34,30 @@ def run(args) -> int:
 def render(report, out, n):
     from rich.table import Table
 
+    from numnet.views.lang import _
+
     console = out.console()
-    console.print(f"[bold]test accuracy {report['accuracy']:.4f}[/]   loss {report['loss']:.4f}   ({n} samples)")
+    console.print("[bold]" + _("test accuracy {accuracy}").format(accuracy=f"{report['accuracy']:.4f}") + "[/]   "
+                  + _("loss {loss}   ({n} samples)").format(loss=f"{report['loss']:.4f}", n=n))
     digit = report.get("positive_digit")
     if digit is not None:
-        console.print(f"'is it a {digit}?': class 1 = {digit}, class 0 = not {digit} (any other digit)")
+        console.print(_("'is it a {digit}?': class 1 = {digit}, class 0 = not {digit} (any other digit)").format(
+            digit=digit))
     names = [f"{row['class']} ({row['name']})" if "name" in row else str(row["class"]) for row in report["per_class"]]
-    t = Table(title="per class", title_justify="left")
-    for col in ("class", "precision", "recall", "F1", "support"):
+    t = Table(title=_("per class"), title_justify="left")
+    for col in (_("class"), _("precision"), _("recall"), "F1", _("support")):
         t.add_column(col, justify="right")
     for row, name in zip(report["per_class"], names):
         t.add_row(name, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}",
                   str(row["support"]))
     m = report["macro"]
     t.add_section()
-    t.add_row("macro", f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",
+    t.add_row(_("macro"), f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",
               str(sum(r["support"] for r in report["per_class"])), style="bold")
     console.print(t)
     cm = report["confusion_matrix"]
-    c = Table(title="confusion matrix (rows: true class, columns: predicted)", title_justify="left")
-    c.add_column("true", justify="right", style="bold")
+    c = Table(title=_("confusion matrix (rows: true class, columns: predicted)"), title_justify="left")
+    c.add_column(_("true"), justify="right", style="bold")
     for k in range(len(cm)):
         c.add_column(names[k], justify="right")
     for k, row in enumerate(cm):

@@ -23,25 +23,31 @@ def _text(value) -> str:
 
 
 def run(args) -> int:
+    from rich.cells import cell_len  # a Chinese character takes two columns
+
     from numnet.views.examples import EXAMPLES
     from numnet.views.examples import run as compute
+    from numnet.views.lang import _
 
     out = Output(args.json)
     if args.name is None:
-        for name, (tutorial, title, _) in EXAMPLES.items():
-            out.say(f"{name:20s} tutorial {tutorial}: {title}")
-        out.say("\nRun one: numnet example NAME")
+        for name, (tutorial, title, _compute) in EXAMPLES.items():
+            out.say(f"{name:20s} " + _("tutorial {n}: {title}").format(n=tutorial, title=_(title)))
+        out.say("\n" + _("Run one: numnet example NAME"))
         out.emit({"examples": [{"name": name, "tutorial": tutorial, "title": title}
-                               for name, (tutorial, title, _) in EXAMPLES.items()]})
+                               for name, (tutorial, title, _compute) in EXAMPLES.items()]})
         return 0
     ex = compute(args.name)
-    out.say(f"{ex.name} — tutorial {ex.tutorial}: {ex.title}\n")
-    width = max(len(r.quantity) for r in ex.rows)
+    out.say(f"{ex.name} — " + _("tutorial {n}: {title}").format(n=ex.tutorial, title=ex.title) + "\n")
+    def pad(text, width):
+        return text + " " * max(0, width - cell_len(text))
+
+    width = max(cell_len(r.quantity) for r in ex.rows)
     for r in ex.rows:
-        mark = {True: "✓", False: "✗ disagrees", None: ""}[r.agrees]
-        tutorial = f"tutorial {_text(r.tutorial)}" if r.tutorial is not None else ""
+        mark = {True: "✓", False: "✗ " + _("disagrees"), None: ""}[r.agrees]
+        tutorial = _("tutorial {value}").format(value=_text(r.tutorial)) if r.tutorial is not None else ""
         formula = f"   {r.formula}" if r.formula else ""
-        out.say(f"  {r.quantity:<{width}} = {_text(r.value):<10} {tutorial:<18} {mark}{formula}")
+        out.say(f"  {pad(r.quantity, width)} = {_text(r.value):<10} {pad(tutorial, 18)} {mark}{formula}")
     out.say(f"\n{ex.note}")
     out.emit(ex.as_dict())
     return 0 if ex.agrees else 1

@@ -83,19 +83,20 @@ def render(r, out, index, image, names):
         if s.get("note"):
             c.print(f"    [yellow]{escape(s['note'])}[/]")
         if s.get("attention"):
-            c.print(f"    [dim]{_('attention')}: {len(s['attention'])} × "
+            c.print("    [dim]" + _("attention") + f": {len(s['attention'])} × "
                     f"({len(s['attention'][0])}×{len(s['attention'][0][0])}) (--json: \"attention\")[/]")
 
     digit = o.get("positive_digit")
-    target = f" → target {o['target']} ({'is' if o['target'] else 'not'} a {digit})" if digit is not None else ""
-    c.rule(f"[bold]test digit {index}: label {o['label']}{target}")
+    target = (" → " + (_("target {target} (is a {digit})") if o["target"] else _("target {target} (not a {digit})"))
+              .format(target=o["target"], digit=digit)) if digit is not None else ""
+    c.rule("[bold]" + _("test digit {index}: label {label}").format(index=index, label=o["label"]) + target)
     if getattr(image, "shape", None) == (28, 28):
         c.print(escape(_ascii_digit(image)), style="cyan")
     mode = _("evaluation mode") if r.get("mode", "evaluation") == "evaluation" else _("training mode")
-    c.rule(f"[bold]{_('Forward pass')} ({mode})")
+    c.rule("[bold]" + _("Forward pass") + f" ({mode})")
     for s in r["forward"]:
         step(s, "")
-    c.rule(f"[bold]{_('Loss')}")
+    c.rule("[bold]" + _("Loss"))
     names = [name if name == str(k) else f"{k} ({name})" for k, name in enumerate(names)]    # 1 (7), 0 (not 7)
     probs = "  ".join(f"{names[k]}: {p:.3f}" if k != o["prediction"] else f"[bold green]{names[k]}: {p:.3f}[/]"
                       for k, p in enumerate(o["probabilities"]))
@@ -104,17 +105,20 @@ def render(r, out, index, image, names):
         c.print(f"[bold]p = {escape(p)}[/] = {o['probabilities'][1]:.4f}: \\[1 − p, p] = \\[{probs}]")
     else:
         c.print(f"[bold]p = softmax({escape(o['logits'])})[/] = \\[{probs}]")
-    verdict = "[green]correct[/]" if o["prediction"] == o["target"] else "[red]wrong[/]"
-    truth = f"target {o['target']}" if digit is not None else f"label {o['label']}"
-    c.print(f"prediction {o['prediction']} ({truth}, {verdict})")
+    verdict = "[green]" + _("correct") + "[/]" if o["prediction"] == o["target"] else "[red]" + _("wrong") + "[/]"
+    truth = _("target {target}").format(target=o["target"]) if digit is not None else _("label {label}").format(
+        label=o["label"])
+    c.print(_("prediction {prediction} ({truth}, {verdict})").format(prediction=o["prediction"], truth=truth,
+                                                                     verdict=verdict))
     c.print(f"[bold]{escape(o['equation'])}[/] = [bold]{o['loss']:.6g}[/]")
-    c.rule(f"[bold]{_('Backward pass')} ({mode})")
+    c.rule("[bold]" + _("Backward pass") + f" ({mode})")
     for s in r["backward"]:
         step(s, "")
     a = r.get("adam")
     if a:
         i, j = a["entry"]
-        c.rule(f"[bold]{_('One Adam step')}: {a['param']}\\[{i},{j}] (the largest |gradient|), t = {a['t']}")
+        c.rule("[bold]" + _("One Adam step") + f": {a['param']}\\[{i},{j}] (" + _("the largest |gradient|")
+               + f"), t = {a['t']}")
         lines = [
             (f"g  = ∂L/∂{a['param']}[{i},{j}]", a["g"]),
             (f"m  = β1·0 + (1 − β1)·g     (β1 = {a['beta1']})", a["m"]),
@@ -125,5 +129,7 @@ def render(r, out, index, image, names):
         for text, value in lines:
             c.print(f"{escape(text):<40} = {value:.6g}")
         c.print(escape(f"W ← W − η·m̂ / (√v̂ + ε)    (η = {a['lr']:g}, ε = {a['eps']:g})"))
-        c.print(f"   {a['old']:.6g} → [bold]{a['new']:.6g}[/]   (by the formula: {a['by_formula']:.6g})")
-        c.print("[dim]at t = 1, m̂ = g and v̂ = g², so m̂/√v̂ = sign(g): Adam's first step moves each weight by about η[/]")
+        c.print(f"   {a['old']:.6g} → [bold]{a['new']:.6g}[/]   (" + _("by the formula: {value}").format(
+            value=f"{a['by_formula']:.6g}") + ")")
+        c.print("[dim]" + escape(_("at t = 1, m̂ = g and v̂ = g², so m̂/√v̂ = sign(g): Adam's first step "
+                                   "moves each weight by about η")) + "[/]")

@@ -23,7 +23,8 @@ def add_parser(sub):
     p = sub.add_parser("serve", help="a local web page: draw a digit, see the prediction and every layer",
                        description="Serve a page where you draw a digit (or upload a photo) and see the prediction, "
                                    "the ten probabilities, the 28×28 input and each layer's activations; "
-                                   "and its HTTP API (POST /api/predict, GET /api/model). Without MODEL it first "
+                                   "and its HTTP API (POST /api/predict, GET /api/model, GET /api/strings). The page speaks English "
+                                   "or Chinese (a switch on it; default: --lang, else the browser's language). Without MODEL it first "
                                    "trains `numnet train`'s default network (784-25-25-10, about 10 s). "
                                    "Ctrl-C stops it.")
     p.add_argument("model", metavar="MODEL", nargs="?", help="model file from `numnet train --save model.npz`")
@@ -70,6 +71,7 @@ def run(args) -> int:
 
 
 def _serve(args, out: Output):
+    import os
     import sys
 
     import numnet
@@ -86,7 +88,9 @@ def _serve(args, out: Output):
         if kind == "error" or args.log:
             print(f"{kind}: {text}", file=sys.stderr, flush=True)
 
-    server = make_server(predictor, args.host, args.port, on_event=on_event)
+    # the page's default language: --lang or NUMNET_LANG if given, else the browser's
+    language = getattr(args, "lang", None) or os.environ.get("NUMNET_LANG") or None
+    server = make_server(predictor, args.host, args.port, on_event=on_event, language=language)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         out.warn(f"listening on {args.host}: anyone who can reach this machine can use the page")
     print(f"numnet serve: {server.url}  (Ctrl-C stops it)", flush=True)

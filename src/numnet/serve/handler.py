@@ -6,6 +6,7 @@ library's ``BaseHTTPRequestHandler`` parses the request line and headers from me
 what it finds malformed itself (400, 414, 431, 501) — as JSON, like every other error.
 
 Routes: ``GET``/``HEAD /`` the page and ``/static/NAME`` its files; ``GET``/``HEAD /api/model``;
+``GET /api/strings?lang=zh-CN`` the page's words in a language (:mod:`numnet.serve.strings`);
 ``POST /api/predict`` with JSON ``{"pixels": [[...]], "preprocess": true, "activations": true}`` or
 an image file as the body. Every body goes through :func:`numnet.files.json_text`: an answer
 holding NaN or ±∞ becomes a 500 whose body names the number, never a dropped connection.
@@ -17,11 +18,13 @@ import json
 import os
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs
 
 from ..errors import NonFiniteError, NumnetError
 from ..files import json_text
 from ..inference.predictor import MAX_PIXELS, RequestError
 from .budget import BUDGET_WAIT, image_memory, json_memory
+from .strings import choose_language, page_strings
 
 #: where the page's files are (package data)
 WEB_DIR = os.path.join(os.path.dirname(__file__), "web")
@@ -113,6 +116,10 @@ class Handler(BaseHTTPRequestHandler):
     def _get(self, path):
         if path == "/api/model":
             return 200, self.server.model_info, None
+        if path == "/api/strings":
+            asked = parse_qs(self.path.partition("?")[2].partition("#")[0]).get("lang", [None])[0]
+            lang = choose_language(asked, self.server.language, self.headers.get("Accept-Language"))
+            return 200, page_strings(lang, self.server.page_messages), None
         if path in self.server.static:
             return (200, *self.server.static[path])
         if path == "/api/predict":
@@ -121,7 +128,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _post(self, path):
         if path != "/api/predict":
-            if path == "/api/model" or path in self.server.static:
+            if path in ("/api/model", "/api/strings") or path in self.server.static:
                 raise RequestError(f"use GET for {path}", status=405)
             raise RequestError(f"not found: {path[:100]}", status=404)
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()

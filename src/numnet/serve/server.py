@@ -33,6 +33,7 @@ from ..files import nulls_for_nonfinite
 from .budget import MEMORY_BUDGET, MemoryBudget
 from .connection import CONTINUE, HEAD_END, MAX_HEAD, Connection, announced_body, descriptors
 from .handler import Handler, error_response, static_files
+from .strings import page_messages
 
 #: largest request body accepted (bytes)
 MAX_BODY = 4 * 1024 * 1024
@@ -57,13 +58,14 @@ class Server:
 
     def __init__(self, address, predictor, max_body: int = MAX_BODY, timeout: float = TIMEOUT, on_event=None,
                  max_connections: int = MAX_CONNECTIONS, memory_budget: int = MEMORY_BUDGET, workers: int = WORKERS,
-                 image_workers: int = IMAGE_WORKERS):
+                 image_workers: int = IMAGE_WORKERS, language: str | None = None):
         self.predictor, self.max_body, self.timeout, self.on_event = predictor, int(max_body), float(timeout), on_event
         self.max_connections = max(1, min(int(max_connections), descriptors(int(max_connections) + LINGERING + 64)
                                           - LINGERING - 64))
         self.budget = MemoryBudget(memory_budget)
         self.model_info = _model_info(predictor)
         self.static = static_files()
+        self.language, self.page_messages = language, page_messages()    # None: the browser's Accept-Language
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_STREAM)
         try:

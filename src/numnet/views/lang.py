@@ -6,7 +6,10 @@ with Babel: ``pybabel compile -d src/numnet/locales -D numnet``).
     from numnet.views.lang import _
     print(_("Forward pass"))            # "前向传播" under zh-CN
 
-Formulas, numbers and shapes are never translated.
+Text kept in a module-level table is marked with ``N_()`` (it stays English there) and passed
+through ``_()`` where it is shown. Formulas, numbers and shapes are never translated; error
+messages stay English. ``translation(lang)`` is one language's catalog without changing the one in
+force (the web page asks per request).
 """
 from __future__ import annotations
 
@@ -21,14 +24,18 @@ _translation: gettext.NullTranslations = gettext.NullTranslations()
 _current = "en"
 
 
+def translation(lang: str) -> gettext.NullTranslations:
+    """The catalog of ``lang`` (one of :data:`LANGUAGES`; English: no catalog, every message itself)."""
+    return gettext.translation("numnet", LOCALES, languages=[lang.replace("-", "_")], fallback=True)
+
+
 def set_language(lang: str | None = None) -> str:
     """Speak ``lang`` (default: ``NUMNET_LANG``, else English) from now on; returns the language in force.
-    An unknown language falls back to English."""
+    An unknown language falls back to English (the CLI refuses it first)."""
     global _translation, _current
     lang = lang or os.environ.get("NUMNET_LANG") or "en"
     lang = lang if lang in LANGUAGES else "en"
-    gettext_name = lang.replace("-", "_")
-    _translation = gettext.translation("numnet", LOCALES, languages=[gettext_name], fallback=True)
+    _translation = translation(lang)
     _current = lang
     return lang
 
@@ -41,6 +48,12 @@ def language() -> str:
 def _(message: str) -> str:
     """``message`` in the language in force (itself where there is no translation)."""
     return _translation.gettext(message)
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for the catalog where it is written (a table built at import); ``_()`` translates it
+    where it is shown."""
+    return message
 
 
 set_language()

@@ -123,7 +123,7 @@ async function post(body, contentType, revision) {
     if (revision !== state.revision) return;          // the drawing changed meanwhile: a newer answer follows
     if (response.ok) render(result); else showError(result.error || response.statusText);
   } catch (err) {
-    if (revision === state.revision) showError("no answer from the server (" + err.message + ")");
+    if (revision === state.revision) showError(t("no answer from the server ({error})", { error: err.message }));
   } finally {
     if (revision === state.revision) state.answered = revision;
   }
@@ -134,7 +134,7 @@ $("upload").addEventListener("change", async (e) => {
   e.target.value = "";
   if (!file) return;
   clearPad();
-  if (file.size > MAX_UPLOAD) { showError("that file is over 4 MB"); return; }
+  if (file.size > MAX_UPLOAD) { showError(t("that file is over 4 MB")); return; }
   const revision = state.revision;
   state.answered = revision - 1;
   showPhoto(file);
@@ -165,21 +165,22 @@ function showPhoto(file) {               // the photo on the pad, as a preview
 function showEmpty() {
   $("prediction").textContent = "–";
   $("prediction").dataset.state = "empty";
-  $("message").textContent = "draw a digit";
+  say(() => t("draw a digit"));
   drawBars(null);
 }
 
 function showError(message) {
   $("prediction").textContent = "?";
   $("prediction").dataset.state = "error";
-  $("message").textContent = message;
+  say(() => message);
   drawBars(null);
 }
 
 function render(r) {
   $("prediction").textContent = String(r.prediction);
   $("prediction").dataset.state = "ok";
-  $("message").textContent = "probability " + (100 * r.probabilities[r.prediction]).toFixed(1) + " %";
+  const p = (100 * r.probabilities[r.prediction]).toFixed(1);
+  say(() => t("probability {p} %", { p }));
   drawBars(r.probabilities);
   drawImage($("seen"), [28, 28], r.preprocessed.flat().map((v) => v / 255), (t) => [255 * t, 255 * t, 255 * t]);
   drawLayers(r.activations || []);
@@ -277,12 +278,12 @@ function drawUnits(activations) {
   });
 }
 
-function setupUnits(t) {
+function setupUnits(templates) {
   const box = $("units");
-  t.weights.forEach((w, j) => {
+  templates.weights.forEach((w, j) => {
     const figure = document.createElement("figure");
     figure.className = "unit";
-    figure.title = `unit ${j}`;
+    figure.title = t("unit {j}", { j });
     const canvas = document.createElement("canvas");
     drawImage(canvas, [28, 28], w.flat().map((v) => v / 127), diverging);
     const value = document.createElement("span");
@@ -294,19 +295,68 @@ function setupUnits(t) {
 
 // ---- start ----------------------------------------------------------------------------------
 async function start() {
+  let remembered = null;
+  try { remembered = localStorage.getItem("numnet-lang"); } catch (err) { /* private mode */ }
+  await setLanguage(remembered);
   clearPad();
   $("clear").addEventListener("click", clearPad);
   try {
     const m = await (await fetch("/api/model")).json();
     state.model = m;
-    const types = m.layers.filter((l) => l.parameters > 0).map((l) => l.type).join(", ");
-    const acc = m.test_accuracy == null ? "" : `, test accuracy ${(100 * m.test_accuracy).toFixed(2)} %`;
-    $("model-line").textContent = `${m.name}: ${m.layers.length} layers (${types}), ` +
-      `${m.num_parameters.toLocaleString("en")} parameters${acc}`;
+    showModel();
     if (m.templates) setupUnits(m.templates);
   } catch (err) {
-    $("model-line").textContent = "cannot read /api/model: " + err.message;
+    $("model-line").removeAttribute("data-i18n");
+    $("model-line").textContent = t("cannot read /api/model: {error}", { error: err.message });
   }
+}
+
+function showModel() {
+  const m = state.model;
+  if (!m) return;
+  $("model-line").removeAttribute("data-i18n");      // from now on it says the model, not "loading"
+  const types = m.layers.filter((l) => l.parameters > 0).map((l) => l.type).join(", ");
+  const acc = m.test_accuracy == null ? "" : t(", test accuracy {accuracy} %", { accuracy: (100 * m.test_accuracy).toFixed(2) });
+  $("model-line").textContent = t("{name}: {layers} layers ({types}), {parameters} parameters", {
+    name: m.name, layers: m.layers.length, types, parameters: m.num_parameters.toLocaleString("en") }) + acc;
+}
+
+// ---- language: English or Chinese, the words from numnet's catalog (GET /api/strings) -------------
+const i18n = { lang: "en", strings: {} };
+
+function t(message, values) {            // message in the page's language, {name} filled in from values
+  const text = i18n.strings[message] || message;
+  return values ? text.replace(/\{(\w+)\}/g, (all, key) => (key in values ? String(values[key]) : all)) : text;
+}
+
+function say(text) {                     // the status line; said again when the language changes
+  state.say = text;
+  $("message").textContent = text();
+}
+
+async function setLanguage(lang) {       // lang: null asks the server (numnet serve --lang, else the browser's)
+  try {
+    const r = await (await fetch("/api/strings" + (lang ? "?lang=" + encodeURIComponent(lang) : ""))).json();
+    i18n.lang = r.lang;
+    i18n.strings = r.strings;
+  } catch (err) {
+    return;                              // the page stays as it is
+  }
+  document.documentElement.lang = i18n.lang;
+  for (const el of document.querySelectorAll("[data-i18n]")) {
+    if (!el.dataset.i18n) el.dataset.i18n = el.textContent.replace(/\s+/g, " ").trim();   // the English, once
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const b of document.querySelectorAll("[data-lang]")) b.setAttribute("aria-pressed", String(b.dataset.lang === i18n.lang));
+  if (state.say) $("message").textContent = state.say();
+  showModel();
+}
+
+for (const b of document.querySelectorAll("[data-lang]")) {
+  b.addEventListener("click", () => {
+    try { localStorage.setItem("numnet-lang", b.dataset.lang); } catch (err) { /* private mode: not remembered */ }
+    setLanguage(b.dataset.lang);
+  });
 }
 
 // for tests and scripts: true once the answer on screen belongs to the current drawing
