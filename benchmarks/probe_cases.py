@@ -237,7 +237,7 @@ ITEMS = [
     Case("plot-out-file", "14", ("plot", "activations", "--out", "f.png"), write("f.png"), {2},
          needs=("matplotlib",)),
     Case("plot-vanishing-32px", "14", ("plot", "vanishing", "--limit", "50", "--data-dir", "d"),
-         lambda c: craft.write_set(c / "d", size=32), {2}, needs=("matplotlib",)),
+         lambda c: craft.write_set(c / "d", size=32), {0, 2}, needs=("matplotlib",)),     # 32×32 digits: a 1024-input MLP
     Case("plot-vanishing-0px", "14", ("plot", "vanishing", "--limit", "50", "--data-dir", "d"),
          lambda c: craft.write_set(c / "d", size=0), {2}, needs=("matplotlib",)),
     Case("report-history-strings", "14", ("report", "s.npz", "--out", "r"),

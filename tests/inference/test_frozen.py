@@ -102,3 +102,17 @@ def test_frozen_serves_several_threads_at_once(mnist, which):
 
 def test_frozen_empty_batch(trained, which):
     assert trained.freeze().forward(np.zeros((0, 28, 28), np.uint8)).shape == (0, 10)
+
+
+def test_a_forward_pass_that_overflows_is_an_error_not_an_answer():
+    """Finite but enormous weights: the first z is ±inf everywhere, ReLU makes it 0, and the output is
+    the last bias, a finite answer from nothing. predict_proba refuses it (issue 26, item 5)."""
+    import numnet
+    from numnet.errors import NonFiniteError
+
+    model = numnet.Sequential(numnet.mlp((8,)), seed=0)
+    x = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    model.adapt(x)
+    model.layers[2].W[...] = 1e38
+    with pytest.raises(NonFiniteError, match="overflowed"):
+        model.predict_proba(x)

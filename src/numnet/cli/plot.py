@@ -1,13 +1,13 @@
 """numnet plot: the tutorials' figures (activations, vanishing gradients, finite differences, perceptron)."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option
+from .common import Output, add_data_option, add_json_option, positive_int
 
 FIGURES = ("activations", "vanishing", "differences", "perceptron")
 
 
 def add_parser(sub):
-    p = sub.add_parser("plot", help="seed figures: activations, vanishing gradients, finite differences, perceptron",
+    p = sub.add_parser("plot", help="the tutorials' figures: activations, vanishing gradients, finite differences, perceptron",
                        description="Draw one of the tutorials' figures as a PNG in DIR and print its numbers. "
                                    "activations: f(z) and f'(z) of sigmoid, tanh, ReLU, step, sign and softmax; "
                                    "vanishing: gradient norm per layer of a deep sigmoid MLP against ReLU, at "
@@ -16,7 +16,7 @@ def add_parser(sub):
                                    "on XOR. Needs matplotlib: pip install 'numnet[plot]'.")
     p.add_argument("figure", choices=FIGURES)
     p.add_argument("--out", default=".", metavar="DIR", help="folder for the PNG (default: here; created if missing)")
-    p.add_argument("--limit", type=int, default=10000, metavar="N",
+    p.add_argument("--limit", type=positive_int, default=10000, metavar="N",
                    help="vanishing: training images for the epoch (default 10000)")
     add_data_option(p)
     add_json_option(p)

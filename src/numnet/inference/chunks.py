@@ -3,12 +3,17 @@
 Two speed-ups around the plain forward pass, each giving the same values up to float rounding:
 chunks sized so that no activation gets huge, and, for an MLP on uint8 pixels, the input scaling,
 the standardisation and the first Dense folded into one GEMM (:func:`.frozen.folded_input_layer`).
+A forward pass whose arithmetic overflows (finite but enormous weights: every z = ±inf, which a
+ReLU turns into a confident-looking answer) is a :class:`~numnet.errors.NonFiniteError`, never a result.
 """
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 import numpy as np
+
+from ..errors import NonFiniteError
 
 from ..layers.sizes import SHAPE_ERRORS, walk
 from .frozen import Frozen
@@ -32,6 +37,17 @@ def chunk_rows(model, sample_shape, batch_size):
     return max(1, min(batch_size, ACTIVATION_BUDGET // max(largest, 1)))
 
 
+@contextmanager
+def finite_arithmetic():
+    """NumPy's overflow and invalid operations (inf − inf, 0·inf) raised as NonFiniteError inside."""
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            yield
+    except FloatingPointError as e:
+        raise NonFiniteError(f"the model's forward pass overflowed ({e}): its weights are too large for a "
+                             "finite answer") from None
+
+
 def outputs(model, x, batch_size=10000):
     """(start, output) for each chunk of ``x``, in evaluation mode."""
     model.eval()
@@ -45,4 +61,6 @@ def outputs(model, x, batch_size=10000):
         plan = plan if plan.folded else None
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size]
-        yield start, model.forward(model.prepare(xb)) if plan is None else plan.forward(xb)
+        with finite_arithmetic():
+            out = model.forward(model.prepare(xb)) if plan is None else plan.forward(xb)
+        yield start, out

@@ -66,6 +66,11 @@ def draw_activations(plt, out_dir):
 
 
 # vanishing gradients --------------------------------------------------------------------------
+def _mlp_for(x, y, hidden, activation):
+    """The MLP's layers for images like ``x`` (any size, not only 28×28) and labels ``y``."""
+    return mlp(hidden, activation, in_features=int(np.prod(x.shape[1:])), num_classes=max(10, int(y.max()) + 1))
+
+
 def gradient_norms(model, x, y):
     """‖∂L/∂W‖ (Frobenius) of every Dense layer, first to last, for the batch (x, y): one
     forward and one backward pass, all layers asked for their input gradient."""
@@ -83,7 +88,7 @@ def measure_vanishing(x, y, depth=8, width=32, train_samples=10000, lr=0.1, seed
     (lr, batch 100) on ``train_samples`` images; with the test-free training accuracy."""
     out = {}
     for act in ("sigmoid", "relu"):
-        model = Sequential(mlp((width,) * depth, act), seed=seed)
+        model = Sequential(_mlp_for(x, y, (width,) * depth, act), seed=seed)
         model.adapt(x[:train_samples])
         before = gradient_norms(model, x[:1000], y[:1000])
         hist = fit(model, x[:train_samples], y[:train_samples], epochs=1, batch_size=100, optimizer=optim.SGD(lr),
@@ -113,7 +118,7 @@ def measure_differences(x, y, hs=None, seed=0, hidden=(16,), entries=200):
     float64 MLP on the batch (x, y), for forward and central differences at each h (one a decade
     from 1e-12 to 1e-1 by default): the error against h, log-log."""
     hs = list(np.logspace(-12, -1, 12)) if hs is None else list(hs)
-    model = Sequential(mlp(hidden, "tanh"), dtype=np.float64, seed=seed)
+    model = Sequential(_mlp_for(x, y, hidden, "tanh"), dtype=np.float64, seed=seed)
     model.adapt(x)
     errors = {}
     for method in ("forward", "central"):
