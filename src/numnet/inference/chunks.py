@@ -14,7 +14,6 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..errors import NonFiniteError
-
 from ..layers.sizes import SHAPE_ERRORS, walk
 from .frozen import Frozen
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 
-from ..layers.sizes import SHAPE_ERRORS, step
 from ..errors import ConfigError
+from ..layers.sizes import SHAPE_ERRORS, step
 
 
 def describe(layer) -> str:
