@@ -15,6 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ConfigError, NonFiniteError
+from .layers.activations import Step
+from .layers.dense import Dense
+from .layers.shape import Flatten
 
 OUTPUTS = {"step": (0, 1), "sign": (-1, 1)}
 
@@ -55,6 +58,14 @@ class Perceptron:
         """ŷ = step(z) ∈ {0, 1} (or sign(z) ∈ {−1, 1}); z = 0 counts as the positive side."""
         low, high = OUTPUTS[self.activation]
         return np.where(self.net_input(x) >= 0, high, low)
+
+    def layers(self) -> list:
+        """The same neuron as layers, for a model file every command reads: Flatten, Dense(n, 1) holding
+        w and b, Step: ŷ = step(w·x + b) ∈ {0, 1}, class 1 ("is it D?") where z ≥ 0. A sign perceptron
+        becomes the same step (sign(z) = 2·step(z) − 1 draws the same line; the file's classes are 0/1)."""
+        dense = Dense(self.n_features, 1, dtype=np.float64)
+        dense.W, dense.b = self.w.reshape(1, -1).copy(), np.array([self.b])
+        return [Flatten(), dense, Step()]
 
     def score(self, x, y) -> float:
         """Accuracy: fraction of samples with ŷ = y."""

@@ -110,7 +110,7 @@ def run(args) -> int:
     resumed = load_checkpoint(args)
     if args.model == "perceptron":
         from .train_perceptron import run_perceptron
-        return run_perceptron(args, out)
+        return run_perceptron(args, out, save_path)
     recipe = make_recipe(args, resumed)
     train_set, test_set, outputs = training_data(args, recipe, out)
     if resumed is not None:

@@ -7,9 +7,9 @@ A run takes the options of its kind only: ``--model perceptron`` those in :data:
 """
 from __future__ import annotations
 
-#: what a perceptron run takes (one neuron, the perceptron rule: no network, optimizer, loss or files)
+#: what a perceptron run takes (one neuron, the perceptron rule: no network, optimizer or loss)
 PERCEPTRON_TAKES = frozenset({"model", "binary", "activation", "lr", "epochs", "limit", "seed", "data_dir",
-                              "min_accuracy", "json", "engine"})
+                              "min_accuracy", "json", "engine", "save"})
 #: what a resumed run takes: how far to go and where to write; the checkpoint decides the rest
 RESUME_TAKES = frozenset({"resume", "epochs", "checkpoint", "save", "min_accuracy", "json", "engine"})
 #: attributes of the parsed arguments that are not options

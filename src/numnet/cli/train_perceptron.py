@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 
-def run_perceptron(args, out) -> int:
-    """--model perceptron --binary D: Rosenblatt's rule on 'is it a D?' (step output, labels 0/1)."""
+def run_perceptron(args, out, save_path=None) -> int:
+    """--model perceptron --binary D: Rosenblatt's rule on 'is it a D?' (step output, labels 0/1);
+    ``save_path`` (checked --save): the neuron saved as layers (:func:`as_model`)."""
     import time
 
     import numnet
@@ -44,10 +45,34 @@ def run_perceptron(args, out) -> int:
             "not converged: kept the weights of the epoch with the best training accuracy (pocket)")
     train_seconds = time.perf_counter() - start
     test_accuracy = p.score(x_test, y_test)
+    if save_path is not None:
+        from numnet.io.serialize import save
+
+        save(as_model(p, args, history, train_seconds), save_path, what="--save", keep=True)
     out.say(f"test accuracy {test_accuracy:.4f} after {train_seconds:.1f} s")
+    if save_path is not None:
+        out.say(f"saved {args.save}")
     out.emit({"test_accuracy": test_accuracy, "test_loss": None, "train_seconds": train_seconds, "loss": None,
-              "epochs": len(history) - 1, "converged": p.converged, "model_path": None, "history": history})
+              "epochs": len(history) - 1, "converged": p.converged, "model_path": args.save, "history": history})
     if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
         out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
         return 1
     return 0
+
+
+def as_model(p, args, history, train_seconds):
+    """The trained neuron as the one model format: Sequential([Flatten, Dense(784, 1), Step]) with its w, b
+    (``Perceptron.layers``), float64 as it was trained. Its loss is the MSE of the 0/1 output against the
+    0/1 target, which for a step output is the fraction of mistakes; ``info["binary"]`` keeps the digit D."""
+    import numpy as np
+
+    import numnet
+
+    model = numnet.Sequential(p.layers(), loss="mse", dtype=np.float64, seed=None)
+    model.input_shape = (28, 28)
+    model.history = [{"epoch": row["epoch"], "train_accuracy": row["train_accuracy"], "val_accuracy": row["test_accuracy"]}
+                     for row in history]           # a network's history names the test set's columns val_
+    model.info.update({"model": "perceptron", "binary": args.binary, "activation": args.activation or "step",
+                       "lr": p.lr, "epochs": args.epochs, "converged": p.converged, "seed": args.seed,
+                       "data_dir": args.data_dir, "limit": args.limit, "train_seconds": train_seconds})
+    return model
