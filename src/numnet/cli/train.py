@@ -121,15 +121,18 @@ def run(args) -> int:
     announce(args, recipe, model, options, len(train_set[0]), outputs, out)
     model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": recipe.arch,
                          "recipe": recipe.training}
-    train_seconds = train(args, model, options, train_set, test_set, (checkpoint, checkpoint_path), resumed, out)
+    steps = []                                             # the logged iterations' losses, for --json
+    train_seconds = train(args, model, options, train_set, test_set, (checkpoint, checkpoint_path), resumed, out, steps)
     if train_seconds is None:                              # diverged: said, exit 1, nothing saved
         return 1
-    return report(args, recipe, model, test_set, save_path, train_seconds, options["workers"], out)
+    return report(args, recipe, model, test_set, save_path, train_seconds, options["workers"], out, steps)
 
 
-def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
+def train(args, model, options, train_set, test_set, checkpoint, resumed, out, steps):
     """``model.fit`` with the recipe's ``options`` and the run's own (validation, progress, early
-    stopping, checkpoints, iterations): the seconds it took, or None after a divergence (reported)."""
+    stopping, checkpoints, iterations): the seconds it took, or None after a divergence (reported).
+    ``steps`` gets {"iteration", "loss"} of each iteration --log-every K prints (numerical training
+    without it: every iteration, tutorial 2's log)."""
     import time
 
     import numnet
@@ -147,9 +150,13 @@ def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
         out.say(f"epoch {e['epoch']:>3}: train loss {f(e['train_loss'])}  train acc {f(e['train_accuracy'])}  "
                 f"{held_out} loss {f(e.get('val_loss'))}  {held_out} acc {f(e.get('val_accuracy'))}  ({when})")
 
+    log_every = args.log_every or (1 if options["gradient"] == "numerical" else None)
+
     def log(event, **info):
-        if event == "batch" and args.log_every:
-            out.say(f"iteration {info['step']:>5}: loss {info['loss']:.4f}")
+        if event == "batch" and log_every:
+            steps.append({"iteration": info["step"], "loss": info["loss"]})
+            if args.log_every:
+                out.say(f"iteration {info['step']:>5}: loss {info['loss']:.4f}")
 
     start = time.perf_counter()
     bar_epochs = -(-args.iterations // -(-len(x_train) // args.batch_size)) if args.iterations else args.epochs
@@ -159,7 +166,7 @@ def train(args, model, options, train_set, test_set, checkpoint, resumed, out):
                       validation_split=args.val_split or 0.0, progress=bar,
                       callbacks=[log] + ([stopper] if stopper else []), checkpoint=checkpoint_path,
                       resume=resumed is not None, iterations=args.iterations, sample=args.sample,
-                      log_every=args.log_every)
+                      log_every=log_every)
     except numnet.Diverged as e:                           # exit 1, valid JSON, and nothing saved
         report_divergence(out, str(e), history_rows(model), time.perf_counter() - start, args.epochs)
         return None
@@ -274,7 +281,7 @@ def announce(args, recipe, model, options, samples, outputs, out):
                  "them, so the layers below do not learn (use --model perceptron for the perceptron rule)")
 
 
-def report(args, recipe, model, test, save_path, train_seconds, workers, out) -> int:
+def report(args, recipe, model, test, save_path, train_seconds, workers, out, steps=()) -> int:
     """Measure on the test set, save, print and emit the JSON; exit 1 below --min-accuracy."""
     import numpy as np
 
@@ -302,7 +309,8 @@ def report(args, recipe, model, test, save_path, train_seconds, workers, out) ->
               "loss": recipe.loss, **({"test_rmse": test_rmse} if test_rmse is not None else {}),
               "iterations": args.iterations,
               "epochs": model.history[-1]["epoch"] if args.iterations else args.epochs, "workers": workers,
-              "model_path": args.save, "history": history_rows(model)})
+              "model_path": args.save, "history": history_rows(model),
+              **({"iteration_losses": list(steps)} if steps else {})})
     if args.min_accuracy is not None and test_accuracy < args.min_accuracy:
         out.warn(f"test accuracy {test_accuracy:.4f} is below the gate {args.min_accuracy}")
         return 1
