@@ -13,7 +13,9 @@ from .kernels import engine
 class Loss:
     """A loss on the last layer's output. Besides ``forward``/``backward`` it says how that output
     reads as a prediction (``link``): class probabilities and class ids, which every reader of a model
-    (``predict_proba``, the ONNX graph, serve) takes from here."""
+    (``predict_proba``, the ONNX graph, serve) takes from here. ``title``: its name in words, for figures."""
+
+    title = "loss"
 
     def __call__(self, output, target):
         return self.forward(output, target)
@@ -74,6 +76,8 @@ class SoftmaxCrossEntropy(Loss):
     take one compiled pass over z that gives L and dL/dz together (``kernels.jit``).
     """
 
+    title = "cross-entropy"
+
     def forward(self, z, target):
         target = np.asarray(target)
         n = len(z)
@@ -108,6 +112,8 @@ class NLLLoss(Loss):
     L = −(1/N) Σ_n log_p[n, y_n];   dL/dlog_p = −y / N  (one-hot y).
     """
 
+    title = "negative log-likelihood"
+
     def forward(self, log_p, target):
         self.y = _as_one_hot(target, log_p)
         return float(-np.sum(self.y * log_p) / len(log_p))
@@ -121,6 +127,8 @@ class LogSoftmaxNLL(Loss):
 
     a = log_softmax(z);  L = NLL(a, y);  dL/dz = dL/da − softmax(z) · Σ_k dL/da_k
     """
+
+    title = "cross-entropy (log-softmax + NLL)"
 
     def forward(self, z, target):
         self.log_p = log_softmax(z)
@@ -138,6 +146,8 @@ class MSE(Loss):
     Integer labels are one-hot encoded first. (Mean over every element, as ``nn.MSELoss``.)
     """
 
+    title = "mean squared error"
+
     def forward(self, y_hat, target):
         self.diff = y_hat - _target_like(target, y_hat)
         return float(np.mean(self.diff ** 2))
@@ -152,6 +162,8 @@ class MSE(Loss):
 
 class MAE(Loss):
     """Mean absolute error of tutorial 5: L = mean |ŷ − y|;  dL/dŷ = sign(ŷ − y) / (N·K)."""
+
+    title = "mean absolute error"
 
     def forward(self, y_hat, target):
         self.diff = y_hat - _target_like(target, y_hat)
@@ -173,6 +185,8 @@ class BinaryCrossEntropy(Loss):
     One output: targets 0/1 (N,). K outputs: integer labels become one-hot rows (K one-vs-rest
     sigmoids, each with its own BCE).
     """
+
+    title = "binary cross-entropy"
 
     def forward(self, z, target):
         y = _target_like(target, z)                         # labels (N,) and K > 1 outputs: one-hot

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import NumnetError
 from ..files import check_folder, write_file, written_together
 from ..layers import Dense
-from .evaluation import evaluate_classifier, labels_for
+from .evaluation import class_names, evaluate_classifier, labels_for
 from .explain import explain
 
 #: (width, height) in inches and the resolution of every figure: PNGs of width·DPI × height·DPI
@@ -73,7 +73,8 @@ def save_png(fig, plt, folder, name, files=None) -> str:
     return path
 
 
-def learning_curves(plt, history, out_dir, files=None):
+def learning_curves(plt, history, out_dir, files=None, loss="cross-entropy"):
+    """Loss and accuracy per epoch; ``loss``: the loss's name for the title (``Loss.title``)."""
     fig = _figure(plt, "learning_curves")
     ax_loss, ax_acc = fig.subplots(1, 2)
     if history:
@@ -93,12 +94,13 @@ def learning_curves(plt, history, out_dir, files=None):
         for ax in (ax_loss, ax_acc):
             ax.text(0.5, 0.5, "no training history in this model file", ha="center", va="center",
                     transform=ax.transAxes)
-    ax_loss.set_title("cross-entropy loss per epoch")
+    ax_loss.set_title(f"{loss} loss per epoch")
     ax_acc.set_title("accuracy per epoch")
     return save_png(fig, plt, out_dir, "learning_curves", files)
 
 
-def confusion_heatmap(plt, cm, out_dir, files=None):
+def confusion_heatmap(plt, cm, out_dir, files=None, names=None):
+    """The confusion matrix, log-coloured; ``names``: the classes' tick labels (default 0 … K−1)."""
     cm = np.asarray(cm)
     fig = _figure(plt, "confusion_matrix")
     ax = fig.subplots()
@@ -110,8 +112,8 @@ def confusion_heatmap(plt, cm, out_dir, files=None):
             if cm[i, j]:
                 ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8,
                         color="white" if shown[i, j] > shown.max() * 0.6 else "black")
-    ax.set_xticks(range(k))
-    ax.set_yticks(range(k))
+    ax.set_xticks(range(k), names or range(k))
+    ax.set_yticks(range(k), names or range(k))
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title("confusion matrix (colour: log(1 + count))")
@@ -268,17 +270,18 @@ def _write_report(plt, files, model, x_test, y_test, out_dir, title, n_examples,
     proba, pred = arrays["proba"], arrays["pred"]
     y = np.asarray(y_test)
     x = np.asarray(x_test)
+    names = class_names(model, len(report["per_class"]))     # "not 7" and "7" for an "is it a 7?" model
     figures = []
 
-    path = learning_curves(plt, model.history, out_dir, files)
+    path = learning_curves(plt, model.history, out_dir, files, loss=model.loss.title)
     figures.append((path, "Learning curves: loss and accuracy on the training data (averaged over each epoch "
                           "while training) and on the test set (after each epoch), from the history saved "
                           "in the model file."))
-    path = confusion_heatmap(plt, report["confusion_matrix"], out_dir, files)
+    path = confusion_heatmap(plt, report["confusion_matrix"], out_dir, files, names)
     figures.append((path, f"Confusion matrix on the {len(y)} test digits: row = true class, column = predicted "
                           "class; off-diagonal cells are mistakes. Colour is log(1 + count) so small counts show."))
     k = min(n_examples, len(x))
-    path = _digit_grid(plt, "predictions", x[:k], [f"prediction: {p}" for p in pred[:k]],
+    path = _digit_grid(plt, "predictions", x[:k], [f"prediction: {names[p]}" for p in pred[:k]],
                        ["black" if p == t else "red" for p, t in zip(pred[:k], y[:k])], out_dir, cols=4,
                        heading="test digits and the network's predictions", files=files)
     figures.append((path, f"The first {k} test digits, each titled with the network's prediction "
@@ -287,7 +290,7 @@ def _write_report(plt, files, model, x_test, y_test, out_dir, title, n_examples,
     confidence = proba[wrong, pred[wrong]]
     worst = wrong[np.argsort(-confidence, kind="stable")][:n_mistakes]
     path = _digit_grid(plt, "mistakes", x[worst],
-                       [f"true {y[i]}, predicted {pred[i]}\n({proba[i, pred[i]]:.0%} sure)" for i in worst],
+                       [f"true {names[y[i]]}, predicted {names[pred[i]]}\n({proba[i, pred[i]]:.0%} sure)" for i in worst],
                        ["red"] * len(worst), out_dir, cols=5, heading="the most confident mistakes",
                        files=files)
     figures.append((path, f"The {len(worst)} most confident mistakes (of {len(wrong)}): test digits the network "
@@ -299,16 +302,16 @@ def _write_report(plt, files, model, x_test, y_test, out_dir, title, n_examples,
     figures += inside_figures(plt, model, x, y, out_dir, files)
 
     index = os.path.join(out_dir, "index.html")
-    page = _html(title, model, report, figures, out_dir).encode("utf-8")
+    page = _html(title, model, report, figures, names).encode("utf-8")
     files.write(index, lambda f: f.write(page), "report page")
     return {"index": index, "evaluation": report,
             "figures": [{"file": p, "caption": c} for p, c in figures]}
 
 
-def _html(title, model, report, figures, out_dir):
+def _html(title, model, report, figures, names):
     e = html.escape
     m = report["macro"]
-    rows = "".join(f"<tr><td>{r['class']}</td><td>{r['precision']:.4f}</td><td>{r['recall']:.4f}</td>"
+    rows = "".join(f"<tr><td>{e(names[r['class']])}</td><td>{r['precision']:.4f}</td><td>{r['recall']:.4f}</td>"
                    f"<td>{r['f1']:.4f}</td><td>{r['support']}</td></tr>" for r in report["per_class"])
     rows += (f"<tr class=macro><td>macro</td><td>{m['precision']:.4f}</td><td>{m['recall']:.4f}</td>"
              f"<td>{m['f1']:.4f}</td><td>{sum(r['support'] for r in report['per_class'])}</td></tr>")
