@@ -37,3 +37,16 @@ def test_saved_perceptron_predicts_as_trained(tmp_path, mnist, activation):
     code, out, err = run_cli("evaluate", path, "--json")
     assert code == 0, err
     assert json.loads(out)["accuracy"] == pytest.approx(trained["test_accuracy"])
+
+
+def test_explain_shows_the_neuron(tmp_path):
+    """z = W1·x + b1 (one output), step(z), and the MSE's gradient with the output's shape (1), not the (2)
+    of the two class probabilities."""
+    path = tmp_path / "p.npz"
+    assert run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 300, "--epochs", 1, "--save", path)[0] == 0
+    code, out, err = run_cli("explain", path, "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert [s["layer"] for s in r["forward"]] == ["Flatten", "Dense", "Step"]
+    assert "step(" in r["forward"][-1]["equation"] and r["output"]["prediction"] in (0, 1)
+    assert r["backward"][0]["shapes"] == "(1×1) − (1×1) → (1×1)"
