@@ -50,3 +50,13 @@ def test_explain_shows_the_neuron(tmp_path):
     assert [s["layer"] for s in r["forward"]] == ["Flatten", "Dense", "Step"]
     assert "step(" in r["forward"][-1]["equation"] and r["output"]["prediction"] in (0, 1)
     assert r["backward"][0]["shapes"] == "(1×1) − (1×1) → (1×1)"
+
+
+def test_predict_shows_the_class_without_a_probability(tmp_path, mnist):
+    Image = pytest.importorskip("PIL.Image", reason="writing PNGs needs Pillow")
+    path, png = tmp_path / "p.npz", tmp_path / "seven.png"
+    Image.fromarray(mnist[1][0][0]).save(png)
+    assert run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 300, "--epochs", 1, "--save", path)[0] == 0
+    code, out, err = run_cli("predict", path, png)
+    assert code == 0, err
+    assert "no probability" in out and "%" not in out

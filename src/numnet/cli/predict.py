@@ -29,7 +29,7 @@ def run(args) -> int:
     from numnet.data.preprocess import ImageError, load_digit
     from numnet.errors import ConfigError
     from numnet.files import check_folder
-    from numnet.views.evaluation import class_names
+    from numnet.views.evaluation import class_names, decides_only
 
     out = Output(args.json)
     model = numnet.load(args.model)
@@ -68,7 +68,8 @@ def run(args) -> int:
     width = max(len(p) for p in args.images)
     for path in args.images:
         if path in results:
-            top = "   ".join(f"{names[t['class']]} {t['probability']:6.1%}" for t in results[path]["top"])
+            top = ("a step output: the class, no probability" if decides_only(model) else
+                   "   ".join(f"{names[t['class']]} {t['probability']:6.1%}" for t in results[path]["top"]))
             out.say(f"{path:<{width}}  → {names[results[path]['prediction']]}   ({top})")
             saved = results[path].get("preprocessed")
             if saved and os.path.basename(saved) != os.path.splitext(os.path.basename(path))[0] + ".png":

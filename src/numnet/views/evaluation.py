@@ -13,7 +13,14 @@ import numpy as np
 
 from ..data.datasets import binary_labels, check_labels
 from ..errors import ModelFileError
+from ..layers.activations import Sign, Step
 from . import metrics
+
+
+def decides_only(model) -> bool:
+    """A model whose output is a step or sign (the perceptron saved as layers): it answers with a class and
+    no probability, so its "probabilities" are 0 and 1 and say no confidence."""
+    return bool(model.layers) and isinstance(model.layers[-1], (Step, Sign))
 
 
 def positive_digit(model) -> int | None:
