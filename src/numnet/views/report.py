@@ -88,7 +88,8 @@ def learning_curves(plt, history, out_dir, files=None, loss="cross-entropy"):
         for ax in (ax_loss, ax_acc):
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
-            ax.legend()
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend()
             ax.set_xticks(epochs if len(epochs) <= 20 else ax.get_xticks())
     else:
         for ax in (ax_loss, ax_acc):
