@@ -12,8 +12,8 @@ PERCEPTRON_TAKES = frozenset({"model", "binary", "activation", "lr", "epochs", "
                               "min_accuracy", "json", "engine", "save"})
 #: what a resumed run takes: how far to go and where to write; the checkpoint decides the rest
 RESUME_TAKES = frozenset({"resume", "epochs", "checkpoint", "save", "min_accuracy", "json", "engine"})
-#: attributes of the parsed arguments that are not options
-NOT_OPTIONS = frozenset({"command", "run", "default"})
+#: attributes of the parsed arguments that are not options of a run (--lang: numnet's, for every command)
+NOT_OPTIONS = frozenset({"command", "run", "default", "lang"})
 
 
 def given(args) -> list:
