@@ -65,5 +65,5 @@ def test_predict_shows_the_class_without_a_probability(tmp_path, mnist):
 @pytest.mark.parametrize("lang", [[], ["--lang", "zh-CN"]])
 def test_language_is_no_option_of_the_run(lang):
     """--lang is numnet's (every command speaks it): not refused as an option the perceptron run ignores."""
-    code, out, err = run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 100, "--epochs", 1, *lang)
+    code, _, err = run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 100, "--epochs", 1, *lang)
     assert code == 0, err
