@@ -70,9 +70,9 @@ def as_model(p, args, history, train_seconds):
 
     model = numnet.Sequential(p.layers(), loss="mse", dtype=np.float64, seed=None)
     model.input_shape = (28, 28)
-    model.history = [{"epoch": row["epoch"], "train_loss": 1 - row["train_accuracy"], "train_accuracy": row["train_accuracy"],
-                      "val_loss": 1 - row["test_accuracy"], "val_accuracy": row["test_accuracy"]}
-                     for row in history]           # MSE of a 0/1 output = 1 − accuracy; the test set's columns: val_
+    model.history = [{"epoch": row["epoch"],                 # MSE of a 0/1 output = 1 − accuracy; test set: val_
+                      "train_loss": 1 - row["train_accuracy"], "train_accuracy": row["train_accuracy"],
+                      "val_loss": 1 - row["test_accuracy"], "val_accuracy": row["test_accuracy"]} for row in history]
     model.info.update({"model": "perceptron", "binary": args.binary, "activation": args.activation or "step",
                        "lr": p.lr, "epochs": args.epochs, "converged": p.converged, "seed": args.seed,
                        "data_dir": args.data_dir, "limit": args.limit, "train_seconds": train_seconds})
