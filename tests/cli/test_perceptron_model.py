@@ -43,7 +43,8 @@ def test_explain_shows_the_neuron(tmp_path):
     """z = W1·x + b1 (one output), step(z), and the MSE's gradient with the output's shape (1), not the (2)
     of the two class probabilities."""
     path = tmp_path / "p.npz"
-    assert run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 300, "--epochs", 1, "--save", path)[0] == 0
+    assert run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 300, "--epochs", 1,
+                   "--save", path)[0] == 0
     code, out, err = run_cli("explain", path, "--json")
     assert code == 0, err
     r = json.loads(out)
@@ -56,7 +57,8 @@ def test_predict_shows_the_class_without_a_probability(tmp_path, mnist):
     Image = pytest.importorskip("PIL.Image", reason="writing PNGs needs Pillow")
     path, png = tmp_path / "p.npz", tmp_path / "seven.png"
     Image.fromarray(mnist[1][0][0]).save(png)
-    assert run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 300, "--epochs", 1, "--save", path)[0] == 0
+    assert run_cli("train", "--model", "perceptron", "--binary", 7, "--limit", 300, "--epochs", 1,
+                   "--save", path)[0] == 0
     code, out, err = run_cli("predict", path, png)
     assert code == 0, err
     assert "no probability" in out and "%" not in out

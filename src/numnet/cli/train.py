@@ -122,7 +122,8 @@ def run(args) -> int:
     model.info["run"] = {**{key: getattr(args, key) for key in RUN_KEYS}, "spec": recipe.arch,
                          "recipe": recipe.training}
     steps = []                                             # the logged iterations' losses, for --json
-    train_seconds = train(args, model, options, train_set, test_set, (checkpoint, checkpoint_path), resumed, out, steps)
+    train_seconds = train(args, model, options, train_set, test_set, (checkpoint, checkpoint_path), resumed, out,
+                          steps)
     if train_seconds is None:                              # diverged: said, exit 1, nothing saved
         return 1
     return report(args, recipe, model, test_set, save_path, train_seconds, options["workers"], out, steps)

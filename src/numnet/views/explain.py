@@ -178,7 +178,7 @@ def _explain(model, xb, y, adam_lr, label):
 
     # backward: the loss's gradient, then every layer's backward in reverse -----------------
     grad = loss_fn.backward()
-    p_shape = _shape(proba) if classify else _shape(grad[0])   # softmax(z) − y; σ(z) − y or ŷ − y: the output's
+    p_shape = _shape(proba) if classify else _shape(grad[0])   # softmax(z) − y; else the output's: σ(z) − y, ŷ − y
     back = [{"equation": f"∂L/∂{name} = softmax({name}) − y" if classify else
              f"∂L/∂{name} = σ({name}) − y" if sigmoid else f"∂L/∂{name} = {type(loss_fn).__name__}′",
              "shapes": f"{p_shape} − {p_shape} → {_shape(grad[0])}", "layer": "loss",

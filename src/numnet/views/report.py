@@ -291,7 +291,8 @@ def _write_report(plt, files, model, x_test, y_test, out_dir, title, n_examples,
     confidence = proba[wrong, pred[wrong]]
     worst = wrong[np.argsort(-confidence, kind="stable")][:n_mistakes]
     path = _digit_grid(plt, "mistakes", x[worst],
-                       [f"true {names[y[i]]}, predicted {names[pred[i]]}\n({proba[i, pred[i]]:.0%} sure)" for i in worst],
+                       [f"true {names[y[i]]}, predicted {names[pred[i]]}\n({proba[i, pred[i]]:.0%} sure)"
+                        for i in worst],
                        ["red"] * len(worst), out_dir, cols=5, heading="the most confident mistakes",
                        files=files)
     figures.append((path, f"The {len(worst)} most confident mistakes (of {len(wrong)}): test digits the network "
