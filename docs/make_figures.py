@@ -27,7 +27,7 @@ def seed001_figure(plt, results):
     for name, r in results.items():
         steps, acc = zip(*r["curve"])
         ax.plot(steps, acc, label=name, lw=2.5 if name == "as written" else 1.2)
-    ax.axhline(0.67, color="gray", ls=":", label="67% (the seed's claim)")
+    ax.axhline(0.67, color="gray", ls=":", label="67% (tutorial 2's claim)")
     ax.set(xscale="log", xlabel="iteration (batch of 100 drawn with replacement)", ylabel="test accuracy",
            title="tutorial 2's TwoLayerNet 784-50-10 ReLU, N(0, 0.01²), SGD lr 0.001 — and single changes")
     ax.grid(alpha=0.3, which="both")

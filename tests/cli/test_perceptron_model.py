@@ -51,6 +51,7 @@ def test_explain_shows_the_neuron(tmp_path):
     assert [s["layer"] for s in r["forward"]] == ["Flatten", "Dense", "Step"]
     assert "step(" in r["forward"][-1]["equation"] and r["output"]["prediction"] in (0, 1)
     assert r["backward"][0]["shapes"] == "(1×1) − (1×1) → (1×1)"
+    assert r["adam"] is None            # the step passes no gradient back: no Adam step to show
 
 
 def test_predict_shows_the_class_without_a_probability(tmp_path, mnist):

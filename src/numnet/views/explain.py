@@ -1,5 +1,5 @@
 """Walk one sample through a network as tutorial 1 does on paper: every layer's equation with the
-actual shapes (column vectors, as in the seed: x is 784×1), a few values, the softmax and the
+actual shapes (column vectors, as tutorial 1 writes them: x is 784×1), a few values, the softmax and the
 cross-entropy loss; then the backward pass (∂L/∂z = softmax(z) − y, ∂L/∂W = ∂L/∂z·aᵀ, ...) with
 shapes and norms; then one Adam update of one weight with every intermediate number.
 
@@ -221,9 +221,11 @@ def _explain(model, xb, y, adam_lr, label):
 
 def _adam_step(model, steps, lr):
     """One Adam step (t = 1) on a copy of the last Dense layer's W, at the entry with the
-    largest |gradient|: g, m, v, m̂, v̂ and the new value, read from numnet.Adam's own state."""
+    largest |gradient|: g, m, v, m̂, v̂ and the new value, read from numnet.Adam's own state.
+    None where there is no gradient to step with (a step or sign output passes none back: the
+    perceptron learns by its own rule)."""
     dense = [(s, model.layers[s["index"]]) for s in steps if s["layer"] == "Dense"]
-    if not dense:
+    if not dense or not np.any(dense[-1][1].dW):
         return None
     step, layer = dense[-1]
     k = step["k"]
