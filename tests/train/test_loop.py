@@ -147,8 +147,9 @@ def test_sequential_fit_options_give_the_same_run_as_the_loop_with_the_equivalen
         callbacks=[EvaluateFirst(), DivergenceGuard(), Validation(xv, yv), Augment(shift),
                    Schedule(schedules.get("cosine", 3e-3))])
     np.testing.assert_array_equal(new.flat_params, old.flat_params)
-    strip = [{k: v for k, v in e.items() if k != "seconds"} for e in old.history]
-    assert [{k: v for k, v in e.items() if k != "seconds"} for e in new.history] == strip
+    timings = ("seconds", "eval_seconds")
+    strip = [{k: v for k, v in e.items() if k not in timings} for e in old.history]
+    assert [{k: v for k, v in e.items() if k not in timings} for e in new.history] == strip
     assert new.training_state["rng"] == old.training_state["rng"]
 
 
@@ -161,3 +162,14 @@ def test_orders_and_a_restricted_optimizer_on_two_workers():
     assert b.info["workers"] == 2 and a.info["workers"] == 1
     with pytest.raises(numnet.ConfigError, match="order must be"):
         fit(model(), (x, y), order="bootstrap")
+
+
+def test_each_epoch_says_its_training_and_its_evaluation_seconds_apart():
+    """issue 25: where time goes, visible. ``seconds`` are the training steps alone; the evaluations
+    (epoch 0's train figures, the held-out set after every epoch) go to ``eval_seconds``."""
+    x, y = data()
+    m = model()
+    m.fit(x[:200], y[:200], epochs=2, batch_size=50, validation_data=(x[200:], y[200:]))
+    assert [e["epoch"] for e in m.history] == [0, 1, 2]
+    assert m.history[0]["seconds"] == 0 and m.history[0]["eval_seconds"] > 0
+    assert all(e["seconds"] > 0 and e["eval_seconds"] > 0 for e in m.history[1:])

@@ -326,12 +326,14 @@ RUN_KEYS = ("hidden", "activation", "init", "optimizer", "epochs", "batch_size",
 
 def history_rows(model) -> list:
     """The --json history: per epoch, train_* and test_* (the held-out set each epoch: the test set,
-    as tutorial 3 does), or val_* with --val-split."""
+    as tutorial 3 does), or val_* with --val-split; train_seconds (the training steps) and
+    eval_seconds (the evaluations after them) apart."""
     rows = []
     for e in model.history:
         row = {"epoch": e["epoch"], "train_loss": e["train_loss"], "train_accuracy": e["train_accuracy"]}
         held = "val" if model.info.get("run", {}).get("val_split") else "test"
         row[f"{held}_loss"], row[f"{held}_accuracy"] = e.get("val_loss"), e.get("val_accuracy")
+        row["train_seconds"], row["eval_seconds"] = e.get("seconds"), e.get("eval_seconds", 0.0)
         rows.append(row)
     return rows
 

@@ -166,7 +166,7 @@ def _is_number(v) -> bool:
 
 
 #: the history keys that training, the report and serve read: the epoch and its measurements
-HISTORY_NUMBERS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds")
+HISTORY_NUMBERS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "eval_seconds")
 
 
 def _is_history(history) -> bool:

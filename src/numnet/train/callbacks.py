@@ -18,6 +18,7 @@ current batch or epoch (the history keeps the epochs completed so far).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -105,21 +106,26 @@ class EvaluateFirst(Callback):
         if run.model.history:
             return
         entry = {"epoch": 0, "train_loss": None, "train_accuracy": None, "seconds": 0.0}
+        start = time.perf_counter()
         entry["train_loss"], entry["train_accuracy"] = run.model.evaluate(run.x[:EPOCH0_SAMPLES],
                                                                            run.y[:EPOCH0_SAMPLES])
+        entry["eval_seconds"] = time.perf_counter() - start
         run.model.train()
         run.report(entry)
 
 
 class Validation(Callback):
     """After every epoch (epoch 0 included), ``val_loss`` and ``val_accuracy`` added to its entry, on
-    (x, y): data held out of training (e.g. by ``numnet.train.options.split_validation``)."""
+    (x, y): data held out of training (e.g. by ``numnet.train.options.split_validation``), and the
+    seconds that took to ``eval_seconds`` (the entry's ``seconds`` are the training steps' alone)."""
 
     def __init__(self, x, y):
         self.x, self.y = x, y
 
     def on_epoch_end(self, run, entry):
+        start = time.perf_counter()
         entry["val_loss"], entry["val_accuracy"] = run.model.evaluate(self.x, self.y)
+        entry["eval_seconds"] = entry.get("eval_seconds", 0.0) + time.perf_counter() - start
         run.model.train()
 
 

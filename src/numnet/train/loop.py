@@ -119,7 +119,8 @@ def fit(model, data, optimizer=None, *, epochs: int = 1, batch_size: int = 32, o
     seed: the run's generator ``numpy.random.default_rng(seed)``: the batch order and the callbacks'
     draws (augmentation).
 
-    Each epoch appends ``{"epoch", "train_loss", "train_accuracy", "seconds"}`` (and what the callbacks
+    Each epoch appends ``{"epoch", "train_loss", "train_accuracy", "seconds"}`` (``seconds``: the training
+    steps alone; evaluations add ``eval_seconds``) (and what the callbacks
     add, e.g. val_loss) to ``model.history``, numbered on from the entries already there, and records
     the run's position in ``model.training_state``.
     """
