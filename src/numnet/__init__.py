@@ -13,7 +13,7 @@ The house, floor by floor (each imports only from the floors beneath it; ``.impo
     cli                          the numnet command
     serve, integrations          the web page; scikit-learn and Optuna
     api                          numnet.Sequential (fit, save, summary), numnet.load
-    views                        gradcheck, explain, metrics, evaluation, report, summary, figures
+    views                        gradcheck, explain, examples, metrics, evaluation, report, summary, figures, lang
     train                        the loop, callbacks, gradients, parallel, transfer
     io                           save/load (.npz + JSON), ONNX
     architectures                presets, the --arch grammar, shapes and sizes
@@ -21,7 +21,8 @@ The house, floor by floor (each imports only from the floors beneath it; ``.impo
     inference                    chunked and frozen inference, the predictor
     layers, losses, optim, schedules   the math of learning
     kernels, data, init          fast paths; datasets and images; initialisers
-    functional, errors           pure functions; the errors a user can cause
+    functional, files            pure functions; what numnet writes (output files, JSON)
+    errors                       the errors a user can cause
 """
 import importlib
 import importlib.abc
