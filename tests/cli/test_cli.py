@@ -17,7 +17,8 @@ def test_train_json_and_save(tmp_path):
     result = json.loads(out)   # exactly one JSON object on stdout
     assert set(result) >= {"test_accuracy", "test_loss", "train_seconds", "epochs", "history", "model_path"}
     assert result["epochs"] == 2 and [e["epoch"] for e in result["history"]] == [0, 1, 2]   # 0: before training
-    assert set(result["history"][0]) == {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy"}
+    assert set(result["history"][0]) == {"epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                                         "train_seconds", "eval_seconds"}     # DESIGN.md's keys, and the time apart
     assert 0.8 < result["test_accuracy"] <= 1
     assert result["model_path"] == str(path)
     assert "epoch" in err and "test accuracy" in err     # human output went to stderr
