@@ -2,6 +2,7 @@
 check of backward passes against central differences (``check_backward`` and its two shapes,
 ``check_layer`` and ``check_model``) and a folder of MNIST-style data files (``make_folder``).
 The pytest fixtures (``rng``, ``mnist``) are in ``conftest.py``."""
+import errno
 import os
 import subprocess
 import sys
@@ -23,6 +24,18 @@ def run_cli(*args, timeout=300, env=ENV, **kwargs):
     proc = subprocess.run([sys.executable, "-m", "numnet", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env, **kwargs)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def full_disk_in(monkeypatch, folder):
+    """Every file numnet flushes under ``folder`` fails as on a full disk (ENOSPC)."""
+    real_fsync, folder = os.fsync, os.path.realpath(folder)
+
+    def fsync(fd):
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(folder + os.sep):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
 
 
 def assert_one_line(code, err, *needles):

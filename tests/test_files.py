@@ -1,7 +1,6 @@
 """The output-file policy (numnet.files): refuse folders, special files, read-only files and inputs;
 write through a temporary file and a rename, so that a failure leaves every target as it was; keep
 data that cost work at a fallback path and say where."""
-import errno
 import os
 import stat
 
@@ -10,17 +9,7 @@ import pytest
 from numnet import files
 from numnet.errors import OutputError
 
-
-def full_disk_in(monkeypatch, folder):
-    """Every file numnet flushes under ``folder`` fails as on a full disk (ENOSPC)."""
-    real_fsync, folder = os.fsync, os.path.realpath(folder)
-
-    def fsync(fd):
-        if os.readlink(f"/proc/self/fd/{fd}").startswith(folder + os.sep):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+from .helpers import full_disk_in
 
 
 def leftovers(folder):

@@ -2,7 +2,6 @@
 (export over its own input, a device, a FIFO), 2 (predict --save-preprocessed over the user's
 images), 14 (report with a read-only index.html or a full disk; plot --out FILE) and 16 (a full disk
 at --save after training keeps the model at a fallback path)."""
-import errno
 import os
 import stat
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 import numnet
-from tests.helpers import assert_one_line, run_cli
+from tests.helpers import assert_one_line, full_disk_in, run_cli
 from tests.tinymodel import page_from_digit, saved_tiny_model
 
 pytest.importorskip("matplotlib")
@@ -19,18 +18,6 @@ pytest.importorskip("matplotlib")
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     return saved_tiny_model(tmp_path_factory)
-
-
-def full_disk_in(monkeypatch, folder):
-    """Every file numnet flushes under ``folder`` fails as on a full disk (ENOSPC)."""
-    real_fsync, folder = os.fsync, os.path.realpath(folder)
-
-    def fsync(fd):
-        if os.readlink(f"/proc/self/fd/{fd}").startswith(folder + os.sep):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
 
 
 def snapshot(folder):
