@@ -3,12 +3,36 @@ on an idle machine, 92-93 % on the test set), and a `numnet serve` server runnin
 import contextlib
 import functools
 import json
+import os
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 
 import numpy as np
+import pytest
 
 import numnet
+
+from ..helpers import ENV, SRC
+
+CHROMIUM = "/usr/bin/chromium"
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run_browser_cases(cases: str, tmp_path, timeout: int):
+    """Run the playwright module ``cases`` (a file in tests/serve) in a pytest process of its own,
+    against Debian's chromium; skipped, with the reason, where playwright or chromium is missing.
+    Returns (the finished process, the folder its screenshots went to); asserts it passed."""
+    pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright: pip install playwright")
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium")
+    artefacts = os.environ.get("NUMNET_TEST_ARTEFACTS") or str(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+                           os.path.join(HERE, cases)], capture_output=True, text=True,
+                          env={**ENV, "NUMNET_TEST_ARTEFACTS": artefacts}, timeout=timeout, cwd=os.path.dirname(SRC))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    return proc, artefacts
 
 
 @functools.lru_cache(maxsize=1)

@@ -3,20 +3,13 @@ the language asked (``?lang=``), else the server's (``numnet --lang zh-CN serve`
 ``Accept-Language``; every word the page marks is in it; the switch on the page changes the page
 (headless chromium, in a process of its own as in test_serve_browser.py)."""
 import json
-import os
-import subprocess
-import sys
 import urllib.request
 
 import pytest
 
 from numnet.serve.strings import choose_language, page_messages
 
-from ..helpers import ENV, SRC
-from .servemodel import drawing_model, running_server
-
-CHROMIUM = "/usr/bin/chromium"
-HERE = os.path.dirname(os.path.abspath(__file__))
+from .servemodel import drawing_model, run_browser_cases, running_server
 
 
 def strings(server, query="", accept=None):
@@ -63,11 +56,4 @@ def test_default_from_the_server():
 
 
 def test_the_switch_in_headless_chromium(tmp_path):
-    pytest.importorskip("playwright.sync_api", reason="the browser test needs playwright: pip install playwright")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"the browser test needs Debian's chromium at {CHROMIUM}: apt-get install chromium")
-    env = {**ENV, "NUMNET_TEST_ARTEFACTS": os.environ.get("NUMNET_TEST_ARTEFACTS") or str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
-                           os.path.join(HERE, "browser_lang_cases.py")], capture_output=True, text=True, env=env,
-                          timeout=600, cwd=os.path.dirname(SRC))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    run_browser_cases("browser_lang_cases.py", tmp_path, timeout=600)
