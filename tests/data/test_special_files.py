@@ -18,17 +18,12 @@ from numnet.data.idx import MAX_PAYLOAD_BYTES, read_idx, write_idx
 from numnet.errors import DatasetError
 
 from ..helpers import assert_one_line, make_folder, run_cli
+from ..tinymodel import saved_tiny_model
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory, mnist):
-    import numnet
-    (x, y), _ = mnist
-    m = numnet.Sequential(numnet.mlp((8,)), seed=0)
-    m.fit(x[:200], y[:200], epochs=1, batch_size=50)
-    path = tmp_path_factory.mktemp("special") / "m.npz"
-    m.save(path)
-    return path
+def model(tmp_path_factory):
+    return saved_tiny_model(tmp_path_factory)
 
 
 @pytest.fixture
