@@ -47,18 +47,21 @@ def special_file(path) -> str | None:
     return next((kind for test, kind in _KINDS if test(mode)), "not a regular file")
 
 
-def _plain(obj, where: str):
-    """``obj`` as plain Python (NumPy scalars and arrays become numbers and lists), checked finite."""
+def _refuse(where: str, value: float):
+    raise NonFiniteError(f"{where or 'the result'} is {value}, not a finite number (JSON cannot hold it)")
+
+
+def _plain(obj, where: str = "", nonfinite=_refuse):
+    """``obj`` as plain Python (NumPy scalars and arrays become numbers and lists); a non-finite
+    float becomes ``nonfinite(where, value)`` (by default: NonFiniteError naming its place)."""
     if isinstance(obj, float):
-        if not math.isfinite(obj):
-            raise NonFiniteError(f"{where or 'the result'} is {obj}, not a finite number (JSON cannot hold it)")
-        return obj
+        return obj if math.isfinite(obj) else nonfinite(where, obj)
     if isinstance(obj, dict):
-        return {k: _plain(v, f"{where}.{k}" if where else str(k)) for k, v in obj.items()}
+        return {k: _plain(v, f"{where}.{k}" if where else str(k), nonfinite) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return [_plain(v, f"{where}[{i}]", nonfinite) for i, v in enumerate(obj)]
     if hasattr(obj, "dtype") and hasattr(obj, "tolist"):        # NumPy scalars and arrays
-        return _plain(obj.tolist(), where)
+        return _plain(obj.tolist(), where, nonfinite)
     return obj
 
 
@@ -68,21 +71,13 @@ def json_text(obj, *, compact: bool = False) -> str:
     try:                    # plain and finite (the usual case): the C encoder alone, no walk in Python
         return json.dumps(obj, allow_nan=False, separators=separators)
     except (TypeError, ValueError):          # NumPy values, or a non-finite number: _plain converts or names it
-        return json.dumps(_plain(obj, ""), allow_nan=False, separators=separators)
+        return json.dumps(_plain(obj), allow_nan=False, separators=separators)
 
 
 def nulls_for_nonfinite(obj):
     """``obj`` with every non-finite float replaced by None: for values known to be non-finite
     and reported on purpose (the history of a run that diverged)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: nulls_for_nonfinite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [nulls_for_nonfinite(v) for v in obj]
-    if hasattr(obj, "dtype") and hasattr(obj, "tolist"):
-        return nulls_for_nonfinite(obj.tolist())
-    return obj
+    return _plain(obj, nonfinite=lambda where, value: None)
 
 
 # the output-file policy -------------------------------------------------------------------------
