@@ -7,6 +7,7 @@ imported until the first hot path asks (:func:`jit`), so ``numnet --help`` never
 """
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 
@@ -62,13 +63,18 @@ def jit():
     return kernels
 
 
-def conv_kernels():
-    """The compiled convolution and pooling kernels (module ``numnet.kernels.jit_conv``) when the
-    engine is numba, else None; imported on first use, as :func:`jit`."""
+def compiled(name: str):
+    """The compiled kernels of one family, module ``numnet.kernels.jit_<name>`` (``conv``,
+    ``recurrent``, ``attention``, ``norm``), when the engine is numba, else None; imported on first
+    use, as :func:`jit`, so a model that never runs a family never compiles it."""
     if jit() is None:
         return None
-    from . import jit_conv
-    return jit_conv
+    return importlib.import_module(f"{__package__}.jit_{name}")
+
+
+def conv_kernels():
+    """The compiled convolution and pooling kernels (``compiled("conv")``)."""
+    return compiled("conv")
 
 
 def _cache_dir():
