@@ -37,6 +37,7 @@ the layers' values).
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -101,6 +102,22 @@ class Parameter:
 
     def __repr__(self):
         return f"Parameter({self.qualname}, shape={self.shape})"
+
+
+def twin(layer):
+    """A copy of ``layer`` for another thread: the same parameter and buffer arrays, its own caches
+    (what ``forward`` keeps for ``backward``), its own scratch buffers (``_scratch``) and its own
+    random generators (seeded from the originals'), children twinned alike. Data-parallel training
+    (``numnet.train.parallel``) and parallel inference (``numnet.inference.chunks``) run twins."""
+    t = copy.copy(layer)
+    for name, value in vars(layer).items():
+        if isinstance(value, np.random.Generator):          # its own masks, seeded
+            setattr(t, name, np.random.default_rng(int(value.integers(2 ** 63))))
+        elif name == "_scratch":                            # its own reusable buffers
+            setattr(t, name, {})
+    for name, child in layer.children():
+        setattr(t, name, twin(child))
+    return t
 
 
 def _dotted(prefix, name):

@@ -23,6 +23,8 @@ import threading
 import numpy as np
 
 from ..errors import ConfigError
+from ..inference.chunks import blas_threads, one_blas_thread
+from ..layers.base import twin as twin_layer
 from ..optim import Optimizer
 from .gradients import backprop
 
@@ -70,24 +72,12 @@ def twin(model):
     its own layer caches, scratch buffers and random generators (seeded from the originals'), and
     its own gradient buffer."""
     other = copy.copy(model)
-    other.layers = [_twin_layer(layer) for layer in model.layers]
+    other.layers = [twin_layer(layer) for layer in model.layers]
     other.loss = copy.copy(model.loss)
     other.flat_grads = np.zeros_like(model.flat_grads)
     for layer, params, grads in zip(other.layers, other._views(other.flat_params), other._views(other.flat_grads)):
         layer.bind(params, grads)          # the same parameter memory, its own gradient buffer
     return other
-
-
-def _twin_layer(layer):
-    t = copy.copy(layer)
-    for name, value in vars(layer).items():
-        if isinstance(value, np.random.Generator):          # its own masks, seeded
-            setattr(t, name, np.random.default_rng(int(value.integers(2 ** 63))))
-        elif name == "_scratch":                            # its own im2col buffers
-            setattr(t, name, {})
-    for name, child in layer.children():                    # a layer made of layers: twins of its children
-        setattr(t, name, _twin_layer(child))
-    return t
 
 
 class AllSum:
@@ -154,7 +144,7 @@ class DataParallel:
 
     def one_blas_thread(self):
         """For the training steps: BLAS on one thread (each worker thread is one core's worth)."""
-        self.blas.enter_context(_one_blas_thread())
+        self.blas.enter_context(one_blas_thread())
 
     def all_blas_threads(self):
         self.blas.close()
@@ -244,23 +234,3 @@ class _RankedSum:
 
     def __call__(self, *parts):
         return self.group(self.rank, *parts)
-
-
-def blas_threads() -> int:
-    """How many threads NumPy's BLAS may use now (1 if threadpoolctl cannot tell)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return 1
-    return max((int(i.get("num_threads") or 1) for i in threadpool_info() if i.get("user_api") == "blas"), default=1)
-
-
-def _one_blas_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-__all__ = ["AllSum", "DataParallel", "auto_workers", "check_workers", "sliced_step", "twin"]
