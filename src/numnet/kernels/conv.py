@@ -15,15 +15,22 @@ from . import engine
 
 #: inputs with at most this many channels gather X_col one kernel position at a time
 FEW_CHANNELS = 4
+#: scratch buffers a convolution keeps at most (beyond this many shapes they are dropped and remade)
+SCRATCH_BUFFERS = 6
 
 
 def _buffer(scratch, name, shape, dtype):
-    """A scratch array reused from batch to batch (zeros when first made); a new one without ``scratch``."""
+    """A scratch array reused from call to call, kept per shape (a batch and the smaller last batch,
+    an evaluation slice and its remainder, each keep theirs instead of reallocating in turn); zeros
+    when first made (a padded copy's borders must stay 0); a new one without ``scratch``."""
     if scratch is None:
         return np.zeros(shape, dtype=dtype)
-    buf = scratch.get(name)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = scratch[name] = np.zeros(shape, dtype=dtype)
+    key = (name, shape, np.dtype(dtype))
+    buf = scratch.get(key)
+    if buf is None:
+        if len(scratch) >= SCRATCH_BUFFERS:
+            scratch.clear()
+        buf = scratch[key] = np.zeros(shape, dtype=dtype)
     return buf
 
 
