@@ -289,7 +289,11 @@ def report(args, recipe, model, test, save_path, train_seconds, workers, out, st
     from numnet.io.serialize import save
 
     x_test, y_test = test
-    test_loss, test_accuracy = model.evaluate(x_test, y_test)
+    last = model.history[-1] if model.history else {}
+    if not args.val_split and not args.patience and last.get("val_loss") is not None:
+        test_loss, test_accuracy = last["val_loss"], last["val_accuracy"]   # the last epoch measured these weights
+    else:
+        test_loss, test_accuracy = model.evaluate(x_test, y_test)
     model.info.update({"model": args.model, "arch": recipe.arch, "recipe": recipe.training,
                        "hidden": args.hidden, "activation": args.activation, "epochs": args.epochs,
                        "loss": recipe.loss, "binary": args.binary, "iterations": args.iterations, "sample": args.sample,
