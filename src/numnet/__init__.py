@@ -49,6 +49,7 @@ _EXPORTS = {
     "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
     "train.options": ["fit"],
     "train.callbacks": ["Diverged", "EarlyStopping", "StopTraining"],
+    "train.averaging": ["EMA"],
     "io.serialize": ["save"],
     "optim": ["SGD", "Adam", "AdamW", "Momentum"],
 }

@@ -29,6 +29,8 @@ positive_int = _option_type(int, lambda v: v >= 1, "a positive integer", "positi
 seed_int = _option_type(int, lambda v: v >= 0, "a non-negative integer", "seed_int")
 #: a finite number in [0, 1] (an accuracy); 'nan' and 'inf' are refused
 fraction = _option_type(float, lambda v: 0 <= v <= 1, "a number between 0 and 1", "fraction")
+#: a number strictly between 0 and 1 (a moving average's decay)
+open_fraction = _option_type(float, lambda v: 0 < v < 1, "a number strictly between 0 and 1", "open_fraction")
 #: a positive number (inf is let through: --lr inf is the issue's divergence test)
 positive_float = _option_type(float, lambda v: v > 0, "a positive number", "positive_float")
 #: a finite number ≥ 0 (a weight decay): 'nan' and 'inf' are refused, not left to diverge

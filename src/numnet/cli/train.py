@@ -13,6 +13,7 @@ from .common import (
     layer_sizes,
     load_data,
     non_negative_float,
+    open_fraction,
     positive_float,
     positive_int,
     report_divergence,
@@ -68,6 +69,9 @@ def add_parser(sub):
                         "convolutional networks, 1 for MLPs)")
     p.add_argument("--clip-norm", type=positive_float, metavar="C",
                    help="clip the gradient to global norm C before each step (default: the preset's)")
+    p.add_argument("--ema", type=open_fraction, metavar="DECAY",
+                   help="end with the moving average of the weights, θ̄ ← θ̄ + (1 − DECAY)(θ − θ̄) after every step "
+                        "(e.g. 0.999; each epoch's figures are the average's; default: the preset's, else none)")
     p.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights (layers matched by "
                                                         "position and shape; a head of another shape is new)")
     p.add_argument("--new-head", action="store_true", help="with --init-from: do not copy the last layer's weights")

@@ -9,6 +9,7 @@ functional, errors.
   turned into the loop's pieces, in one place;
 * :mod:`.callbacks` — progress, epoch 0, validation, early stopping, divergence, schedules;
 * :mod:`.checkpoint` — save the run after every epoch, resume it bit for bit;
+* :mod:`.averaging` — ``EMA``: the run ends with a moving average of its weights;
 * :mod:`.sampling` — the order of an epoch (shuffle, in order, with replacement), augmentation, iterations;
 * :mod:`.steps` — a model wrapped for its step: the gradient source, data-parallel workers;
 * :mod:`.gradients` — where a batch's gradient comes from: backprop or numerical differences;
@@ -17,6 +18,7 @@ functional, errors.
 * :mod:`.recipe` — ``Recipe``: a preset or ``--arch`` and its options → layers, model, optimizer,
   schedule, augmentation, workers (what ``numnet train``, the sweep and scikit-learn share).
 """
+from .averaging import EMA
 from .callbacks import (
     Callback,
     Diverged,
@@ -35,6 +37,6 @@ from .recipe import Recipe
 from .sampling import Augment, InOrder, Iterations, Shuffle, WithReplacement
 from .steps import Parallel, TrainStep
 
-__all__ = ["Augment", "Callback", "Checkpoint", "Diverged", "DivergenceGuard", "EarlyStopping", "EvaluateFirst",
+__all__ = ["EMA", "Augment", "Callback", "Checkpoint", "Diverged", "DivergenceGuard", "EarlyStopping", "EvaluateFirst",
            "InOrder", "Iterations", "Listener", "Parallel", "Recipe", "Resume", "Run", "Schedule", "Shuffle",
            "StopTraining", "TrainStep", "Validation", "WithReplacement", "backprop", "fit", "numerical_gradient"]

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import loop, parallel
+from .averaging import EMA
 from .callbacks import Callback, Diverged, DivergenceGuard, EvaluateFirst, Listener, Schedule, StopTraining, Validation
 from .checkpoint import Checkpoint, Resume
 from .sampling import Augment, Iterations
@@ -33,7 +34,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
         validation_split: float = 0.0, shuffle: bool = True, seed: int = 0, progress=None, augment=None,
         schedule=None, gradient="backprop", workers: int | None = None, callbacks=(), checkpoint=None,
         resume: bool = False, iterations: int | None = None, sample: str = "shuffle", log_every: int | None = None,
-        epoch0: bool = True):
+        epoch0: bool = True, ema: float | None = None):
     """Train ``model`` with mini-batches: each epoch visits every sample once, in a new order.
 
     x: (N, ...) uint8 pixels or floats; y: (N,) integer labels, one-hot rows (N, K), 0/1 targets
@@ -71,6 +72,9 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     with no history first gets entry epoch 0: the same figures for the untrained model (tutorial 3's
     "initial accuracy"; its train figures from the first 10,000 training samples at most, which is
     plenty for a model that guesses), seconds 0 (``epoch0=False`` skips it, e.g. to time training alone).
+    ema: a decay β (e.g. 0.999): keep the exponential moving average of the weights
+    (:class:`~numnet.train.averaging.EMA`); each epoch's figures are the average's, and the model
+    ends with it.
     """
     x, y = loop.check_data(x, y)
     if sample not in ("shuffle", "with-replacement"):
@@ -87,6 +91,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     pieces += [Resume()] if resume else []
     pieces += [EvaluateFirst()] if epoch0 else []
     pieces += [DivergenceGuard()]
+    pieces += [EMA(ema)] if ema is not None else []            # before the figures of each epoch are taken
     pieces += [Validation(*validation_data)] if validation_data is not None else []
     pieces += [Augment(augment)] if augment is not None else []
     pieces += [Schedule(schedule)] if schedule is not None else []

@@ -30,7 +30,8 @@ from . import parallel, transfer
 #: the options that shape the network; each preset declares those it takes (``PRESETS[name]["options"]``)
 NETWORK_OPTIONS = ("hidden", "activation", "init")
 #: the training settings a preset gives defaults for (saved with a model as ``info["recipe"]``)
-TRAINING_KEYS = ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size", "clip_norm")
+TRAINING_KEYS = ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size", "clip_norm",
+                 "ema")
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Recipe:
     ``hidden`` widths and ``activation`` (``architectures.mlp``); ``init`` the dense layers'
     initialiser (None: the default); ``loss`` (mse and mae get a sigmoid output layer).
     Training: ``optimizer``, ``lr`` (None: the optimizer's default rate, ``optim.DEFAULT_LR``),
-    ``weight_decay``, ``schedule``, ``augment``, ``epochs``, ``batch_size``, ``clip_norm``, ``gradient``
+    ``weight_decay``, ``schedule``, ``augment``, ``epochs``, ``batch_size``, ``clip_norm``, ``ema`` (the
+    decay of a moving average of the weights, :class:`~numnet.train.averaging.EMA`), ``gradient``
     ('backprop' or 'numerical'), ``workers`` (None: ``parallel.auto_workers``), ``seed`` (weights and
     batch order), ``dtype``. Transfer: ``init_from`` (a saved model's path), ``new_head``, ``freeze``.
     ``preset``: the ``--model`` preset it came from.
@@ -61,6 +63,7 @@ class Recipe:
     epochs: int = 5
     batch_size: int = 100
     clip_norm: float | None = None
+    ema: float | None = None
     gradient: str = "backprop"
     workers: int | None = None
     seed: int = 0
@@ -165,12 +168,12 @@ class Recipe:
     def fit_options(self, model, optimizer=None) -> dict:
         """The keyword arguments of ``model.fit`` for this recipe: epochs, batch_size, optimizer
         (:meth:`make_optimizer`), schedule (peaking at :attr:`base_lr`: a resumed optimizer holds its
-        last rate), augment, workers (checked against the model), gradient and seed."""
+        last rate), augment, workers (checked against the model), gradient, seed and ema."""
         return {"epochs": self.epochs, "batch_size": self.batch_size,
                 "optimizer": self.make_optimizer(model, optimizer),
                 "schedule": schedules.get(self.schedule, self.base_lr), "augment": augment.get(self.augment),
                 "workers": parallel.check_workers(model, self.workers, self.batch_size, self.gradient),
-                "gradient": self.gradient, "seed": self.seed}
+                "gradient": self.gradient, "seed": self.seed, "ema": self.ema}
 
 
 def with_head(spec: str, num_classes: int) -> str:
