@@ -27,12 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
+
+from digit_pages import default_model, print_summary, score, write_page
 
 
 def render(digit8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -74,7 +74,6 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args(argv)
 
-    from PIL import Image
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -85,47 +84,14 @@ def main(argv=None) -> int:
 
     work = args.keep or tempfile.mkdtemp(prefix="numnet-real-digits-")
     os.makedirs(work, exist_ok=True)
-    model_path = args.model
-    if model_path is None:
-        model_path = os.path.join(work, "model.npz")
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "numnet", "train", "--save", model_path], check=True,
-                       stdout=subprocess.DEVNULL)
-        print(f"trained `numnet train --save {model_path}` in {time.perf_counter() - t:.1f} s", file=sys.stderr)
-
-    files = []
-    for i, (img, label) in enumerate(zip(images, labels)):
-        page = render(img, rng)
-        if rng.random() < 0.5:
-            path = os.path.join(work, f"{i:04d}_{label}.png")
-            Image.fromarray(page).save(path)
-        else:
-            path = os.path.join(work, f"{i:04d}_{label}.jpg")
-            Image.fromarray(page).save(path, quality=int(rng.integers(70, 96)))
-        files.append(path)
-
-    cmd = [sys.executable, "-m", "numnet", "predict", model_path, *files, "--json"]
-    if args.keep:
-        cmd += ["--save-preprocessed", os.path.join(work, "seen")]
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - t
-    result = json.loads(proc.stdout)
-    truth = {p: int(l) for p, l in zip(files, labels)}
-    predicted = {p["file"]: p["prediction"] for p in result["predictions"]}
-    correct = sum(predicted.get(f) == truth[f] for f in files)
-    per_class = {d: (sum(predicted.get(f) == d for f in files if truth[f] == d),
-                     sum(truth[f] == d for f in files)) for d in range(10)}
-    accuracy = correct / len(files)
-    summary = {"accuracy": accuracy, "correct": correct, "files": len(files), "errors": len(result["errors"]),
-               "predict_seconds": seconds, "model": model_path,
-               "per_class_accuracy": {str(d): c / n for d, (c, n) in per_class.items() if n}}
+    model_path = default_model(work, args.model)
+    files = [write_page(render(img, rng), os.path.join(work, f"{i:04d}_{label}"), rng)
+             for i, (img, label) in enumerate(zip(images, labels))]
+    summary = score(model_path, files, labels, args.keep)
     if args.json:
         print(json.dumps(summary))
     else:
-        print(f"numnet predict on {len(files)} rendered optdigits images: accuracy {accuracy:.4f} "
-              f"({correct}/{len(files)}), {len(result['errors'])} errors, {seconds:.1f} s")
-        print("per class: " + "  ".join(f"{d}: {c / n:.3f}" for d, (c, n) in per_class.items() if n))
+        print_summary(summary, "rendered optdigits images")
         if not args.keep:
             print(f"(rendered images in {work})", file=sys.stderr)
     return 0
