@@ -1,10 +1,11 @@
-"""Batch augmentation: RandomAffine's geometry, mirrors and seeding."""
+"""Batch augmentation: RandomAffine's geometry, mirrors and seeding; RandomInk's stroke changes; the 'robust' chain."""
 import numpy as np
 import pytest
 
 import numnet
 from numnet import ConfigError
-from numnet.data.augment import RandomAffine, get
+from numnet.data import augment
+from numnet.data.augment import RandomAffine, RandomInk, get
 
 
 @pytest.fixture
@@ -64,3 +65,55 @@ def test_far_shifts_read_background_zeros(images, rng):
     assert np.mean(out == 0) > 0.5
     edge = RandomAffine(shift=0, rotation=0, scale=0)(np.ones((2, 4, 5), np.float32), rng)
     np.testing.assert_allclose(edge, 1, atol=1e-6)                     # borders are not darkened
+
+
+# RandomInk and the 'robust' chain ---------------------------------------------------------------
+
+def ink(**kw):
+    off = dict(elastic=0, thickness=0, blur=0, contrast=0, noise=0)
+    return RandomInk(**{**off, **kw})
+
+
+def test_ink_with_every_knob_off_is_the_identity(images, rng):
+    np.testing.assert_allclose(ink()(images, rng), images, atol=1e-6)
+
+
+def test_ink_thickness_dilates_or_half_erodes_each_image(images, rng):
+    out = ink(thickness=1)(images, rng)
+    framed = np.pad(images, ((0, 0), (1, 1), (1, 1)))
+    H, W = images.shape[1:]
+    cross = np.stack([framed[:, 1 + dy:1 + dy + H, 1 + dx:1 + dx + W]
+                      for dy, dx in ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))])
+    dilated, eroded = cross.max(axis=0), 0.5 * images + 0.5 * cross.min(axis=0)
+    for o, d, e in zip(out, dilated, eroded):
+        assert np.allclose(o, d, atol=1e-6) or np.allclose(o, e, atol=1e-6)
+    assert out.sum() != images.sum()
+
+
+def test_ink_blur_spreads_the_ink_and_keeps_its_total_and_fades_keep_the_range(images, rng):
+    dot = np.zeros((1, 7, 7), np.float32)
+    dot[0, 3, 3] = 1
+    blurred = ink(blur=1)(dot, rng)[0]
+    np.testing.assert_allclose(blurred[2:5, 2:5], np.outer([1, 2, 1], [1, 2, 1]) / 16, atol=1e-6)
+    assert blurred.sum() == pytest.approx(1)
+    faded = ink(contrast=0.5)(images, rng)
+    assert faded.max() <= max(images.max(), 0.5 / 3) + 1e-6 and faded.min() >= 0
+    noisy = ink(noise=0.5)(images, rng)
+    assert noisy.min() >= 0 and noisy.max() <= 1 and not np.allclose(noisy, images)
+
+
+def test_robust_chain_is_seeded_and_shaped(images):
+    robust = augment.get("robust")
+    a, b = robust(images, np.random.default_rng(5)), robust(images, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == images.shape and a.dtype == images.dtype
+    flat = images.reshape(len(images), -1)
+    chained = augment.Chain(RandomAffine(shape=(9, 7)), RandomInk(shape=(9, 7)))
+    assert chained(flat, np.random.default_rng(5)).shape == flat.shape
+    assert robust.config()["steps"][1]["type"] == "ink"
+
+
+@pytest.mark.parametrize("bad", [dict(elastic=-1), dict(thickness=2), dict(blur=-0.1), dict(contrast=1), dict(noise=-1)])
+def test_bad_ink_settings_raise(bad):
+    with pytest.raises(ConfigError):
+        RandomInk(**bad)

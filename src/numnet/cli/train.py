@@ -47,8 +47,9 @@ def add_parser(sub):
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the preset's; adam 1e-3, momentum 0.01, sgd 0.1)")
     p.add_argument("--weight-decay", type=non_negative_float, metavar="L", help="L2 weight decay (decoupled for adamw)")
     p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], help="learning-rate schedule")
-    p.add_argument("--augment", choices=["none", "shift", "affine", "shift-flip"],
-                   help="random shifts; affine: and rotations, scaling; shift-flip: and left-right mirrors")
+    p.add_argument("--augment", choices=["none", "shift", "affine", "shift-flip", "robust"],
+                   help="random shifts; affine: and rotations, scaling; shift-flip: and left-right mirrors; robust: "
+                        "affine, then elastic wobble, stroke thickness, blur, faded ink and noise (photos and scans)")
     p.add_argument("--epochs", type=positive_int, help="passes over the training set (default 5, or the preset's)")
     p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default 100, or the preset's)")
     p.add_argument("--iterations", type=positive_int, metavar="N",
