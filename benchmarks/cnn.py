@@ -1,18 +1,14 @@
-"""Convolutional networks: accuracy of the presets, and epoch time against PyTorch on the same net.
+"""Convolutional networks: test accuracy of the presets over seeds.
 
     python benchmarks/cnn.py train --preset cnn                       # numnet train --model cnn, seed 0
     python benchmarks/cnn.py train --preset cnn-best --seeds 0,1,2    # mean of 3 seeds
     python benchmarks/cnn.py train --preset mlp-reg                   # MLP with dropout + augmentation
     python benchmarks/cnn.py train --preset cnn-best --data-dir /usr/share/datasets/fashion-mnist
-    python benchmarks/cnn.py speed --threads 2                        # s/epoch, numnet vs PyTorch
 
 ``train`` uses the library exactly as ``numnet train --model PRESET`` does (the preset's layers and
-recipe; --epochs overrides the recipe's). ``speed`` times training steps (batch gathering, forward,
-backward, Adam) of conv5x32-pool-conv5x64-pool-fc128-fc10 at batch 64 in both frameworks, in the
-same process with the same thread count (numnet: one data-parallel worker thread per BLAS thread, its
-default for conv nets), alternating blocks of batches between the two so that a busy machine slows both
-alike; it reports the median block time scaled to an epoch (938 batches),
-and with --full-epoch also one real epoch of each. Everything prints one JSON line per result.
+recipe; --epochs overrides the recipe's) and prints one JSON line per seed and one for the mean. The
+cnn preset's epoch time, evaluation throughput and whole process against PyTorch, side by side:
+``benchmarks/run.py --all``.
 """
 from __future__ import annotations
 
@@ -71,72 +67,6 @@ def train(args):
                       "load_average": os.getloadavg()}), flush=True)
 
 
-def speed(args):
-    set_threads(args.threads)
-    import numpy as np
-    import torch
-
-    import numnet
-    from numnet.architectures import PRESETS, build
-
-    torch.set_num_threads(args.threads)
-    try:
-        import threadpoolctl
-        threadpoolctl.threadpool_limits(args.threads)
-    except ImportError:
-        pass
-    (x, y), _ = numnet.load_mnist()
-    B, n = 64, args.batches * 64
-    model = numnet.Sequential(build(PRESETS["cnn"]["spec"]), seed=0)
-    opt = numnet.Adam(1e-3)
-    net = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 32, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 64, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(1024, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
-    topt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    xt_all, yt_all = torch.from_numpy(np.array(x)), torch.from_numpy(y.astype(np.int64))
-    gen = torch.Generator().manual_seed(0)
-
-    def numnet_block(start):
-        model.fit(x[start:start + n], y[start:start + n], epochs=1, batch_size=B, optimizer=opt, seed=start, epoch0=False)
-
-    def torch_block(start, count=n):
-        net.train()
-        order = torch.randperm(count, generator=gen) + start
-        for i in range(0, count, B):
-            idx = order[i:i + B]
-            xb = xt_all[idx].unsqueeze(1).float().div_(255)
-            topt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(net(xb), yt_all[idx])
-            loss.backward()
-            topt.step()
-
-    numnet_block(0), torch_block(0)           # warm-up
-    times = {"numnet": [], "torch": []}
-    for r in range(args.repeats):
-        start = (r * n) % (len(x) - n)
-        pair = [("numnet", numnet_block), ("torch", torch_block)]
-        for name, block in pair if r % 2 == 0 else pair[::-1]:
-            t0 = time.perf_counter()
-            block(start)
-            times[name].append((time.perf_counter() - t0) / args.batches * 938)
-    result = {"benchmark": "cnn-epoch-seconds", "net": "conv5x32-pool-conv5x64-pool-fc128-fc10, batch 64, Adam",
-              "threads": args.threads, "numnet_workers": model.info.get("workers"),
-              "batches_per_block": args.batches, "repeats": args.repeats,
-              "numnet_s_per_epoch_median": statistics.median(times["numnet"]),
-              "torch_s_per_epoch_median": statistics.median(times["torch"]),
-              "numnet_s_per_epoch_min": min(times["numnet"]), "torch_s_per_epoch_min": min(times["torch"]),
-              "ratio_median": statistics.median(times["numnet"]) / statistics.median(times["torch"]),
-              "load_average": os.getloadavg(), "torch": torch.__version__, "numpy": np.__version__}
-    if args.full_epoch:
-        for name, block in (("numnet", lambda: model.fit(x, y, epochs=1, batch_size=B, optimizer=opt, epoch0=False)),
-                            ("torch", lambda: torch_block(0, len(x)))):      # all 938 batches each
-            t0 = time.perf_counter()
-            block()
-            result[f"{name}_full_epoch_s"] = time.perf_counter() - t0
-    print(json.dumps(result), flush=True)
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -149,15 +79,9 @@ def main():
     t.add_argument("--data-dir")
     t.add_argument("--per-epoch", action="store_true", help="evaluate on the test set after every epoch")
     t.add_argument("--threads", type=int, default=2)
-    s = sub.add_parser("speed")
-    s.add_argument("--threads", type=int, default=2)
-    s.add_argument("--batches", type=int, default=200,
-                   help="batches per timed block (default 200: about 2.5 s, a fifth of an epoch)")
-    s.add_argument("--repeats", type=int, default=6)
-    s.add_argument("--full-epoch", action="store_true")
     args = p.parse_args()
     set_threads(args.threads)
-    (train if args.cmd == "train" else speed)(args)
+    train(args)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Benchmark workers: one long-lived process per framework, driven by ``run.py``.
+"""Benchmark workers: one long-lived process per framework, driven by ``run.py`` (``harness.Worker``).
 
     python benchmarks/workers.py numnet|torch
 
@@ -8,7 +8,8 @@ MKL_NUM_THREADS before NumPy (or torch) is imported, and set again here with thr
 ``torch.set_num_threads``. numnet and PyTorch never share a process, so neither one's idle
 thread pool spins on the cores while the other is being timed.
 
-Same workload on both sides:
+The MLP tasks are below; the preset networks' (cnn, rnn, lstm, gru, vit) are in ``worker_nets.py``.
+Same MLP workload on both sides:
 * architecture: numnet's ``mlp(hidden, activation)`` and the torch ``nn.Sequential`` of the same
   Linear/activation layers;
 * initial weights: the torch worker builds the numnet model with the same seed and copies every
@@ -38,6 +39,8 @@ import numpy as np  # noqa: E402  (after the thread variables are in the environ
 import threadpoolctl  # noqa: E402
 
 threadpoolctl.threadpool_limits(THREADS)
+
+import worker_nets  # noqa: E402  (beside this file)
 
 import numnet  # noqa: E402
 
@@ -128,7 +131,13 @@ def task_info():
         from numnet.kernels import engine
         start = time.perf_counter()       # the numba engine's kernels loaded (or compiled) before any timing
         make_numnet((16,)).fit(X_TRAIN[:64], Y_TRAIN[:64], epochs=1, batch_size=32)
-        info.update(engine=engine.current(), warmup_seconds=time.perf_counter() - start)
+        info.update(engine=engine.current(), warmup_seconds=time.perf_counter() - start,
+                    numnet_path=os.path.dirname(numnet.__file__))
+        try:
+            import numba
+            info["numba"] = numba.__version__
+        except ImportError:
+            info["numba"] = None
     return info
 
 
@@ -301,7 +310,9 @@ def task_init_params(hidden, seed=0):
     return make_numnet(hidden, seed=seed).flat_params.astype(float).tolist()
 
 
-TASKS = {"info": task_info, "init_params": task_init_params, "profile": task_profile, "sgemm": task_sgemm, "train": task_train, "infer": task_infer}
+TASKS = {"info": task_info, "init_params": task_init_params, "profile": task_profile, "sgemm": task_sgemm,
+         "train": task_train, "infer": task_infer,
+         **worker_nets.tasks(FRAMEWORK, (X_TRAIN, Y_TRAIN, X_TEST, Y_TEST))}   # the presets: net_steps, net_eval
 
 
 def main():
