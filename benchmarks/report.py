@@ -75,12 +75,13 @@ def header(raw: dict, command: str, chart_path: str | None, report_path: str) ->
         f"{' (QUICK mode: fewer steps, repeats and epochs than the full run)' if raw.get('quick') else ''}.", "",
         f"- machine: {m.get('cpu', '?')}, {m.get('cores', '?')} logical cores ({m.get('affinity', '?')} usable), "
         f"{m.get('platform', '')}",
-        f"- load average (1, 5, 15 min) before / after the run: {loads[0]} / {loads[1]}",
+        f"- load average (1, 5, 15 min) before / after the run: {loads[0]} / {loads[1]}"
+        f"{' (the loaded rows ran two busy loops)' if 'loaded' in raw else ''}",
         f"- threads: {raw.get('threads')} for BLAS (OMP/OPENBLAS/MKL_NUM_THREADS + threadpoolctl) and for torch "
         f"(`torch.set_num_threads`, reports {t.get('torch_threads')}); the 1-thread rows: 1",
         f"- versions: Python {nn.get('python')}, NumPy {nn.get('numpy')}, PyTorch {t.get('torch')}, "
         f"numba {nn.get('numba')}, BLAS {blas}; numnet engine {nn.get('engine')} from `{nn.get('numnet_path')}`",
-        f"- total run time: {raw.get('total_seconds', 0) / 60:.1f} minutes; {raw.get('settings', '')}",
+        f"- total run time: {raw.get('total_seconds', 0) / 60:.1f} minutes{minutes(raw)}; {raw.get('settings', '')}",
         "",
         "Ratio = numnet time / PyTorch time (lower is better; for a throughput, PyTorch's images/s over "
         "numnet's). Times are medians over the repeats; each repeat runs numnet and PyTorch back to back, "
@@ -90,6 +91,12 @@ def header(raw: dict, command: str, chart_path: str | None, report_path: str) ->
         rel = os.path.relpath(chart_path, os.path.dirname(os.path.abspath(report_path)))
         lines += ["", f"![numnet / PyTorch ratios]({rel})"]
     return lines
+
+
+def minutes(raw: dict) -> str:
+    """' (epochs 1.2, eval 2.0, ...)': each workload's minutes."""
+    each = raw.get("workload_seconds", {})
+    return f" ({', '.join(f'{k} {v / 60:.1f}' for k, v in each.items())})" if each else ""
 
 
 def tables(rows: list) -> list:

@@ -47,9 +47,10 @@ def settings(args) -> str:
     steps = nets.QUICK_STEPS if args.quick else nets.STEPS
     reps = 2 if args.quick else args.repeats
     return (f"training steps per timed block: {', '.join(f'{k} {v}' for k, v in steps.items())}; repeats: "
-            f"{reps} for the presets' workloads, {1 if args.quick else args.repeats} for the MLP ones, "
-            f"{1 if args.quick else min(3, args.repeats)} runs of each process"
-            f"{' (--limit 6000 images)' if args.quick else ''}")
+            f"{reps} for the presets' workloads ({1 if args.quick else reps} loaded), "
+            f"{1 if args.quick else args.repeats} for the MLP ones, "
+            f"processes: {1 if args.quick else min(3, args.repeats)} run(s) of each"
+            f"{' (--limit 3000 images)' if args.quick else ''}")
 
 
 def run(bench: Bench, names: list) -> dict:
@@ -61,7 +62,9 @@ def run(bench: Bench, names: list) -> dict:
     try:
         for name in names:
             bench.say(f"== {name}")
+            began = time.perf_counter()
             WORKLOADS[name](bench)
+            raw.setdefault("workload_seconds", {})[name] = time.perf_counter() - began
     finally:
         bench.close()
     raw["load_after"] = os.getloadavg()

@@ -34,11 +34,11 @@ def w_parity(bench):
     the same batches; their parameters must agree to float32 rounding."""
     import numpy as np
     res = {fw: bench.workers[fw].call("train", hidden=[64, 64, 64], batch=30, epochs=1, seed=0, limit=600,
-                                     return_params=True) for fw in FRAMEWORKS}
+                                      return_params=True) for fw in FRAMEWORKS}
     a, b = (np.array(res[fw].pop("params")) for fw in FRAMEWORKS)
     start = np.array(bench.workers["numnet"].call("init_params", hidden=[64, 64, 64], seed=0))
     bench.raw["parity"] = {"steps": 20, "max_abs_diff": float(np.max(np.abs(a - b))),
-                          "max_abs_change": float(np.max(np.abs(a - start))), "n_params": int(a.size)}
+                           "max_abs_change": float(np.max(np.abs(a - start))), "n_params": int(a.size)}
     bench.say("parity:", bench.raw["parity"])
 
 
@@ -63,10 +63,10 @@ def w_seed002_2ep(bench):
         for fw in (SIDES if i % 2 == 0 else SIDES[::-1]):
             time.sleep(bench.pause)
             res[fw].append(bench.workers[fw].call("train", hidden=[64, 64, 64], batch=15, epochs=epochs,
-                                                 seed=seed, evaluate=True))
+                                                  seed=seed, evaluate=True))
     bench.raw["seed002-2ep"] = {"seeds": seeds, "epochs": epochs, **res}
     bench.say("seed002 2 epochs + eval:", bench.medians(res, "seconds"),
-             {fw: [r["final_accuracy"] for r in res[fw]] for fw in FRAMEWORKS})
+              {fw: [r["final_accuracy"] for r in res[fw]] for fw in FRAMEWORKS})
 
 
 def w_mlp256(bench):
@@ -84,16 +84,16 @@ def w_to98(bench):
     reps = 1 if bench.quick else max(1, bench.args.repeats - 2)   # the longest workload: fewer repeats
     r = TO98
     res = bench.pair("train", reps, hidden=r["hidden"], batch=r["batch"], epochs=r["max_epochs"], seed=0,
-                    opt=r["opt"], lr=r["lr"], schedule=r["schedule"], evaluate=True, target=0.98)
+                     opt=r["opt"], lr=r["lr"], schedule=r["schedule"], evaluate=True, target=0.98)
     bench.raw["to98"] = {"recipe": r, **res}
     bench.say("time to 98%:", bench.medians(res, "seconds"),
-             {fw: [(x["epochs_run"], x["final_accuracy"]) for x in res[fw]] for fw in FRAMEWORKS})
+              {fw: [(x["epochs_run"], x["final_accuracy"]) for x in res[fw]] for fw in FRAMEWORKS})
 
 
 def w_inference(bench):
     reps = 2 if bench.quick else bench.args.repeats
     res = bench.pair("infer", reps, hidden=[256, 256], reps=7 if bench.quick else 15,
-                    latency_calls=1000 if bench.quick else 3000)
+                     latency_calls=1000 if bench.quick else 3000)
     bench.raw["inference"] = res
     bench.say("inference:", json.dumps({fw: res[fw][0] for fw in FRAMEWORKS}))
 
@@ -131,7 +131,7 @@ def w_help(bench):
         return times
     n = 5 if bench.quick else 11
     bench.raw["help"] = {"numnet --help": wall(NUMNET + ["--help"], n),
-                        "python -c pass": wall([sys.executable, "-c", "pass"], n),
+                         "python -c pass": wall([sys.executable, "-c", "pass"], n),
                         "command": " ".join(NUMNET + ["--help"])}
     bench.say("numnet --help:", statistics.median(bench.raw["help"]["numnet --help"]))
 
@@ -147,13 +147,13 @@ def w_seed000(bench):
 def w_seed001(bench):
     epochs = 1 if bench.quick else 2
     res = bench.workers["numnet"].call("train", hidden=[50], batch=100, epochs=epochs, seed=0, opt="sgd",
-                                      lr=0.1, init="normal:0.01", evaluate=True)
+                                       lr=0.1, init="normal:0.01", evaluate=True)
     bench.raw["seed001"] = {"epochs": epochs, **res}
     bench.say("seed001:", res["accuracies"])
 
 
 def w_profile(bench):
     bench.raw["profile"] = {name: {"recipe": f"784-{'-'.join(map(str, h))}-10, batch {b}, Adam, one epoch",
-                                  **bench.workers["numnet"].call("profile", hidden=h, batch=b)}
-                           for name, h, b in (("seed002", [64, 64, 64], 15), ("mlp256-b128", [256, 256], 128))}
+                                   **bench.workers["numnet"].call("profile", hidden=h, batch=b)}
+                            for name, h, b in (("seed002", [64, 64, 64], 15), ("mlp256-b128", [256, 256], 128))}
     bench.say("profiled")

@@ -33,8 +33,8 @@ def steps_of(bench, net):
     return (QUICK_STEPS if bench.quick else STEPS)[net]
 
 
-def repeats(bench):
-    return 2 if bench.quick else bench.args.repeats
+def repeats(bench, quick=2):
+    return quick if bench.quick else bench.args.repeats
 
 
 def time_epochs(bench, threads):
@@ -70,14 +70,13 @@ def w_eval(bench):
 def w_loaded(bench):
     """The steps of mlp, cnn and rnn quiet, then with two busy-loop processes on the cores, in one
     workload (same workers, same repeats)."""
-    out = {"busy_loops": 2, "repeats": repeats(bench)}
+    reps = repeats(bench, quick=1)
+    out = {"busy_loops": 2, "repeats": reps}
     for net in nets(bench, LOADED):
-        out[net] = {"quiet": bench.pair("net_steps", repeats(bench), sides=FRAMEWORKS, net=net,
-                                        steps=steps_of(bench, net))}
+        out[net] = {"quiet": bench.pair("net_steps", reps, sides=FRAMEWORKS, net=net, steps=steps_of(bench, net))}
         with busy_loops(2):
             out[net]["load"] = os.getloadavg()[0]
-            out[net]["loaded"] = bench.pair("net_steps", repeats(bench), sides=FRAMEWORKS, net=net,
-                                            steps=steps_of(bench, net))
+            out[net]["loaded"] = bench.pair("net_steps", reps, sides=FRAMEWORKS, net=net, steps=steps_of(bench, net))
         bench.say(f"{net}, seconds per block quiet / loaded:", bench.medians(out[net]["quiet"], "seconds"),
                   bench.medians(out[net]["loaded"], "seconds"))
     bench.raw["loaded"] = out
@@ -106,7 +105,7 @@ def time_to(run, target):
 def w_cnn_process(bench):
     """``python -m numnet train --model cnn --json`` and ``python benchmarks/torch_train.py --model cnn
     --json`` as fresh processes, alternating; wall time, test accuracy, time to 99.0%."""
-    extra = ["--limit", "6000"] if bench.quick else []
+    extra = ["--limit", "3000"] if bench.quick else []
     commands = {"numnet": NUMNET + ["train", "--model", PROCESS_MODEL, "--json", *extra],
                 "torch": [sys.executable, os.path.join(HERE, "torch_train.py"), "--model", PROCESS_MODEL,
                           "--json", *extra]}
