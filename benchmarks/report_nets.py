@@ -14,7 +14,7 @@ PROCESS_GOAL, TO_TARGET_GOAL, TO_TARGET_SECONDS, WORST_STEP_GOAL = 0.6, 0.6, 20.
 
 
 def epoch_seconds(result, steps_per_epoch):
-    return result["seconds"] / len(result["step_seconds"]) * steps_per_epoch
+    return result["seconds"] / result["steps"] * steps_per_epoch
 
 
 def epoch_rows(d, section) -> list:
@@ -25,14 +25,14 @@ def epoch_rows(d, section) -> list:
         res = d[net]
         per_epoch = -(-60000 // res["numnet"][0]["batch_size"])
         e = {fw: med([epoch_seconds(r, per_epoch) for r in res[fw]]) for fw in FRAMEWORKS}
-        step = {fw: med([s for r in res[fw] for s in r["step_seconds"]]) * 1e3 for fw in FRAMEWORKS}
+        step = {fw: med([r["step_median"] for r in res[fw]]) * 1e3 for fw in FRAMEWORKS}
         ratio = e["numnet"] / e["torch"]
         workers = res["numnet"][0].get("workers")
         rows.append(Row(f"`{net}` preset: training epoch ({per_epoch} steps of {res['numnet'][0]['batch_size']}, "
-                        f"from {len(res['numnet'][0]['step_seconds'])} steps × {len(res['numnet'])} repeats; "
+                        f"from {res['numnet'][0]['steps']} steps × {len(res['numnet'])} repeats; "
                         f"numnet workers {workers})",
-                        f"{e['numnet']:.1f} s ({step['numnet']:.1f} ms/step)",
-                        f"{e['torch']:.1f} s ({step['torch']:.1f} ms/step)", ratio, f"ratio ≤ {goal}",
+                        f"{e['numnet']:.1f} s (median step {step['numnet']:.1f} ms)",
+                        f"{e['torch']:.1f} s (median step {step['torch']:.1f} ms)", ratio, f"ratio ≤ {goal}",
                         ratio_verdict(ratio, goal), f"{net} epoch, {d['threads']} thr", goal, section))
     return rows
 
@@ -98,8 +98,8 @@ def loaded_rows(d) -> list:
             continue
         block = {(fw, k): med([r["seconds"] for r in res[k][fw]]) for fw in FRAMEWORKS for k in ("quiet", "loaded")}
         slow = {fw: block[fw, "loaded"] / block[fw, "quiet"] for fw in FRAMEWORKS}
-        quiet_step = {fw: med([s for r in res["quiet"][fw] for s in r["step_seconds"]]) for fw in FRAMEWORKS}
-        worst = {fw: max(s for r in res["loaded"][fw] for s in r["step_seconds"]) / quiet_step[fw] for fw in FRAMEWORKS}
+        quiet_step = {fw: med([r["step_median"] for r in res["quiet"][fw]]) for fw in FRAMEWORKS}
+        worst = {fw: max(r["step_max"] for r in res["loaded"][fw]) / quiet_step[fw] for fw in FRAMEWORKS}
         ratio = slow["numnet"] / slow["torch"]
         rows.append(Row(f"`{net}` training steps: slowdown loaded / quiet (load average {res['load']:.1f})",
                         f"{slow['numnet']:.2f}×", f"{slow['torch']:.2f}×", ratio, "numnet's ≤ PyTorch's (ratio ≤ 1)",

@@ -80,7 +80,7 @@ def write(raw, command, json_path, report_path, chart_path):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--all", action="store_true", help="every workload of issue 25 (the default)")
     p.add_argument("--quick", action="store_true", help="fewer steps, repeats and epochs (a few minutes)")
     p.add_argument("--only", metavar="NAMES", help=f"comma-separated subset of: {', '.join(WORKLOADS)}")
@@ -96,6 +96,8 @@ def main(argv=None):
     p.add_argument("--report-from", metavar="JSON", help="measure nothing: rebuild the report and the chart from "
                                                          "the raw figures of an earlier run")
     args = p.parse_args(argv)
+    if args.all and args.only:
+        p.error("give --all or --only, not both")
     args.nets = args.nets.split(",") if args.nets else None
     partial = args.quick or args.only or args.nets
     if args.report_from:
@@ -103,7 +105,8 @@ def main(argv=None):
             raw = json.load(f)
         folder = os.path.dirname(os.path.abspath(args.report_from))
         report = args.output or os.path.join(folder, "RESULTS.md")
-        write(raw, raw["command"], args.report_from, report, args.chart or os.path.join(folder, "ratios.png"))
+        write(raw, raw["command"], args.report_from, report,
+              args.chart or (CHART if folder == HERE else os.path.join(folder, "ratios.png")))
         return
     if args.output is None:
         folder = os.path.join(HERE, "out") if partial else HERE

@@ -70,7 +70,7 @@ def numnet_steps(net, steps):
     start = (len(model.history) * n) % (len(x) - n)          # another slice of the data every repeat
     clock = StepClock()
     model.fit(x[start:start + n], y[start:start + n], **options, callbacks=[clock.callback])
-    return {"seconds": model.history[-1]["seconds"], "step_seconds": clock.steps(), "batch_size": batch,
+    return {"seconds": model.history[-1]["seconds"], **step_summary(clock.steps()), "batch_size": batch,
             "workers": model.info.get("workers")}
 
 
@@ -115,7 +115,7 @@ def one_block(model, opt, sched, xs, ys, run, rng, steps):
         idx = order[i * bs:(i + 1) * bs]
         torch_nets.train_step(model, opt, sched, xs[idx], ys[idx], run.clip_norm)
         times.append(time.perf_counter() - t)
-    return {"seconds": time.perf_counter() - start, "step_seconds": times, "batch_size": bs}
+    return {"seconds": time.perf_counter() - start, **step_summary(times), "batch_size": bs}
 
 
 def torch_eval(net, reps, batch=1000):
@@ -129,6 +129,11 @@ def torch_eval(net, reps, batch=1000):
         _state["eval", net] = (model, xt)
     model, xt = _state["eval", net]
     return timed(lambda: torch_nets.predict(model, xt, batch), reps)
+
+
+def step_summary(times):
+    """A block's steps: how many, the median and the longest step (seconds)."""
+    return {"steps": len(times), "step_median": float(np.median(times)), "step_max": max(times)}
 
 
 def timed(call, reps):

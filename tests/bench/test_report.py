@@ -11,7 +11,8 @@ from workloads_nets import time_to  # noqa: E402
 
 
 def block(seconds, steps=100, batch=64):
-    return {"seconds": seconds, "step_seconds": [seconds / steps] * steps, "batch_size": batch, "workers": 1}
+    return {"seconds": seconds, "steps": steps, "step_median": seconds / steps, "step_max": 2 * seconds / steps,
+            "batch_size": batch, "workers": 1}
 
 
 def raw_run():
@@ -57,3 +58,13 @@ def test_the_report_and_its_chart_are_written(tmp_path):
                                str(tmp_path / "RESULTS.md"), chart)
     assert Path(chart).stat().st_size > 1000 and "![numnet / PyTorch ratios](ratios.png)" in text
     assert "| `rnn` preset: training epoch" in text and "| 0.40 | ratio ≤ 0.5 | yes (20% under) |" in text
+
+
+def test_a_loaded_row_compares_slowdowns_and_the_worst_step():
+    quiet, loaded = block(1.0), block(3.0)             # numnet 3× slower loaded, its worst step 60 ms vs 10 ms
+    loaded["step_max"] = 0.15
+    raw = {"busy_loops": 2, "repeats": 1, "rnn": {"load": 4.0, "quiet": {"numnet": [quiet], "torch": [block(2.0)]},
+                                                  "loaded": {"numnet": [loaded], "torch": [block(8.0)]}}}
+    slowdown, worst = report_nets.loaded_rows(raw)
+    assert (slowdown.numnet, slowdown.torch, slowdown.met) == ("3.00×", "4.00×", "yes (25% under)")
+    assert (worst.numnet, worst.met) == ("15.0×", "**no** (1.5× the goal)")
