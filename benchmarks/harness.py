@@ -96,14 +96,19 @@ class Bench:
     def say(self, *a):
         print(*a, file=sys.stderr, flush=True)
 
-    def pair(self, task: str, repeats: int, sides=SIDES, threads=None, **params) -> dict:
-        """Run ``task`` on every side ``repeats`` times, alternating the order; {side: [results]}."""
+    def alternate(self, repeats: int, sides, run) -> dict:
+        """{side: [run(side, r) for r in range(repeats)]}, every side once per repeat, the order of the
+        sides reversed from one repeat to the next, with a pause before each."""
         out = {side: [] for side in sides}
         for r in range(repeats):
             for side in (sides if r % 2 == 0 else sides[::-1]):
                 time.sleep(self.pause)
-                out[side].append(self.worker(side, threads).call(task, **params))
+                out[side].append(run(side, r))
         return out
+
+    def pair(self, task: str, repeats: int, sides=SIDES, threads=None, **params) -> dict:
+        """Run the worker task ``task`` on every side ``repeats`` times, alternating; {side: [results]}."""
+        return self.alternate(repeats, sides, lambda side, r: self.worker(side, threads).call(task, **params))
 
     def medians(self, res, key, sides=FRAMEWORKS):
         return {side: round(statistics.median(r[key] for r in res[side]), 3) for side in sides}

@@ -81,7 +81,8 @@ def optimizer(training: dict, net: nn.Module, total_steps: int):
     cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[training["optimizer"]]
     opt = cls(net.parameters(), lr=training["lr"],
               **({"weight_decay": training["weight_decay"]} if training.get("weight_decay") else {}))
-    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=training["lr"], total_steps=total_steps)
+    sched = (torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=training["lr"], total_steps=total_steps,
+                                                  cycle_momentum=False)      # numnet's: the learning rate only
              if training.get("schedule") == "onecycle" else None)
     return opt, sched
 

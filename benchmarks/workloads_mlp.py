@@ -58,12 +58,8 @@ def w_seed002(bench):
 def w_seed002_2ep(bench):
     seeds = [0] if bench.quick else [0, 1, 2]
     epochs = 1 if bench.quick else 2
-    res = {fw: [] for fw in SIDES}
-    for i, seed in enumerate(seeds):
-        for fw in (SIDES if i % 2 == 0 else SIDES[::-1]):
-            time.sleep(bench.pause)
-            res[fw].append(bench.workers[fw].call("train", hidden=[64, 64, 64], batch=15, epochs=epochs,
-                                                  seed=seed, evaluate=True))
+    res = bench.alternate(len(seeds), SIDES, lambda side, i: bench.workers[side].call(
+        "train", hidden=[64, 64, 64], batch=15, epochs=epochs, seed=seeds[i], evaluate=True))
     bench.raw["seed002-2ep"] = {"seeds": seeds, "epochs": epochs, **res}
     bench.say("seed002 2 epochs + eval:", bench.medians(res, "seconds"),
               {fw: [r["final_accuracy"] for r in res[fw]] for fw in FRAMEWORKS})

@@ -92,6 +92,11 @@ def run_process(cmd, env):
     return {"seconds": seconds, **json.loads(proc.stdout)}
 
 
+def shown(cmd):
+    """A command line as the report shows it: 'python benchmarks/torch_train.py --model cnn'."""
+    return " ".join(["python"] + [os.path.relpath(a, ROOT) if os.path.isabs(a) else a for a in cmd[1:]])
+
+
 def time_to(run, target):
     """Seconds from the process's start to the end of the first epoch evaluated at ≥ ``target``:
     the process's wall time less the epochs after it (training and evaluation); None if never."""
@@ -110,14 +115,11 @@ def w_cnn_process(bench):
                 "torch": [sys.executable, os.path.join(HERE, "torch_train.py"), "--model", PROCESS_MODEL,
                           "--json", *extra]}
     env = thread_env(bench.threads)
-    out = {"model": PROCESS_MODEL, "target": TARGET, "commands": {s: " ".join(["python"] + [os.path.relpath(a, ROOT) if os.path.isabs(a) else a for a in c[1:]])
-                        for s, c in commands.items()},
-           **{side: [] for side in FRAMEWORKS}}
-    for r in range(1 if bench.quick else min(3, bench.args.repeats)):
-        for side in (FRAMEWORKS if r % 2 == 0 else FRAMEWORKS[::-1]):
-            time.sleep(bench.pause)
-            run = run_process(commands[side], env)
-            run["time_to_target"] = time_to(run, TARGET)
-            out[side].append(run)
+    out = {"model": PROCESS_MODEL, "target": TARGET, "commands": {side: shown(c) for side, c in commands.items()}}
+
+    def run(side, _):
+        result = run_process(commands[side], env)
+        return {**result, "time_to_target": time_to(result, TARGET)}
+    out.update(bench.alternate(1 if bench.quick else min(3, bench.args.repeats), FRAMEWORKS, run))
     bench.say("cnn process:", {s: [(round(r["seconds"], 1), r["test_accuracy"]) for r in out[s]] for s in FRAMEWORKS})
     bench.raw["cnn-process"] = out
