@@ -131,7 +131,7 @@ def build_report(raw: dict, command: str, json_path: str, report_path: str, char
 
 
 def chart(raw: dict, path: str) -> str | None:
-    """A horizontal bar per plotted row: its ratio (log scale), the goal as a tick, parity at 1;
+    """A horizontal bar per plotted row from parity (1) to its ratio (log scale), the goal as a tick;
     green where the goal is met. Returns the path, or None when no row has a ratio to plot."""
     rows = [r for r in all_rows(raw) if r.chart and r.ratio is not None]
     if not rows:
@@ -142,15 +142,19 @@ def chart(raw: dict, path: str) -> str | None:
     fig, ax = plt.subplots(figsize=(8, 0.32 * len(rows) + 1.4))
     y = range(len(rows))[::-1]
     colors = ["#2e7d32" if r.met.startswith("yes") else "#c62828" for r in rows]
-    ax.barh(list(y), [r.ratio for r in rows], color=colors, height=0.6)
+    ax.barh(list(y), [r.ratio - 1 for r in rows], left=1, color=colors, height=0.6)     # from parity
     for yi, r in zip(y, rows):
         if r.goal_ratio:
             ax.plot([r.goal_ratio] * 2, [yi - 0.4, yi + 0.4], color="black", lw=2)
-        ax.text(max(r.ratio, r.goal_ratio or 0) * 1.04, yi, f"{r.ratio:.2f}", va="center", fontsize=8)
+        if r.ratio < 1:          # the figure beyond the bar's end and the goal's tick
+            ax.text(min(r.ratio, r.goal_ratio or 1) / 1.03, yi, f"{r.ratio:.2f}", va="center", ha="right", fontsize=8)
+        else:
+            ax.text(max(r.ratio, r.goal_ratio or 1) * 1.03, yi, f"{r.ratio:.2f}", va="center", fontsize=8)
     ax.axvline(1.0, color="grey", ls="--", lw=1)
     ax.set_xscale("log")
-    ticks = [t for t in (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10)
-             if min(r.ratio for r in rows) / 1.5 <= t <= max(r.ratio for r in rows) * 1.5]
+    low, high = min(r.ratio for r in rows) / 1.4, max(max(r.ratio for r in rows) * 1.25, 1.25)
+    ax.set_xlim(low, high)
+    ticks = [t for t in (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 10, 20) if low <= t <= high]
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.minorticks_off()
     ax.set_yticks(list(y), [r.chart for r in rows], fontsize=8)
