@@ -159,7 +159,7 @@ def rows(raw: dict) -> list:
                         "`forward(prepare(x))` layer by layer, torch `net(x)`",
                         f"predict {tn / 1e3:.0f}k/s, frozen {tz / 1e3:.0f}k/s ({tf / 1e3:.0f}k/s)",
                         f"{tt / 1e3:.0f}k/s ({ttf / 1e3:.0f}k/s)",
-                        tt / best, "≥ 1.2× torch's (ratio ≤ 0.83)", verdict(best >= 1.2 * tt, f"{best / tt:.0%} of torch")))
+                        tt / best, "≥ 1.2× torch's (ratio ≤ 0.83)", f"{'yes' if best >= 1.2 * tt else '**no**'} ({best / tt:.2f}× torch's)"))
         ln, lt = agg("numnet", "forward(prepare(x))", "latency_us"), agg("torch", "inference_mode forward", "latency_us")
         lp, lz = agg("numnet", "predict", "latency_us"), agg("numnet", "freeze().predict", "latency_us")
         rows.append(Row("4b. inference batch-1 latency (median call): numnet `model.freeze().predict` (class id); in "
