@@ -58,6 +58,9 @@ def run(bench: Bench, names: list) -> dict:
     raw["machine"] = machine()
     raw["info"] = {side: bench.worker(side).call("info") for side in FRAMEWORKS}
     raw["load_before"] = os.getloadavg()
+    if raw["load_before"][0] > 0.5 * (os.cpu_count() or 1):
+        bench.say(f"load average {raw['load_before'][0]:.1f} on {os.cpu_count()} cores: other work is running, "
+                  "the figures will be noisy (the ratios less than the times)")
     start = time.perf_counter()
     try:
         for name in names:
