@@ -19,6 +19,7 @@ import numpy as np
 from .. import init as initializers
 from ..errors import ConfigError
 from ..functional import softmax, whole
+from ..kernels import engine
 from .base import Layer
 from .tokens import PatchEmbedding, PositionalEmbedding, TokenPool  # noqa: F401 (numnet.layers imports them from here)
 
@@ -55,11 +56,25 @@ class LayerNorm(Layer):
         self.beta[...] = 0
 
     def forward(self, x):
+        kernels = engine.compiled("norm")
+        if kernels is not None:
+            return self._forward_compiled(kernels, x)
         mu = x.mean(axis=-1, keepdims=True)
         xc = x - mu
         self.inv_std = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + self.eps)
         self.x_hat = xc * self.inv_std
         return self.x_hat * self.gamma + self.beta
+
+    def _forward_compiled(self, kernels, x):
+        """The same, one pass per token (numba); x̂ and 1/√(σ² + ε) kept only when training or explaining."""
+        x2 = x.reshape(-1, self.dim)
+        y = np.empty(x2.shape, dtype=x.dtype)
+        keep = self.training or self.explaining
+        x_hat = np.empty(x2.shape if keep else (1, self.dim), dtype=x.dtype)
+        inv_std = np.empty((len(x2) if keep else 0, 1), dtype=x.dtype)
+        kernels.layer_norm(x2, self.gamma, self.beta, x.dtype.type(self.eps), y, x_hat, inv_std[:, 0], keep)
+        self.x_hat, self.inv_std = (x_hat.reshape(x.shape), inv_std.reshape(x.shape[:-1] + (1,))) if keep else (None,) * 2
+        return y.reshape(x.shape)
 
     def explain_lines(self, phase):
         lines = super().explain_lines(phase)
@@ -68,9 +83,16 @@ class LayerNorm(Layer):
         return lines
 
     def explain_arrays(self):
-        return {"x_hat": self.x_hat[0]} if "x_hat" in self.__dict__ else {}
+        return {"x_hat": self.x_hat[0]} if self.__dict__.get("x_hat") is not None else {}
 
     def backward(self, grad):
+        kernels = engine.compiled("norm")
+        if kernels is not None:
+            g2, D = grad.reshape(-1, self.dim), self.dim
+            dx = np.empty(g2.shape, dtype=grad.dtype) if self.input_grad else g2[:0]
+            kernels.layer_norm_backward(g2, self.x_hat.reshape(-1, D), self.inv_std.reshape(-1), self.gamma,
+                                        self.dgamma, self.dbeta, dx, self.input_grad)
+            return dx.reshape(grad.shape) if self.input_grad else None
         self.dgamma[...] = _sum_leading(grad * self.x_hat)
         self.dbeta[...] = _sum_leading(grad)
         if not self.input_grad:
@@ -112,7 +134,10 @@ class GELU(Layer):
         self.approximate = approximate
 
     def forward(self, x):
-        self.x = x
+        self.x, self.slope = x, None
+        kernels = engine.compiled("attention")
+        if kernels is not None and self.approximate == "none":
+            return self._forward_compiled(kernels, x)
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             self.t = np.tanh(k * (x + 0.044715 * x ** 3))
@@ -121,7 +146,26 @@ class GELU(Layer):
             self.cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
         return x * self.cdf
 
+    def _forward_compiled(self, kernels, x):
+        """The same in one pass (numba); float32 (with a rational erf, see ``jit_attention``) forms
+        GELU'(x) too when training or explaining, so that backward is one product."""
+        x1 = np.ascontiguousarray(x).reshape(-1)
+        y = np.empty(x1.shape, dtype=x.dtype)
+        keep = self.training or self.explaining
+        self.slope = None
+        if x.dtype == np.float32:
+            slope = np.empty(x1.shape if keep else 0, dtype=x.dtype)
+            kernels.gelu_float32(x1, y, slope, keep)
+            self.slope, self.cdf = (slope.reshape(x.shape) if keep else None), None
+        else:
+            cdf = np.empty(x1.shape if keep else 0, dtype=x.dtype)
+            kernels.gelu(x1, y, cdf, keep)
+            self.cdf = cdf.reshape(x.shape) if keep else None
+        return y.reshape(x.shape)
+
     def backward(self, grad):
+        if self.slope is not None:                    # formed by the compiled forward
+            return grad * self.slope
         x = self.x
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
@@ -180,17 +224,23 @@ class MultiHeadSelfAttention(Layer):
             raise ConfigError(f"MultiHeadSelfAttention expects (N, L, {self.embed_dim}), got {x.shape}")
         N, L, D = x.shape
         self.x = x
-        qkv = x @ self.in_proj_weight.T
+        self.qkv = qkv = (x.reshape(-1, D) @ self.in_proj_weight.T).reshape(N, L, 3 * D)   # one GEMM, all tokens
         qkv += self.in_proj_bias
         self.q, self.k, self.v = (self._heads(qkv[:, :, j * D:(j + 1) * D]) for j in range(3))
         self.scale = 1 / math.sqrt(D // self.num_heads)
-        S = (self.q @ self.k.transpose(0, 1, 3, 2)) * self.scale           # (N, h, L, L)
-        self.P = softmax(S)
-        O = self.P @ self.v                                                 # (N, h, L, d)
-        self.o = O.transpose(0, 2, 1, 3).reshape(N, L, D)                   # heads side by side
-        y = self.o @ self.out_proj_weight.T
+        S = self.q @ self.k.transpose(0, 1, 3, 2)                          # (N, h, L, L)
+        self.o = np.empty((N, L, D), dtype=qkv.dtype)                      # heads side by side
+        kernels = engine.compiled("attention")
+        if kernels is not None:                                             # scale and softmax in one pass
+            scaled_softmax = kernels.softmax_rows_float32 if S.dtype == np.float32 else kernels.softmax_rows
+            scaled_softmax(S, S.dtype.type(self.scale))
+            self.P = S
+        else:
+            self.P = softmax(S * self.scale)
+        np.matmul(self.P, self.v, out=self._heads(self.o))                  # O = P·V (N, h, L, d)
+        y = self.o.reshape(-1, D) @ self.out_proj_weight.T
         y += self.out_proj_bias
-        return y
+        return y.reshape(N, L, D)
 
     # explain: Q, K, V, the scores, softmax and the output, per head, with the shapes of the last pass
     def explain_lines(self, phase):
@@ -260,22 +310,31 @@ class MultiHeadSelfAttention(Layer):
         g2 = grad.reshape(-1, D)
         np.matmul(g2.T, self.o.reshape(-1, D), out=self.dout_proj_weight)
         g2.sum(axis=0, out=self.dout_proj_bias)
-        dO = self._heads(grad @ self.out_proj_weight)                       # (N, h, L, d)
+        dO = self._heads((g2 @ self.out_proj_weight).reshape(N, L, D))     # (N, h, L, d)
+        dqkv = np.empty((N, L, 3 * D), dtype=dO.dtype)
+        dQ, dK, dV = (self._heads(dqkv[:, :, j * D:(j + 1) * D]) for j in range(3))   # views: no concatenation
         P = self.P
-        dV = P.transpose(0, 1, 3, 2) @ dO
+        np.matmul(P.transpose(0, 1, 3, 2), dO, out=dV)                     # dV = Pᵀ·dO
         dP = dO @ self.v.transpose(0, 1, 3, 2)
-        dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))                # softmax's Jacobian
-        dQ = (dS @ self.k) * self.scale
-        dK = (dS.transpose(0, 1, 3, 2) @ self.q) * self.scale
-        dqkv = np.concatenate([d.transpose(0, 2, 1, 3).reshape(N, L, D) for d in (dQ, dK, dV)], axis=-1)
-        if self.explaining:
-            self.back = {"dY": grad, "dO": dO, "dV": dV, "dP": dP, "dS": dS, "dQ": dQ, "dK": dK, "dqkv": dqkv}
+        kernels = engine.compiled("attention")
+        if kernels is not None and not self.explaining:                    # dS·scale in one pass, in dP
+            kernels.softmax_rows_backward(P, dP, dP.dtype.type(self.scale))
+            np.matmul(dP, self.k, out=dQ)
+            np.matmul(dP.transpose(0, 1, 3, 2), self.q, out=dK)
+        else:
+            dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))            # softmax's Jacobian
+            np.matmul(dS, self.k, out=dQ)
+            dQ *= self.scale
+            np.matmul(dS.transpose(0, 1, 3, 2), self.q, out=dK)
+            dK *= self.scale
+            if self.explaining:
+                self.back = {"dY": grad, "dO": dO, "dV": dV, "dP": dP, "dS": dS, "dQ": dQ, "dK": dK, "dqkv": dqkv}
         dqkv2 = dqkv.reshape(-1, 3 * D)
         np.matmul(dqkv2.T, self.x.reshape(-1, D), out=self.din_proj_weight)
         dqkv2.sum(axis=0, out=self.din_proj_bias)
         if not self.input_grad:
             return None
-        return dqkv @ self.in_proj_weight
+        return (dqkv2 @ self.in_proj_weight).reshape(N, L, D)
 
     def values_per_sample(self, input_shape, output_shape):
         """The queries, keys and values 3·L·D, or the scores h·L·L (one L×L map per head)."""
