@@ -5,7 +5,7 @@ The products Q·Kᵀ, P·V and their gradients stay NumPy's batched matmul (BLAS
 written straight into the (N, L, ·) layout through ``out=`` views: no transposed copies, no
 concatenation); a loop over the L×L maps of every head measured 10x slower than those products,
 and the passes between them (scale, max, exp, sum, divide; softmax's Jacobian) are what the
-kernels fuse. They compute what ``MultiHeadSelfAttention`` and ``GELU`` compute with NumPy, in the
+kernels fuse. The maps are kept transposed (keys × queries, see ``softmax_columns``). They compute what ``MultiHeadSelfAttention`` and ``GELU`` compute with NumPy, in the
 same order of operations and the arrays' dtype, except where a docstring says otherwise;
 tests/kernels/test_engine_attention.py holds them to it. Serial loops, ``nogil`` (data-parallel
 worker threads run them at once), compiled on first use and cached on disk.
@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
@@ -36,65 +37,68 @@ def exp_neg32(x):
     p = (((((t(1.9875691500e-4) * r + t(1.3981999507e-3)) * r + t(8.3334519073e-3)) * r + t(4.1665795894e-2)) * r
           + t(1.6666665459e-1)) * r + t(5.0000001201e-1)) * (r * r) + r + t(1)
     e = p * _POW2[min(max(int(n) + 150, 0), 150)]
-    return e if x == x else x                     # NaN stays NaN
+    return x if np.isnan(x) else e                # NaN stays NaN
+
+
+def exp_neg(x):
+    """e^x for x ≤ 0: ``exp_neg32`` for float32, else NumPy's exp (in compiled code, see the overload)."""
+    return np.exp(x)
+
+
+@overload(exp_neg)
+def _exp_neg(x):
+    if x == types.float32:
+        return lambda x: exp_neg32(x)
+    return lambda x: np.exp(x)
 
 
 @_jit
-def softmax_rows(S, scale):
-    """S ← softmax(S·scale) over the last axis, in place: per row, s = S·scale, P = e^(s − max s) / Σ e^(s − max s).
-    S (…, L) C-contiguous (the scores Q·Kᵀ of every sample and head), ``scale`` in S's dtype."""
-    L = S.shape[-1]
-    rows = S.reshape(-1, L)
-    for r in range(rows.shape[0]):
-        row = rows[r]
+def softmax_columns(ST, L, scale):
+    """The attention maps from the transposed scores Sᵀ = K·Qᵀ (…, L keys, L queries), in place: per
+    query (column) i, s = Sᵀ[:, i]·scale, P[i] = e^(s − max s) / Σ e^(s − max s), stored as Pᵀ.
+
+    ST: the (…, L, L) array flattened (C-contiguous), ``scale`` in its dtype. Column-wise, the
+    innermost loops run over queries in contiguous memory and vectorise: 3x faster than row by row
+    over the 17 keys of a ViT's maps."""
+    LL = L * L
+    top = np.empty(L, dtype=ST.dtype)
+    total = np.empty(L, dtype=ST.dtype)
+    for b in range(ST.size // LL):
+        blk = ST[b * LL:(b + 1) * LL]         # one (sample, head): blk[t·L + i] = S[i, t]
+        for i in range(L):
+            top[i] = blk[i] * scale
         for t in range(L):
-            row[t] = row[t] * scale
-        top = row[0]
-        for t in range(1, L):
-            top = max(top, row[t])
-        total = S.dtype.type(0)
+            for i in range(L):
+                s = blk[t * L + i] * scale
+                blk[t * L + i] = s
+                top[i] = max(top[i], s)
+        total[:] = 0
         for t in range(L):
-            e = np.exp(row[t] - top)
-            row[t] = e
-            total += e
+            for i in range(L):
+                e = exp_neg(blk[t * L + i] - top[i])
+                blk[t * L + i] = e
+                total[i] += e
         for t in range(L):
-            row[t] = row[t] / total
+            for i in range(L):
+                blk[t * L + i] = blk[t * L + i] / total[i]
 
 
 @_jit
-def softmax_rows_float32(S, scale):
-    """``softmax_rows`` for float32 S, with e^x from ``exp_neg32``."""
-    L = S.shape[-1]
-    rows = S.reshape(-1, L)
-    for r in range(rows.shape[0]):
-        row = rows[r]
+def softmax_columns_backward(PT, dPT, L, scale):
+    """dPᵀ ← scale·Pᵀ ⊙ (dPᵀ − Σ_keys dPᵀ ⊙ Pᵀ), in place (softmax's Jacobian for each query's
+    column, then the 1/√d of the scores folded in, so that dQ = dS·K and dK = dSᵀ·Q). PT, dPT: the
+    (…, L, L) transposed maps and their gradients, flattened."""
+    LL = L * L
+    dot = np.empty(L, dtype=PT.dtype)
+    for b in range(PT.size // LL):
+        p, g = PT[b * LL:(b + 1) * LL], dPT[b * LL:(b + 1) * LL]
+        dot[:] = 0
         for t in range(L):
-            row[t] = row[t] * scale
-        top = row[0]
-        for t in range(1, L):
-            top = max(top, row[t])
-        total = np.float32(0)
+            for i in range(L):
+                dot[i] += g[t * L + i] * p[t * L + i]
         for t in range(L):
-            e = exp_neg32(row[t] - top)
-            row[t] = e
-            total += e
-        for t in range(L):
-            row[t] = row[t] / total
-
-
-@_jit
-def softmax_rows_backward(P, dP, scale):
-    """dP ← scale·P ⊙ (dP − Σ_keys dP ⊙ P), in place (softmax's Jacobian, then the 1/√d of the
-    scores folded in, so that dQ = dP·K and dK = dPᵀ·Q). P, dP (…, L) C-contiguous."""
-    L = P.shape[-1]
-    p2, g2 = P.reshape(-1, L), dP.reshape(-1, L)
-    for r in range(p2.shape[0]):
-        p, g = p2[r], g2[r]
-        dot = P.dtype.type(0)
-        for t in range(L):
-            dot += g[t] * p[t]
-        for t in range(L):
-            g[t] = p[t] * (g[t] - dot) * scale
+            for i in range(L):
+                g[t * L + i] = p[t * L + i] * (g[t * L + i] - dot[i]) * scale
 
 
 @_jit

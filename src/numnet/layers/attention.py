@@ -19,7 +19,7 @@ import numpy as np
 from .. import init as initializers
 from ..errors import ConfigError
 from ..functional import softmax, whole
-from ..kernels import engine
+from ..kernels import engine, sum_rows
 from .base import Layer
 from .tokens import PatchEmbedding, PositionalEmbedding, TokenPool  # noqa: F401 (numnet.layers imports them from here)
 
@@ -228,14 +228,14 @@ class MultiHeadSelfAttention(Layer):
         qkv += self.in_proj_bias
         self.q, self.k, self.v = (self._heads(qkv[:, :, j * D:(j + 1) * D]) for j in range(3))
         self.scale = 1 / math.sqrt(D // self.num_heads)
-        S = self.q @ self.k.transpose(0, 1, 3, 2)                          # (N, h, L, L)
         self.o = np.empty((N, L, D), dtype=qkv.dtype)                      # heads side by side
         kernels = engine.compiled("attention")
-        if kernels is not None:                                             # scale and softmax in one pass
-            scaled_softmax = kernels.softmax_rows_float32 if S.dtype == np.float32 else kernels.softmax_rows
-            scaled_softmax(S, S.dtype.type(self.scale))
-            self.P = S
+        if kernels is not None:          # Sᵀ = K·Qᵀ, scaled and softmaxed per query in one pass: Pᵀ
+            ST = self.k @ self.q.transpose(0, 1, 3, 2)
+            kernels.softmax_columns(ST.reshape(-1), L, ST.dtype.type(self.scale))
+            self.P = ST.transpose(0, 1, 3, 2)
         else:
+            S = self.q @ self.k.transpose(0, 1, 3, 2)                      # (N, h, L, L)
             self.P = softmax(S * self.scale)
         np.matmul(self.P, self.v, out=self._heads(self.o))                  # O = P·V (N, h, L, d)
         y = self.o.reshape(-1, D) @ self.out_proj_weight.T
@@ -309,19 +309,21 @@ class MultiHeadSelfAttention(Layer):
         N, L, D = self.x.shape
         g2 = grad.reshape(-1, D)
         np.matmul(g2.T, self.o.reshape(-1, D), out=self.dout_proj_weight)
-        g2.sum(axis=0, out=self.dout_proj_bias)
+        sum_rows(g2, out=self.dout_proj_bias)
         dO = self._heads((g2 @ self.out_proj_weight).reshape(N, L, D))     # (N, h, L, d)
         dqkv = np.empty((N, L, 3 * D), dtype=dO.dtype)
         dQ, dK, dV = (self._heads(dqkv[:, :, j * D:(j + 1) * D]) for j in range(3))   # views: no concatenation
         P = self.P
         np.matmul(P.transpose(0, 1, 3, 2), dO, out=dV)                     # dV = Pᵀ·dO
-        dP = dO @ self.v.transpose(0, 1, 3, 2)
         kernels = engine.compiled("attention")
-        if kernels is not None and not self.explaining:                    # dS·scale in one pass, in dP
-            kernels.softmax_rows_backward(P, dP, dP.dtype.type(self.scale))
-            np.matmul(dP, self.k, out=dQ)
-            np.matmul(dP.transpose(0, 1, 3, 2), self.q, out=dK)
+        if kernels is not None and not self.explaining:    # (dS·scale)ᵀ in one pass, from Pᵀ and dPᵀ = V·dOᵀ
+            dST = self.v @ dO.transpose(0, 1, 3, 2)
+            PT = P.transpose(0, 1, 3, 2)
+            kernels.softmax_columns_backward(PT.reshape(-1), dST.reshape(-1), L, dST.dtype.type(self.scale))
+            np.matmul(dST.transpose(0, 1, 3, 2), self.k, out=dQ)
+            np.matmul(dST, self.q, out=dK)
         else:
+            dP = dO @ self.v.transpose(0, 1, 3, 2)
             dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))            # softmax's Jacobian
             np.matmul(dS, self.k, out=dQ)
             dQ *= self.scale
@@ -331,7 +333,7 @@ class MultiHeadSelfAttention(Layer):
                 self.back = {"dY": grad, "dO": dO, "dV": dV, "dP": dP, "dS": dS, "dQ": dQ, "dK": dK, "dqkv": dqkv}
         dqkv2 = dqkv.reshape(-1, 3 * D)
         np.matmul(dqkv2.T, self.x.reshape(-1, D), out=self.din_proj_weight)
-        dqkv2.sum(axis=0, out=self.din_proj_bias)
+        sum_rows(dqkv2, out=self.din_proj_bias)
         if not self.input_grad:
             return None
         return (dqkv2 @ self.in_proj_weight).reshape(N, L, D)

@@ -43,11 +43,14 @@ class TransformerEncoderBlock(Layer):
         u = x + self.attn.forward(self.norm1.forward(x))
         if self.explaining:
             self.u = u
-        return u + self.linear2.forward(self.act.forward(self.linear1.forward(self.norm2.forward(u))))
+        rows = u if self.explaining else u.reshape(-1, self.dim)      # (N·L, D): each Dense one GEMM
+        mlp = self.linear2.forward(self.act.forward(self.linear1.forward(self.norm2.forward(rows))))
+        return u + mlp.reshape(u.shape)
 
     def backward(self, grad):
-        g = self.linear1.backward(self.act.backward(self.linear2.backward(grad)))
-        du = grad + self.norm2.backward(g)
+        rows = grad if self.explaining else grad.reshape(-1, self.dim)
+        g = self.linear1.backward(self.act.backward(self.linear2.backward(rows)))
+        du = grad + self.norm2.backward(g).reshape(grad.shape)
         if self.explaining:
             self.du = du
         dx_attn = self.norm1.backward(self.attn.backward(du))
