@@ -1,5 +1,5 @@
-"""The numba engine's attention, GELU and LayerNorm kernels (numnet.kernels.jit_attention, jit_norm)
-against the layers' NumPy rules: forward outputs, input gradients and parameter gradients, float64
+"""The numba engine's attention and GELU kernels (numnet.kernels.jit_attention) against the layers'
+NumPy rules (LayerNorm's kernels: test_engine_norm.py): forward outputs, input gradients and parameter gradients, float64
 (≤ 1e-12 relative) and float32 (≤ 1e-5 of the scale), odd sizes (N = 1, L = 1, one head, D not a
 multiple of 8), and evaluation mode, where the compiled path keeps no training caches.
 float32 GELU uses a rational erf (|error| < 5e-7): within the float32 tolerance too."""
@@ -8,11 +8,11 @@ import pytest
 
 import numnet
 from numnet.kernels import engine
-from numnet.layers import GELU, LayerNorm, MultiHeadSelfAttention, TransformerEncoderBlock
+from numnet.layers import GELU, MultiHeadSelfAttention, TransformerEncoderBlock
 
 pytest.importorskip("numba", reason="the numba engine's kernels need numba (a default dependency)")
 
-from numnet.kernels import jit_attention, jit_norm  # noqa: E402  (after the skip: they import numba)
+from numnet.kernels import jit_attention  # noqa: E402  (after the skip: it imports numba)
 
 DTYPES = [np.float64, np.float32]
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
@@ -83,22 +83,14 @@ def test_gelu(use_engine, approximate, shape, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(3, 5, 8), (1, 1, 7), (4, 6), (2, 3, 4, 67), (5,)])
-def test_layernorm(use_engine, monkeypatch, shape, dtype, rng):
-    ln = LayerNorm(shape[-1], dtype=dtype)
-    ln.init_params(rng)
-    _randomise(ln, rng, dtype)
-    calls = counting(monkeypatch, jit_norm, "layer_norm_backward")
-    both_engines(use_engine, ln, (rng.standard_normal(shape) * 3 + 1).astype(dtype), rng)
-    assert calls
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_transformer_block(use_engine, dtype, rng):
+@pytest.mark.parametrize("training", [True, False])
+def test_transformer_block(use_engine, training, dtype, rng):
+    """Also in evaluation mode (caches formed by backward, as ``check_layer`` and explain need)."""
     block = TransformerEncoderBlock(12, 3, 20, dtype=dtype)
     for child in (block.norm1, block.attn, block.norm2, block.linear1, block.linear2):
         child.init_params(rng)
     _randomise(block, rng, dtype)
+    block.training = training
     both_engines(use_engine, block, rng.standard_normal((3, 6, 12)).astype(dtype), rng)
 
 
@@ -114,15 +106,6 @@ def test_exp_neg32(rng):
     assert np.isnan(jit_attention.exp_neg32(np.float32(np.nan)))
 
 
-def test_first_layer_skips_the_input_gradient(use_engine, rng):
-    ln = LayerNorm(6, dtype=np.float64)
-    ln.input_grad = False
-    use_engine("numba")
-    ln.forward(rng.standard_normal((2, 3, 6)))
-    assert ln.backward(rng.standard_normal((2, 3, 6))) is None
-    assert np.abs(ln.dbeta).max() > 0
-
-
 def test_evaluation_keeps_no_caches_and_predicts_the_same(use_engine, rng):
     """In evaluation mode the compiled path stores no x̂, 1/σ or Φ(x) for backward; a model's
     outputs are those of the NumPy engine."""
@@ -136,6 +119,19 @@ def test_evaluation_keeps_no_caches_and_predicts_the_same(use_engine, rng):
     block = model.layers[0]
     assert block.norm1.x_hat is None and block.norm2.inv_std is None and block.act.cdf is None
     assert block.act.slope is None
+
+
+def test_evaluation_in_chunks(use_engine, monkeypatch, rng):
+    """Evaluation runs the block a few samples at a time; backward after it sees the whole batch."""
+    block = TransformerEncoderBlock(8, 2, 16, dtype=np.float64)
+    for child in (block.norm1, block.attn, block.norm2, block.linear1, block.linear2):
+        child.init_params(rng)
+    x, g = rng.standard_normal((7, 3, 8)), rng.standard_normal((7, 3, 8))
+    y, dx = block.forward(x), block.backward(g)
+    block.training = False
+    monkeypatch.setattr(block, "eval_chunk", 3)
+    np.testing.assert_allclose(block.forward(x), y, rtol=1e-13)
+    np.testing.assert_allclose(block.backward(g), dx, rtol=1e-12)
 
 
 def test_explain_keeps_what_it_shows(use_engine, rng):

@@ -75,7 +75,7 @@ def layer_norm_backward(grad, x_hat, inv_std, gamma, dgamma, dbeta, dx, input_gr
 @_jit
 def centre_and_square(x, mu, xc, sq):
     """xc = x − μ (x (M, C), μ (C,)) and sq = Σ_rows xc ⊙ xc (C,), one pass: BatchNorm's centred
-    values and the sum of its variance."""
+    values and its variance's sum (accumulated in sq's dtype, float64)."""
     M, C = x.shape
     sq[:] = 0
     for m in range(M):
@@ -95,21 +95,31 @@ def scale_shift(xc, k, beta, y):
 
 
 @_jit
-def sum_and_dot(dy, xc, dbeta, dot):
-    """dβ = Σ_rows dy and dot = Σ_rows dy ⊙ xc (C,), one pass over (M, C)."""
+def centre_scale_shift(x, mu, k, beta, y):
+    """y = (x − μ) ⊙ k + β, row by row: BatchNorm in evaluation, with the running statistics."""
+    M, C = x.shape
+    for m in range(M):
+        for c in range(C):
+            y[m, c] = (x[m, c] - mu[c]) * k[c] + beta[c]
+
+
+@_jit
+def sum_and_dot(dy, xc, total, dot):
+    """total = Σ_rows dy and dot = Σ_rows dy ⊙ xc (C,), one pass over (M, C) (accumulated in the
+    outputs' dtype, float64)."""
     M, C = dy.shape
-    dbeta[:] = 0
+    total[:] = 0
     dot[:] = 0
     for m in range(M):
         for c in range(C):
-            dbeta[c] += dy[m, c]
+            total[c] += dy[m, c]
             dot[c] += dy[m, c] * xc[m, c]
 
 
 @_jit
 def batch_norm_dx(dy, xc, k, a, b, dx):
-    """dx = dy ⊙ k − xc ⊙ a − b, row by row (BatchNorm's training backward with a = k·dγ·s/M and
-    b = k·dβ/M per channel; evaluation: a = b = 0)."""
+    """dx = dy ⊙ k − xc ⊙ a − b, row by row (BatchNorm's training backward, a = k·dγ·s/M and
+    b = k·dβ/M per channel)."""
     M, C = dy.shape
     for m in range(M):
         for c in range(C):

@@ -58,18 +58,19 @@ class LayerNorm(Layer):
     def forward(self, x):
         kernels = engine.compiled("norm")
         if kernels is not None:
-            return self._forward_compiled(kernels, x)
+            self.x = x
+            return self._forward_compiled(kernels, x, keep=self.training or self.explaining)
         mu = x.mean(axis=-1, keepdims=True)
         xc = x - mu
         self.inv_std = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + self.eps)
         self.x_hat = xc * self.inv_std
         return self.x_hat * self.gamma + self.beta
 
-    def _forward_compiled(self, kernels, x):
-        """The same, one pass per token (numba); x̂ and 1/√(σ² + ε) kept only when training or explaining."""
+    def _forward_compiled(self, kernels, x, keep):
+        """The same, one pass per token (numba); x̂ and 1/√(σ² + ε) kept with ``keep`` (when training or
+        explaining; a backward pass after an evaluation forms them then)."""
         x2 = x.reshape(-1, self.dim)
         y = np.empty(x2.shape, dtype=x.dtype)
-        keep = self.training or self.explaining
         x_hat = np.empty(x2.shape if keep else (1, self.dim), dtype=x.dtype)
         inv_std = np.empty((len(x2) if keep else 0, 1), dtype=x.dtype)
         kernels.layer_norm(x2, self.gamma, self.beta, x.dtype.type(self.eps), y, x_hat, inv_std[:, 0], keep)
@@ -88,6 +89,8 @@ class LayerNorm(Layer):
     def backward(self, grad):
         kernels = engine.compiled("norm")
         if kernels is not None:
+            if self.x_hat is None:
+                self._forward_compiled(kernels, self.x, keep=True)
             g2, D = grad.reshape(-1, self.dim), self.dim
             dx = np.empty(g2.shape, dtype=grad.dtype) if self.input_grad else g2[:0]
             kernels.layer_norm_backward(g2, self.x_hat.reshape(-1, D), self.inv_std.reshape(-1), self.gamma,
@@ -137,7 +140,7 @@ class GELU(Layer):
         self.x, self.slope = x, None
         kernels = engine.compiled("attention")
         if kernels is not None and self.approximate == "none":
-            return self._forward_compiled(kernels, x)
+            return self._forward_compiled(kernels, x, keep=self.training or self.explaining)
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             self.t = np.tanh(k * (x + 0.044715 * x ** 3))
@@ -146,12 +149,12 @@ class GELU(Layer):
             self.cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
         return x * self.cdf
 
-    def _forward_compiled(self, kernels, x):
-        """The same in one pass (numba); float32 (with a rational erf, see ``jit_attention``) forms
-        GELU'(x) too when training or explaining, so that backward is one product."""
+    def _forward_compiled(self, kernels, x, keep):
+        """The same in one pass (numba); with ``keep`` (training, explaining) it keeps Φ(x) for backward,
+        float32 (with a rational erf, see ``jit_attention``) GELU'(x) itself, so that backward is one
+        product (after an evaluation forward, backward forms them first)."""
         x1 = np.ascontiguousarray(x).reshape(-1)
         y = np.empty(x1.shape, dtype=x.dtype)
-        keep = self.training or self.explaining
         self.slope = None
         if x.dtype == np.float32:
             slope = np.empty(x1.shape if keep else 0, dtype=x.dtype)
@@ -164,9 +167,11 @@ class GELU(Layer):
         return y.reshape(x.shape)
 
     def backward(self, grad):
+        x = self.x
+        if self.slope is None and self.cdf is None:   # an evaluation forward (compiled) kept nothing
+            self._forward_compiled(engine.compiled("attention"), x, keep=True)
         if self.slope is not None:                    # formed by the compiled forward
             return grad * self.slope
-        x = self.x
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             d = self.cdf + 0.5 * x * (1 - self.t * self.t) * k * (1 + 3 * 0.044715 * x * x)

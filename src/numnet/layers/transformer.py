@@ -39,7 +39,21 @@ class TransformerEncoderBlock(Layer):
         self.act = GELU()
         self.linear2 = Dense(self.mlp_dim, self.dim, init="xavier", dtype=dtype)
 
+    #: evaluation runs the block on this many samples at a time: their working set (Q, K, V, the maps,
+    #: the MLP's activations) stays in the CPU's cache; at 1,000 samples at once it took 2x longer
+    eval_chunk = 128
+
     def forward(self, x):
+        self.chunked = None
+        if not (self.training or self.explaining) and len(x) > self.eval_chunk:
+            y = np.empty_like(x)
+            for start in range(0, len(x), self.eval_chunk):
+                y[start:start + self.eval_chunk] = self._forward(x[start:start + self.eval_chunk])
+            self.chunked = x              # the children hold the last chunk's values: backward reruns x whole
+            return y
+        return self._forward(x)
+
+    def _forward(self, x):
         u = x + self.attn.forward(self.norm1.forward(x))
         if self.explaining:
             self.u = u
@@ -48,6 +62,9 @@ class TransformerEncoderBlock(Layer):
         return u + mlp.reshape(u.shape)
 
     def backward(self, grad):
+        if self.chunked is not None:
+            self._forward(self.chunked)
+            self.chunked = None
         rows = grad if self.explaining else grad.reshape(-1, self.dim)
         g = self.linear1.backward(self.act.backward(self.linear2.backward(rows)))
         du = grad + self.norm2.backward(g).reshape(grad.shape)
