@@ -6,15 +6,23 @@ and its ``batch_sum`` hook (data-parallel training) on the compiled path."""
 import numpy as np
 import pytest
 
+from numnet.kernels import engine
 from numnet.layers import BatchNorm, LayerNorm
 
-from .test_engine_attention import TOL, _randomise, both_engines, counting, use_engine  # noqa: F401 (a fixture)
+from .test_engine_attention import TOL, _randomise, both_engines, counting
 
 pytest.importorskip("numba", reason="the numba engine's kernels need numba (a default dependency)")
 
 from numnet.kernels import jit_norm  # noqa: E402  (after the skip: it imports numba)
 
 DTYPES = [np.float64, np.float32]
+
+
+@pytest.fixture
+def use_engine():
+    """engine.use(name) for the test, then back to the default."""
+    yield engine.use
+    engine.use(None)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
