@@ -19,6 +19,7 @@ import numpy as np
 from .. import init as initializers
 from ..errors import ConfigError
 from ..functional import softmax, whole
+from ..kernels import engine, sum_rows
 from .base import Layer
 from .tokens import PatchEmbedding, PositionalEmbedding, TokenPool  # noqa: F401 (numnet.layers imports them from here)
 
@@ -55,11 +56,26 @@ class LayerNorm(Layer):
         self.beta[...] = 0
 
     def forward(self, x):
+        kernels = engine.compiled("norm")
+        if kernels is not None:
+            self.x = x
+            return self._forward_compiled(kernels, x, keep=self.training or self.explaining)
         mu = x.mean(axis=-1, keepdims=True)
         xc = x - mu
         self.inv_std = 1 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + self.eps)
         self.x_hat = xc * self.inv_std
         return self.x_hat * self.gamma + self.beta
+
+    def _forward_compiled(self, kernels, x, keep):
+        """The same, one pass per token (numba); x̂ and 1/√(σ² + ε) kept with ``keep`` (when training or
+        explaining; a backward pass after an evaluation forms them then)."""
+        x2 = x.reshape(-1, self.dim)
+        y = np.empty(x2.shape, dtype=x.dtype)
+        x_hat = np.empty(x2.shape if keep else (1, self.dim), dtype=x.dtype)
+        inv_std = np.empty((len(x2) if keep else 0, 1), dtype=x.dtype)
+        kernels.layer_norm(x2, self.gamma, self.beta, x.dtype.type(self.eps), y, x_hat, inv_std[:, 0], keep)
+        self.x_hat, self.inv_std = (x_hat.reshape(x.shape), inv_std.reshape(x.shape[:-1] + (1,))) if keep else (None,) * 2
+        return y.reshape(x.shape)
 
     def explain_lines(self, phase):
         lines = super().explain_lines(phase)
@@ -68,9 +84,18 @@ class LayerNorm(Layer):
         return lines
 
     def explain_arrays(self):
-        return {"x_hat": self.x_hat[0]} if "x_hat" in self.__dict__ else {}
+        return {"x_hat": self.x_hat[0]} if self.__dict__.get("x_hat") is not None else {}
 
     def backward(self, grad):
+        kernels = engine.compiled("norm")
+        if kernels is not None:
+            if self.x_hat is None:
+                self._forward_compiled(kernels, self.x, keep=True)
+            g2, D = grad.reshape(-1, self.dim), self.dim
+            dx = np.empty(g2.shape, dtype=grad.dtype) if self.input_grad else g2[:0]
+            kernels.layer_norm_backward(g2, self.x_hat.reshape(-1, D), self.inv_std.reshape(-1), self.gamma,
+                                        self.dgamma, self.dbeta, dx, self.input_grad)
+            return dx.reshape(grad.shape) if self.input_grad else None
         self.dgamma[...] = _sum_leading(grad * self.x_hat)
         self.dbeta[...] = _sum_leading(grad)
         if not self.input_grad:
@@ -102,6 +127,7 @@ class GELU(Layer):
     GELU(x) = x·Φ(x),  Φ(x) = (1 + erf(x/√2))/2        GELU'(x) = Φ(x) + x·φ(x),  φ(x) = e^(−x²/2)/√(2π)
     approximate="tanh": x·s(x) with s(x) = (1 + tanh(u))/2, u = √(2/π)·(x + 0.044715·x³)
                         derivative s(x) + x·(1 − tanh²u)/2·√(2/π)·(1 + 3·0.044715·x²)
+    The numba engine computes float32 GELU with a rational erf (|error| < 5e-7, ``jit_attention``).
     """
 
     equations = {"forward": "{y} = GELU({x}) = {x}·Φ({x})", "backward": "∂L/∂{x} = ∂L/∂{y} ⊙ (Φ({x}) + {x}·φ({x}))"}
@@ -112,7 +138,10 @@ class GELU(Layer):
         self.approximate = approximate
 
     def forward(self, x):
-        self.x = x
+        self.x, self.slope = x, None
+        kernels = engine.compiled("attention")
+        if kernels is not None and self.approximate == "none":
+            return self._forward_compiled(kernels, x, keep=self.training or self.explaining)
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             self.t = np.tanh(k * (x + 0.044715 * x ** 3))
@@ -121,8 +150,29 @@ class GELU(Layer):
             self.cdf = 0.5 * (1 + _erf(x * (1 / math.sqrt(2))))
         return x * self.cdf
 
+    def _forward_compiled(self, kernels, x, keep):
+        """The same in one pass (numba); with ``keep`` (training, explaining) it keeps Φ(x) for backward,
+        float32 (with a rational erf, see ``jit_attention``) GELU'(x) itself, so that backward is one
+        product (after an evaluation forward, backward forms them first)."""
+        x1 = np.ascontiguousarray(x).reshape(-1)
+        y = np.empty(x1.shape, dtype=x.dtype)
+        self.slope = None
+        if x.dtype == np.float32:
+            slope = np.empty(x1.shape if keep else 0, dtype=x.dtype)
+            kernels.gelu_float32(x1, y, slope, keep)
+            self.slope, self.cdf = (slope.reshape(x.shape) if keep else None), None
+        else:
+            cdf = np.empty(x1.shape if keep else 0, dtype=x.dtype)
+            kernels.gelu(x1, y, cdf, keep)
+            self.cdf = cdf.reshape(x.shape) if keep else None
+        return y.reshape(x.shape)
+
     def backward(self, grad):
         x = self.x
+        if self.slope is None and self.cdf is None:   # an evaluation forward (compiled) kept nothing
+            self._forward_compiled(engine.compiled("attention"), x, keep=True)
+        if self.slope is not None:                    # formed by the compiled forward
+            return grad * self.slope
         if self.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             d = self.cdf + 0.5 * x * (1 - self.t * self.t) * k * (1 + 3 * 0.044715 * x * x)
@@ -180,17 +230,23 @@ class MultiHeadSelfAttention(Layer):
             raise ConfigError(f"MultiHeadSelfAttention expects (N, L, {self.embed_dim}), got {x.shape}")
         N, L, D = x.shape
         self.x = x
-        qkv = x @ self.in_proj_weight.T
+        self.qkv = qkv = (x.reshape(-1, D) @ self.in_proj_weight.T).reshape(N, L, 3 * D)   # one GEMM, all tokens
         qkv += self.in_proj_bias
         self.q, self.k, self.v = (self._heads(qkv[:, :, j * D:(j + 1) * D]) for j in range(3))
         self.scale = 1 / math.sqrt(D // self.num_heads)
-        S = (self.q @ self.k.transpose(0, 1, 3, 2)) * self.scale           # (N, h, L, L)
-        self.P = softmax(S)
-        O = self.P @ self.v                                                 # (N, h, L, d)
-        self.o = O.transpose(0, 2, 1, 3).reshape(N, L, D)                   # heads side by side
-        y = self.o @ self.out_proj_weight.T
+        self.o = np.empty((N, L, D), dtype=qkv.dtype)                      # heads side by side
+        kernels = engine.compiled("attention")
+        if kernels is not None:          # Sᵀ = K·Qᵀ, scaled and softmaxed per query in one pass: Pᵀ
+            ST = self.k @ self.q.transpose(0, 1, 3, 2)
+            kernels.softmax_columns(ST.reshape(-1), L, ST.dtype.type(self.scale))
+            self.P = ST.transpose(0, 1, 3, 2)
+        else:
+            S = self.q @ self.k.transpose(0, 1, 3, 2)                      # (N, h, L, L)
+            self.P = softmax(S * self.scale)
+        np.matmul(self.P, self.v, out=self._heads(self.o))                  # O = P·V (N, h, L, d)
+        y = self.o.reshape(-1, D) @ self.out_proj_weight.T
         y += self.out_proj_bias
-        return y
+        return y.reshape(N, L, D)
 
     # explain: Q, K, V, the scores, softmax and the output, per head, with the shapes of the last pass
     def explain_lines(self, phase):
@@ -259,23 +315,34 @@ class MultiHeadSelfAttention(Layer):
         N, L, D = self.x.shape
         g2 = grad.reshape(-1, D)
         np.matmul(g2.T, self.o.reshape(-1, D), out=self.dout_proj_weight)
-        g2.sum(axis=0, out=self.dout_proj_bias)
-        dO = self._heads(grad @ self.out_proj_weight)                       # (N, h, L, d)
+        sum_rows(g2, out=self.dout_proj_bias)
+        dO = self._heads((g2 @ self.out_proj_weight).reshape(N, L, D))     # (N, h, L, d)
+        dqkv = np.empty((N, L, 3 * D), dtype=dO.dtype)
+        dQ, dK, dV = (self._heads(dqkv[:, :, j * D:(j + 1) * D]) for j in range(3))   # views: no concatenation
         P = self.P
-        dV = P.transpose(0, 1, 3, 2) @ dO
-        dP = dO @ self.v.transpose(0, 1, 3, 2)
-        dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))                # softmax's Jacobian
-        dQ = (dS @ self.k) * self.scale
-        dK = (dS.transpose(0, 1, 3, 2) @ self.q) * self.scale
-        dqkv = np.concatenate([d.transpose(0, 2, 1, 3).reshape(N, L, D) for d in (dQ, dK, dV)], axis=-1)
-        if self.explaining:
-            self.back = {"dY": grad, "dO": dO, "dV": dV, "dP": dP, "dS": dS, "dQ": dQ, "dK": dK, "dqkv": dqkv}
+        np.matmul(P.transpose(0, 1, 3, 2), dO, out=dV)                     # dV = Pᵀ·dO
+        kernels = engine.compiled("attention")
+        if kernels is not None and not self.explaining:    # (dS·scale)ᵀ in one pass, from Pᵀ and dPᵀ = V·dOᵀ
+            dST = self.v @ dO.transpose(0, 1, 3, 2)
+            PT = P.transpose(0, 1, 3, 2)
+            kernels.softmax_columns_backward(PT.reshape(-1), dST.reshape(-1), L, dST.dtype.type(self.scale))
+            np.matmul(dST.transpose(0, 1, 3, 2), self.k, out=dQ)
+            np.matmul(dST, self.q, out=dK)
+        else:
+            dP = dO @ self.v.transpose(0, 1, 3, 2)
+            dS = P * (dP - (dP * P).sum(axis=-1, keepdims=True))            # softmax's Jacobian
+            np.matmul(dS, self.k, out=dQ)
+            dQ *= self.scale
+            np.matmul(dS.transpose(0, 1, 3, 2), self.q, out=dK)
+            dK *= self.scale
+            if self.explaining:
+                self.back = {"dY": grad, "dO": dO, "dV": dV, "dP": dP, "dS": dS, "dQ": dQ, "dK": dK, "dqkv": dqkv}
         dqkv2 = dqkv.reshape(-1, 3 * D)
         np.matmul(dqkv2.T, self.x.reshape(-1, D), out=self.din_proj_weight)
-        dqkv2.sum(axis=0, out=self.din_proj_bias)
+        sum_rows(dqkv2, out=self.din_proj_bias)
         if not self.input_grad:
             return None
-        return dqkv @ self.in_proj_weight
+        return (dqkv2 @ self.in_proj_weight).reshape(N, L, D)
 
     def values_per_sample(self, input_shape, output_shape):
         """The queries, keys and values 3·L·D, or the scores h·L·L (one L×L map per head)."""

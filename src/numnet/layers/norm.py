@@ -191,12 +191,18 @@ class BatchNorm(Layer):
         self.x_shape = x.shape
         x2 = self._rows(x)                                              # (M, C)
         dtype = x2.dtype
+        kernels = engine.compiled("norm")                               # one pass each for xc and Σ xc², and y
         if self.training:
             total, M = self.batch_sum(sum_rows(x2).astype(np.float64), len(x2))
             self.M = M = int(M)                                         # values per channel
             mu = (total / M).astype(dtype)                              # μ
-            xc = x2 - mu                                                # x − μ
-            var, = self.batch_sum(np.einsum("mc,mc->c", xc, xc))
+            if kernels is not None:
+                xc, square_sum = np.empty(x2.shape, dtype=dtype), np.empty(x2.shape[1])
+                kernels.centre_and_square(x2, mu, xc, square_sum)
+            else:
+                xc = x2 - mu                                            # x − μ
+                square_sum = np.einsum("mc,mc->c", xc, xc)
+            var, = self.batch_sum(square_sum)
             var = var / M                                               # σ² (biased)
             inv_std = 1 / np.sqrt(var + self.eps)
             m = self.momentum
@@ -204,11 +210,21 @@ class BatchNorm(Layer):
             self.running_var = (1 - m) * self.running_var + m * var.astype(np.float64) * (M / max(M - 1, 1))
         else:
             inv_std = 1 / np.sqrt(self.running_var + self.eps)
+            if kernels is not None and not self.explaining:             # evaluation: y in one pass, xc not kept
+                self.inv_std, self.xc, self.x2 = inv_std.astype(dtype, copy=False), None, x2
+                y = np.empty(x2.shape, dtype=dtype)
+                kernels.centre_scale_shift(x2, self.running_mean.astype(dtype), self.gamma * self.inv_std,
+                                           self.beta, y)
+                return self._unrows(y, x.shape)
             xc = x2 - self.running_mean.astype(dtype)
         self.inv_std = inv_std.astype(dtype, copy=False)                # 1 / √(σ² + ε)
         self.xc = xc                                                    # x̂ = xc · inv_std, formed when needed
-        y = xc * (self.gamma * self.inv_std)                            # y = γ ⊙ x̂ + β
-        y += self.beta
+        if kernels is not None:
+            y = np.empty(x2.shape, dtype=dtype)
+            kernels.scale_shift(xc, self.gamma * self.inv_std, self.beta, y)
+        else:
+            y = xc * (self.gamma * self.inv_std)                        # y = γ ⊙ x̂ + β
+            y += self.beta
         return self._unrows(y, x.shape)
 
     def explain_lines(self, phase):
@@ -216,7 +232,7 @@ class BatchNorm(Layer):
 
     def explain_arrays(self):
         """x̂ of the sample, shaped as its input."""
-        return {"xhat": self._unrows(self.x_hat, self.x_shape)[0]} if "xc" in self.__dict__ else {}
+        return {"xhat": self._unrows(self.x_hat, self.x_shape)[0]} if self.__dict__.get("xc") is not None else {}
 
     @property
     def x_hat(self):
@@ -226,18 +242,33 @@ class BatchNorm(Layer):
     def backward(self, grad):
         dy = self._rows(grad, getattr(self, "_order", None))
         xc, inv_std = self.xc, self.inv_std
-        sum_rows(dy, out=self.dbeta)                                    # dβ = Σ dy
-        np.multiply(np.einsum("mc,mc->c", dy, xc), inv_std, out=self.dgamma)   # dγ = Σ dy ⊙ x̂
+        if xc is None:                                                  # the evaluation's one-pass forward
+            xc = self.x2 - self.running_mean.astype(self.x2.dtype)
+        kernels = engine.compiled("norm")
+        if kernels is not None:                                         # Σ dy and Σ dy ⊙ xc in one pass
+            total, dot = np.empty(dy.shape[1]), np.empty(dy.shape[1])
+            kernels.sum_and_dot(dy, xc, total, dot)
+            self.dbeta[...] = total
+            np.multiply(dot, inv_std, out=self.dgamma)
+        else:
+            sum_rows(dy, out=self.dbeta)                                # dβ = Σ dy
+            np.multiply(np.einsum("mc,mc->c", dy, xc), inv_std, out=self.dgamma)   # dγ = Σ dy ⊙ x̂
         if not self.input_grad:
             return None
         k = self.gamma * inv_std                                        # γ / √(σ² + ε)
-        dx = dy * k
-        if self.training:
-            # dx = k/M · (M·dy − dβ − x̂ ⊙ dγ) = k·dy − (k·dγ·inv_std/M) ⊙ xc − k·dβ/M
-            # (dβ, dγ of the whole batch; self.dbeta, self.dgamma keep this worker's part)
-            dbeta, dgamma = self.batch_sum(self.dbeta, self.dgamma)
-            dx -= xc * (k * dgamma * inv_std / self.M)
-            dx -= k * dbeta / self.M
+        if not self.training:
+            return self._unrows(dy * k, self.x_shape)
+        # dx = k/M · (M·dy − dβ − x̂ ⊙ dγ) = k·dy − (k·dγ·inv_std/M) ⊙ xc − k·dβ/M
+        # (dβ, dγ of the whole batch; self.dbeta, self.dgamma keep this worker's part)
+        dbeta, dgamma = self.batch_sum(self.dbeta, self.dgamma)
+        a, b = k * dgamma * inv_std / self.M, k * dbeta / self.M
+        if kernels is not None:
+            dx = np.empty(dy.shape, dtype=dy.dtype)
+            kernels.batch_norm_dx(dy, xc, k, a, b, dx)
+        else:
+            dx = dy * k
+            dx -= xc * a
+            dx -= b
         return self._unrows(dx, self.x_shape)
 
     def config(self):

@@ -15,6 +15,7 @@ import numpy as np
 from .. import init as initializers
 from ..errors import ConfigError
 from ..functional import whole
+from ..kernels import sum_rows
 from .base import Layer
 
 
@@ -105,7 +106,8 @@ class PatchEmbedding(Layer):
     def forward(self, x):
         self.in_shape = x.shape
         self.xp = self._patches(x.reshape((len(x),) + self.image_shape))
-        tokens = self.xp @ self.weight.T
+        N, L, K = self.xp.shape
+        tokens = (self.xp.reshape(-1, K) @ self.weight.T).reshape(N, L, self.dim)     # one GEMM, all patches
         tokens += self.bias
         if not self.cls_token:
             return tokens
@@ -138,12 +140,12 @@ class PatchEmbedding(Layer):
             self.dT = grad
         g2 = grad.reshape(-1, self.dim)
         np.matmul(g2.T, self.xp.reshape(-1, self.weight.shape[1]), out=self.dweight)
-        g2.sum(axis=0, out=self.dbias)
+        sum_rows(g2, out=self.dbias)
         if not self.input_grad:
             return None
         N = len(grad)
         C, (gh, gw), p = self.image_shape[0], self.grid, self.patch_size
-        dxp = (grad @ self.weight).reshape(N, gh, gw, C, p, p)
+        dxp = (g2 @ self.weight).reshape(N, gh, gw, C, p, p)
         return dxp.transpose(0, 3, 1, 4, 2, 5).reshape(self.in_shape)
 
     def output_shape(self, input_shape):

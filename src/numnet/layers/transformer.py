@@ -39,15 +39,37 @@ class TransformerEncoderBlock(Layer):
         self.act = GELU()
         self.linear2 = Dense(self.mlp_dim, self.dim, init="xavier", dtype=dtype)
 
+    #: evaluation runs the block on this many samples at a time, so that their working set (Q, K, V,
+    #: the maps, the MLP's activations) stays in the CPU's cache: with one BLAS thread 64 to 256 samples
+    #: evaluated 1.3x faster than 1,000 at once; with two threads on a busy machine larger calls did
+    #: better (fewer thread hand-offs), 256 is the compromise
+    eval_chunk = 256
+
     def forward(self, x):
+        self.chunked = None
+        if not (self.training or self.explaining) and len(x) > self.eval_chunk:
+            y = np.empty_like(x)
+            for start in range(0, len(x), self.eval_chunk):
+                y[start:start + self.eval_chunk] = self._forward(x[start:start + self.eval_chunk])
+            self.chunked = x              # the children hold the last chunk's values: backward reruns x whole
+            return y
+        return self._forward(x)
+
+    def _forward(self, x):
         u = x + self.attn.forward(self.norm1.forward(x))
         if self.explaining:
             self.u = u
-        return u + self.linear2.forward(self.act.forward(self.linear1.forward(self.norm2.forward(u))))
+        rows = u if self.explaining else u.reshape(-1, self.dim)      # (N·L, D): each Dense one GEMM
+        mlp = self.linear2.forward(self.act.forward(self.linear1.forward(self.norm2.forward(rows))))
+        return u + mlp.reshape(u.shape)
 
     def backward(self, grad):
-        g = self.linear1.backward(self.act.backward(self.linear2.backward(grad)))
-        du = grad + self.norm2.backward(g)
+        if self.chunked is not None:
+            self._forward(self.chunked)
+            self.chunked = None
+        rows = grad if self.explaining else grad.reshape(-1, self.dim)
+        g = self.linear1.backward(self.act.backward(self.linear2.backward(rows)))
+        du = grad + self.norm2.backward(g).reshape(grad.shape)
         if self.explaining:
             self.du = du
         dx_attn = self.norm1.backward(self.attn.backward(du))
