@@ -16,19 +16,24 @@ gradients are then single GEMMs over all steps:
 
     dW_ih = Σ_t dA_tᵀ·x_t       dW_hh = Σ_t dA_tᵀ·h_{t−1}      db = Σ_t Σ_n dA_t      dx_t = dA_t·W_ih
 
-``record_dh = True`` keeps ‖dL/dh_t‖ per step (``dh_norms``, (T,)) for the vanishing-gradient plot.
-``numnet explain`` shows one step's gate equations with the shapes of the arrays of the last pass
-(``explain_lines``, ``explain_arrays``) and these norms.
+The NumPy rules (``_scan``, ``_bptt``) are the reference. Under the numba engine each step is one
+GEMM and one compiled kernel of the same formulas (``_scan_fast``, ``_bptt_fast``, with
+``kernels/jit_recurrent.py``), and evaluation keeps only the state of the last step.
+``record_dh = True`` keeps ‖dL/dh_t‖ per step (``dh_norms``, (T,)) for the vanishing-gradient plot;
+``recurrent_explain.py`` holds what ``numnet explain`` shows.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 
 from ..errors import ConfigError
 from ..functional import whole
+from ..kernels import engine
 from .base import Layer
+from .recurrent_explain import RecurrentExplain
 
 
 def _sigmoid_(a):
@@ -40,9 +45,11 @@ def _sigmoid_(a):
     return a
 
 
-class Recurrent(Layer):
+class Recurrent(RecurrentExplain, Layer):
     """What RNN, LSTM and GRU share: parameters, the input projection, the output selection and
-    the weight gradients; subclasses write the steps (``_scan``) and BPTT (``_bptt``)."""
+    the weight gradients; subclasses write the steps (``_scan``) and BPTT (``_bptt``) as NumPy
+    rules, and the same with the compiled kernels of ``kernels/jit_recurrent.py`` (``_scan_fast``,
+    ``_bptt_fast``: one GEMM and one kernel call per step), which the numba engine runs."""
 
     param_names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
     gates = 1               # G: blocks of H rows in the weights
@@ -96,18 +103,30 @@ class Recurrent(Layer):
         return self._forward(x)
 
     def _forward(self, x):
-        dtype = self.weight_ih.dtype
-        self.x = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)     # (T, N, F)
+        self.x = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=self.weight_ih.dtype)     # (T, N, F)
         T, N, _ = self.x.shape
-        A = self.x.reshape(T * N, -1) @ self.weight_ih.T                      # x_t·W_ihᵀ, all t at once
-        A += self.bias_ih
-        self.h = self._scan(A.reshape(T, N, -1))                              # (T+1, N, H), h[0] = 0
+        A = (self.x.reshape(T * N, -1) @ self.weight_ih.T).reshape(T, N, -1)  # x_t·W_ihᵀ, all t at once
+        kernels = engine.compiled("recurrent")
+        self.kept = self.training or self.explaining or kernels is None       # what backward needs
+        if kernels is None:
+            A += self.bias_ih
+            self.h = self._scan(A)                                            # (T+1, N, H), h[0] = 0
+        else:                     # the biases added in the kernels; in evaluation h, c of the last step only
+            self.h = self._scan_fast(kernels, A)
         if self.return_sequences:
             return self.h[1:].transpose(1, 0, 2)                              # (N, T, H)
-        return self.h[T]                                                      # (N, H)
+        return self.h[T % len(self.h)]                                        # (N, H)
+
+    def _steps(self, T, N, width, least=1, keep=False):
+        """One per-step array of the compiled scan, zeros: (T, N, width) where BPTT (``self.kept``) or the
+        output (``keep``) needs every step, else (least, N, width), step t's block being ``a[t % len(a)]``.
+        States alternate between two blocks: a kernel over overlapping in- and outputs runs 5x slower."""
+        return np.zeros((T if self.kept or keep else least, N, width), dtype=self.weight_ih.dtype)
 
     # backward -----------------------------------------------------------------------------
     def backward(self, grad):
+        if not self.kept:
+            raise ConfigError(f"{type(self).__name__}.backward needs a forward pass in training mode")
         T, N, _ = self.x.shape
         H = self.hidden_size
         dH = np.zeros((T, N, H), dtype=self.h.dtype)        # dL/dh_t from the layers above only
@@ -115,7 +134,8 @@ class Recurrent(Layer):
             dH[...] = grad.transpose(1, 0, 2)
         else:
             dH[T - 1] = grad
-        dA_x, dA_h = self._bptt(dH)                          # (T, N, G·H) each
+        kernels = engine.compiled("recurrent")
+        dA_x, dA_h = self._bptt(dH) if kernels is None else self._bptt_fast(kernels, dH)   # (T, N, G·H) each
         if self.explaining:
             self.dH, self.dA_x, self.dA_h = dH, dA_x, dA_h
         G = self.gates * H
@@ -123,78 +143,20 @@ class Recurrent(Layer):
         np.matmul(dA_x2.T, self.x.reshape(T * N, -1), out=self.dweight_ih)
         np.matmul(dA_h2.T, self.h[:T].reshape(T * N, H), out=self.dweight_hh)
         dA_x2.sum(axis=0, out=self.dbias_ih)
-        dA_h2.sum(axis=0, out=self.dbias_hh)
+        self.dbias_hh[...] = self.dbias_ih if dA_h is dA_x else dA_h2.sum(axis=0)     # RNN, LSTM: dA_h is dA_x
         if not self.input_grad:
             return None
         return (dA_x2 @ self.weight_ih).reshape(T, N, -1).transpose(1, 0, 2)   # (N, T, F)
 
-    def _record(self, t, dh):
+    def _record(self, t, *dh):
+        """dh_norms[t] = ‖δh‖, δh given whole or, from the compiled BPTT, as the terms the kernel adds."""
         if self.record_dh or self.explaining:
             if t == len(self.x) - 1:
                 self.dh_norms = np.zeros(len(self.x))
-            self.dh_norms[t] = np.linalg.norm(dh)
+            self.dh_norms[t] = np.linalg.norm(functools.reduce(np.add, dh))
 
     def _scan(self, A):
         raise NotImplementedError
-
-    # explain ------------------------------------------------------------------------------
-    blocks = gate_names = ()   # (letter, nonlinearity) of the weights' blocks; of the gates of the plain form
-    step_lines = ()           # the forward equations of one step past the gates: (equation, shapes)
-    delta_lines = ()          # how BPTT forms δa_t, dL/d(pre-activation) of step t: (equation, shapes)
-
-    def explain_lines(self, phase):
-        T = len(self.x)
-        if phase == "forward":
-            gates = [(f"{g}_t = {f}(W_i{g}·x_t + b_i{g} + W_h{g}·h_{{{{t−1}}}} + b_h{g})",
-                      f"{{W_i{g}}}·{{x_t}} + {{b_i{g}}} + {{W_h{g}}}·{{h_prev}} + {{b_h{g}}} → {{{g}_t}}")
-                     for g, f in self.gate_names]
-            out = ("{y} = [h_1 … h_T]", "{y}") if self.return_sequences else ("{y} = h_T", "{h_t} → {y}")
-            return [(f"x_t = row t of {{x}}, t = 1 … T = {T} time steps; h_0 = 0; one step, shown at t = T",
-                     "{x} → {x_t}"), *gates, *self.step_lines, out]
-        return [("δh_t = ∂L/∂h_t: ∂L/∂{y} at t = T, then back through the steps", "{dy}"),
-                *self.delta_lines,
-                ("δh_{{t−1}} = W_hhᵀ·δa_t (+ what the layers above send to h_{{t−1}})", "{weight_hh}ᵀ·{dah_t} → {dh_prev}"),
-                ("∂L/∂W_ih = Σ_t δa_t·x_tᵀ", "{da_t}·{x_t}ᵀ → {dweight_ih}"),
-                ("∂L/∂W_hh = Σ_t δa_t·h_{{t−1}}ᵀ", "{dah_t}·{h_prev}ᵀ → {dweight_hh}"),
-                ("∂L/∂b_ih = Σ_t δa_t", "{da_t} → {dbias_ih}"),
-                ("∂L/∂b_hh = Σ_t δa_t", "{dah_t} → {dbias_hh}"),
-                ("∂L/∂x_t = W_ihᵀ·δa_t", "{weight_ih}ᵀ·{da_t} → {dx_t}"),
-                (f"∂L/∂{{x}} = [∂L/∂x_1 … ∂L/∂x_T], T = {T}", "{dx}")]
-
-    def explain_arrays(self):
-        """Step t = T of sample 0: x_t, h_{t−1}, h_t, each gate's weights, biases and value
-        (LSTM: c_{t−1}, c_t too); after backward δa_t, δh_{t−1} and ∂L/∂x_t."""
-        T, H = len(self.x), self.hidden_size
-        out = {"x_t": self.x[T - 1, 0], "h_prev": self.h[T - 1, 0], "h_t": self.h[T, 0]}
-        for j, (g, _) in enumerate(self.blocks):
-            rows = slice(j * H, (j + 1) * H)
-            out.update({f"W_i{g}": self.weight_ih[rows], f"W_h{g}": self.weight_hh[rows],
-                        f"b_i{g}": self.bias_ih[rows], f"b_h{g}": self.bias_hh[rows]})
-            out[f"{g}_t"] = self.gate[T - 1, 0, rows] if "gate" in self.__dict__ else self.h[T, 0]
-        if "c" in self.__dict__:
-            out.update(c_prev=self.c[T - 1, 0], c_t=self.c[T, 0])
-        if "dA_x" in self.__dict__:
-            da, dah = self.dA_x[T - 1, 0], self.dA_h[T - 1, 0]
-            out.update(da_t=da, dah_t=dah, dh_prev=dah @ self.weight_hh, dx_t=da @ self.weight_ih,
-                       dh_t=self.dH[T - 1, 0])           # at t = T, δh is what the layer above sends
-            if "c" in self.__dict__:                     # δc_T = δh_T ⊙ o_T ⊙ (1 − tanh²c_T), as BPTT's first step
-                o = out["o_t"]
-                out["dc_t"] = out["dh_t"] * o * (1 - self.tanh_c[T - 1, 0] ** 2)
-        return out
-
-    def describe(self, x, y):
-        """‖h_t‖ for every step t of sample 0."""
-        return {"h_norms": [float(v) for v in np.linalg.norm(self.h[1:, 0], axis=-1)]}
-
-    def describe_backward(self):
-        """‖∂L/∂h_t‖ for every step t: how the gradient shrinks (or grows) going back in time."""
-        if "dh_norms" not in self.__dict__:
-            return {}
-        norms = [float(v) for v in self.dh_norms]
-        ratio = norms[0] / norms[-1] if norms[-1] else float("nan")
-        return {"dh_norms": norms,
-                "note": f"‖∂L/∂h_t‖, t = 1 … {len(norms)}: " + " ".join(f"{v:.2g}" for v in norms)
-                        + f"   (‖∂L/∂h_1‖ / ‖∂L/∂h_T‖ = {ratio:.3g})"}
 
     def _bptt(self, dH):
         raise NotImplementedError
@@ -225,6 +187,14 @@ class RNN(Recurrent):
             np.tanh(a, out=h[t + 1])
         return h
 
+    def _scan_fast(self, K, A):
+        T, N, H = A.shape
+        h, g = self._steps(T + 1, N, H, keep=self.return_sequences), np.empty((N, H), dtype=A.dtype)
+        for t in range(T):
+            np.matmul(h[t % len(h)], self.weight_hh.T, out=g)
+            K.rnn_step(g, A[t], self.bias_ih, self.bias_hh, h[(t + 1) % len(h)])
+        return h
+
     def _bptt(self, dH):
         T = len(dH)
         dA = np.empty_like(dH)
@@ -235,6 +205,16 @@ class RNN(Recurrent):
             h = self.h[t + 1]
             np.multiply(dh, 1 - h * h, out=dA[t])             # δa_t = δh ⊙ (1 − h_t²)
             dh = dA[t] @ self.weight_hh                       # dL/dh_{t−1} through the recurrence
+        return dA, dA
+
+    def _bptt_fast(self, K, dH):
+        T = len(dH)
+        dA, g = np.empty_like(dH), np.zeros_like(dH[0])      # g: δa_{t+1}·W_hh
+        for t in reversed(range(T)):
+            self._record(t, g, dH[t])
+            K.rnn_delta(g, dH[t], self.h[t + 1], dA[t])
+            if t:
+                np.matmul(dA[t], self.weight_hh, out=g)
         return dA, dA
 
 
@@ -285,6 +265,17 @@ class LSTM(Recurrent):
             np.multiply(o, self.tanh_c[t], out=h[t + 1])     # h_t = o ⊙ tanh(c_t)
         return h
 
+    def _scan_fast(self, K, A):
+        (T, N, G), H = A.shape, self.hidden_size
+        h, g = self._steps(T + 1, N, H, keep=self.return_sequences), np.empty((N, G), dtype=A.dtype)
+        c, tanh_c, gate = self._steps(T + 1, N, H, 2), self._steps(T, N, H), self._steps(T, N, G)
+        self.c, self.tanh_c, self.gate = c, tanh_c, gate
+        for t in range(T):
+            np.matmul(h[t % len(h)], self.weight_hh.T, out=g)
+            K.lstm_step(g, A[t], self.bias_ih, self.bias_hh, c[t % len(c)], gate[t % len(gate)],
+                        c[(t + 1) % len(c)], tanh_c[t % len(tanh_c)], h[(t + 1) % len(h)])
+        return h
+
     def _bptt(self, dH):
         T, N, H = dH.shape
         dA = np.empty((T, N, 4 * H), dtype=dH.dtype)
@@ -304,6 +295,17 @@ class LSTM(Recurrent):
             np.multiply(dh * tc, o * (1 - o), out=da[:, 3 * H:])            # δa_o = δh ⊙ tanh(c_t) ⊙ o(1 − o)
             dc *= f                                           # the part of δc that reaches c_{t−1}
             dh = da @ self.weight_hh                          # dL/dh_{t−1} through the gates
+        return dA, dA
+
+    def _bptt_fast(self, K, dH):
+        T, N, H = dH.shape
+        dA = np.empty((T, N, 4 * H), dtype=dH.dtype)
+        g, dc = np.zeros((N, H), dtype=dH.dtype), np.zeros((N, H), dtype=dH.dtype)
+        for t in reversed(range(T)):
+            self._record(t, g, dH[t])
+            K.lstm_delta(g, dH[t], dc, self.gate[t], self.tanh_c[t], self.c[t], dA[t])
+            if t:
+                np.matmul(dA[t], self.weight_hh, out=g)
         return dA, dA
 
 
@@ -357,6 +359,16 @@ class GRU(Recurrent):
             h[t + 1] += n
         return h
 
+    def _scan_fast(self, K, A):
+        (T, N, G), H = A.shape, self.hidden_size
+        h, g = self._steps(T + 1, N, H, 2, self.return_sequences), np.empty((N, G), dtype=A.dtype)
+        self.gate, self.m = gate, m = self._steps(T, N, G), self._steps(T, N, H)
+        for t in range(T):
+            np.matmul(h[t % len(h)], self.weight_hh.T, out=g)
+            K.gru_step(g, A[t], self.bias_ih, self.bias_hh, h[t % len(h)], gate[t % len(gate)], m[t % len(m)],
+                       h[(t + 1) % len(h)])
+        return h
+
     def _bptt(self, dH):
         T, N, H = dH.shape
         dA_x = np.empty((T, N, 3 * H), dtype=dH.dtype)
@@ -374,4 +386,15 @@ class GRU(Recurrent):
             dA_h[t, :, :2 * H] = dA_x[t, :, :2 * H]
             np.multiply(dan, r, out=dA_h[t, :, 2 * H:])
             dh = dh * z + dA_h[t] @ self.weight_hh             # dL/dh_{t−1}
+        return dA_x, dA_h
+
+    def _bptt_fast(self, K, dH):
+        T, N, H = dH.shape
+        dA_x, dA_h = np.empty((T, N, 3 * H), dtype=dH.dtype), np.empty((T, N, 3 * H), dtype=dH.dtype)
+        dhz, g = np.zeros((N, H), dtype=dH.dtype), np.zeros((N, H), dtype=dH.dtype)   # δh_{t+1} ⊙ z, δa^h_{t+1}·W_hh
+        for t in reversed(range(T)):
+            self._record(t, dhz, g, dH[t])
+            K.gru_delta(dhz, g, dH[t], self.gate[t], self.m[t], self.h[t], dA_x[t], dA_h[t])
+            if t:
+                np.matmul(dA_h[t], self.weight_hh, out=g)
         return dA_x, dA_h
