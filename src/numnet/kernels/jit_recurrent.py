@@ -7,13 +7,16 @@ biases, applies the gates' nonlinearities and the cell update, and writes h_t an
 A backward step is one ``*_delta`` call then the GEMM ``g = δa_t·W_hh`` that carries δh to the
 step before. The formulas and their order of operations are those of the NumPy rules in
 ``numnet.layers.recurrent`` (σ(a) = (1 + tanh(a/2))/2, the biases added as ((A + b_ih) + b_hh),
-δc updated before the gates' deltas, ...), in the arrays' own dtype, so float32 agrees with the
-NumPy engine to a few ulp; tests/kernels/test_engine_recurrent.py holds them to it.
+δc updated before the gates' deltas, ...), in the arrays' own dtype: float64 agrees with the
+NumPy engine to rounding, float32 to a few ulp per step (the kernels' float32 tanh is a rational
+approximation, within 7 ulp, where NumPy's vectorised one is not available to numba);
+tests/kernels/test_engine_recurrent.py holds them to it.
 
 Shapes: N rows (the batch), H hidden units, gates stacked in blocks of H columns as in the
-weights (LSTM i, f, g, o; GRU r, z, n). Output arrays may be the input ``g`` (the kernels read
-each element before writing it), and in evaluation the state arrays (h, c) are updated in place.
-Serial loops, ``nogil``, compiled on first use and cached on disk.
+weights (LSTM i, f, g, o; GRU r, z, n). Outputs must not overlap inputs: LLVM checks that at run
+time and falls back to a scalar loop, 5x slower (the layers pass distinct arrays). Each row's
+loops touch few arrays, so that LLVM vectorises them. Serial loops, ``nogil`` (data-parallel
+workers run them at once), compiled on first use and cached on disk.
 """
 from __future__ import annotations
 
@@ -160,23 +163,23 @@ def gru_delta(dhz, g, dH, gate, m, h_prev, da_x, da_h):
     H = dhz.shape[1]
     one = dhz.dtype.type(1)
     for n in range(g.shape[0]):
-        dh, gn, dHn, hp, mn = dhz[n], g[n], dH[n], h_prev[n], m[n]
+        dh, gn, dHn, hp, mn = dhz[n], g[n], dH[n], h_prev[n], m[n]        # dh: δh, then δh ⊙ z
         r, z, nt = gate[n, :H], gate[n, H:2 * H], gate[n, 2 * H:]
-        dxr, dxz, dxn = da_x[n, :H], da_x[n, H:2 * H], da_x[n, 2 * H:]
-        dhr, dhz_, dhn = da_h[n, :H], da_h[n, H:2 * H], da_h[n, 2 * H:]
+        dx_r, dx_z, dx_n = da_x[n, :H], da_x[n, H:2 * H], da_x[n, 2 * H:]
+        dh_r, dh_z, dh_n = da_h[n, :H], da_h[n, H:2 * H], da_h[n, 2 * H:]
         for j in range(H):
             d = (dh[j] + gn[j]) + dHn[j]
             dh[j] = d
-            dxn[j] = d * (one - z[j]) * (one - nt[j] * nt[j])
+            dx_n[j] = d * (one - z[j]) * (one - nt[j] * nt[j])
         for j in range(H):
             d = dh[j]
             daz = d * (hp[j] - nt[j]) * (z[j] * (one - z[j]))
-            dxz[j] = daz
-            dhz_[j] = daz
+            dx_z[j] = daz
+            dh_z[j] = daz
             dh[j] = d * z[j]
         for j in range(H):
-            dan = dxn[j]
+            dan = dx_n[j]
             dar = dan * mn[j] * (r[j] * (one - r[j]))
-            dxr[j] = dar
-            dhr[j] = dar
-            dhn[j] = dan * r[j]
+            dx_r[j] = dar
+            dh_r[j] = dar
+            dh_n[j] = dan * r[j]
