@@ -41,15 +41,11 @@ def splits(layer) -> bool:
 
 def auto_workers(model, batch_size: int, gradient="backprop") -> int:
     """The default of ``fit(workers=None)``: as many workers as BLAS has threads (at most one per
-    16 samples of a batch) for convolutional and recurrent networks, whose steps are long enough to
-    share; 1 for MLPs (their steps take a millisecond or two, about what handing work to threads
-    costs) and for numerical gradients. On 2 cores a step of the `cnn` preset (batch 64) takes 19 ms
-    with one worker and 12-14 ms with two; one of `cnn-best` (batch 128, BatchNorm) 57 and 42 ms.
-    Recurrent nets run 56 small GEMMs and kernel calls per step: two workers, each on half the batch
-    with one BLAS thread, took 5-7, 21-22 and 15-17 ms per step of the `rnn`, `lstm` and `gru` presets
-    where one worker with 2 BLAS threads took 27-106, 76-700 and 56-69 ms (2 cores, load 9)."""
-    recurrent_or_conv = ("Conv2D", "RNN", "LSTM", "GRU")
-    if (gradient != "backprop" or not any(type(layer).__name__ in recurrent_or_conv for layer in model.layers)
+    16 samples of a batch) for convolutional networks, whose steps are long enough to share; 1 for
+    MLPs (their steps take a millisecond or two, about what handing work to threads costs) and
+    for numerical gradients. On 2 cores a step of the `cnn` preset (batch 64) takes 19 ms with one
+    worker and 12-14 ms with two; one of `cnn-best` (batch 128, BatchNorm) 57 and 42 ms."""
+    if (gradient != "backprop" or not any(type(layer).__name__ == "Conv2D" for layer in model.layers)
             or not all(map(splits, model.layers))):
         return 1
     return max(1, min(blas_threads(), batch_size // 16))
