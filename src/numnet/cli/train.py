@@ -67,7 +67,7 @@ def add_parser(sub):
                         "passes per parameter per batch (slow: small networks and --limit only)")
     p.add_argument("--workers", type=positive_int, metavar="N",
                    help="threads sharing each batch (data parallelism; default: one per BLAS thread for "
-                        "convolutional networks, 1 for MLPs)")
+                        "convolutional, recurrent and attention networks, 1 for MLPs)")
     p.add_argument("--clip-norm", type=positive_float, metavar="C",
                    help="clip the gradient to global norm C before each step (default: the preset's)")
     p.add_argument("--ema", type=open_fraction, metavar="DECAY",

@@ -39,13 +39,22 @@ def splits(layer) -> bool:
     return all(sub.per_sample or sub.batch_sum is not None for _, sub in layer.named_layers())
 
 
+#: the layers whose networks train on every core by default: their steps are long enough to share,
+#: or (recurrent layers) made of many small GEMMs that multi-threaded BLAS runs badly on a busy machine
+SHARED_STEPS = ("Conv2D", "RNN", "LSTM", "GRU", "TransformerEncoderBlock", "MultiHeadSelfAttention")
+
+
 def auto_workers(model, batch_size: int, gradient="backprop") -> int:
     """The default of ``fit(workers=None)``: as many workers as BLAS has threads (at most one per
-    16 samples of a batch) for convolutional networks, whose steps are long enough to share; 1 for
-    MLPs (their steps take a millisecond or two, about what handing work to threads costs) and
-    for numerical gradients. On 2 cores a step of the `cnn` preset (batch 64) takes 19 ms with one
-    worker and 12-14 ms with two; one of `cnn-best` (batch 128, BatchNorm) 57 and 42 ms."""
-    if (gradient != "backprop" or not any(type(layer).__name__ == "Conv2D" for layer in model.layers)
+    16 samples of a batch) for convolutional, recurrent and attention networks; 1 for MLPs (their
+    steps take a millisecond or two, about what handing work to threads costs) and for numerical
+    gradients. On 2 cores a step of the `cnn` preset (batch 64) takes 19 ms with one worker and
+    12-14 ms with two; one of `cnn-best` (batch 128, BatchNorm) 57 and 42 ms; `vit` 50 and 31 ms.
+    The recurrent presets are level on a quiet machine (`gru` 6.0-6.4 ms against 6.4-6.6, `rnn` 2.8
+    against 3.1-3.9), but with other work on the cores one worker whose BLAS runs the 28 small
+    GEMMs of every time step on two threads took 27-700 ms a step, two workers on one BLAS thread
+    each 5-22 ms."""
+    if (gradient != "backprop" or not any(type(layer).__name__ in SHARED_STEPS for layer in model.layers)
             or not all(map(splits, model.layers))):
         return 1
     return max(1, min(blas_threads(), batch_size // 16))
