@@ -64,7 +64,7 @@ def test_one_output_regression_losses_read_as_is_it_class_1():
     model.fit(np.random.default_rng(0).random((20, 784)), np.arange(20) % 2, epochs=1, batch_size=10)
 
 
-@pytest.mark.parametrize("preset", ["lenet5", "cnn", "cnn-best", "rnn", "lstm", "gru", "vit"])
+@pytest.mark.parametrize("preset", ["lenet5", "cnn", "cnn-best", "record", "rnn", "lstm", "gru", "vit"])
 @pytest.mark.parametrize("classes", [1, 5])
 def test_a_preset_sizes_its_head_to_the_task(preset, classes):
     recipe = Recipe.from_preset(preset)

@@ -95,6 +95,13 @@ PRESETS = {
                  "options": ("init",),
                  "recipe": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01, "epochs": 15,
                             "batch_size": 128, "schedule": "onecycle", "augment": "affine"}},
+    # issue 27's record attempt: two 3×3 convolutions before each pooling (VGG-style), batch norm,
+    # affine augmentation, one-cycle AdamW and a moving average of the weights (EMA)
+    "record": {"spec": "conv(32,3)-bn-relu-conv(32,3)-bn-relu-pool(2)-conv(64,3)-bn-relu-conv(64,3)-bn-relu-pool(2)-"
+                       "flatten-dense(256)-bn-relu-dropout(0.4)-dense(10)",
+               "options": ("init",),
+               "recipe": {"optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.01, "epochs": 12, "batch_size": 128,
+                          "schedule": "onecycle", "augment": "affine", "ema": 0.999}},
 }
 PRESETS.update(_sequence_presets)            # rnn, lstm, gru, vit (numnet.architectures.sequence)
 
