@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 
@@ -60,7 +61,20 @@ def score(model_path: str, files: list, labels, keep: str | None = None) -> dict
             "per_class_accuracy": {str(d): c / n for d, (c, n) in per_class.items() if n}}
 
 
-def print_summary(summary: dict, what: str) -> None:
+def work_folder(keep: str | None, prefix: str) -> str:
+    """Where the pages go: ``keep`` (made if missing), else a new temporary folder."""
+    work = keep or tempfile.mkdtemp(prefix=prefix)
+    os.makedirs(work, exist_ok=True)
+    return work
+
+
+def report(summary: dict, as_json: bool, what: str, work: str, keep: str | None) -> None:
+    """The summary as one JSON line, or as text (overall, per class, and where the pages are)."""
+    if as_json:
+        print(json.dumps(summary))
+        return
     print(f"numnet predict on {summary['files']} {what}: accuracy {summary['accuracy']:.4f} "
           f"({summary['correct']}/{summary['files']}), {summary['errors']} errors, {summary['predict_seconds']:.1f} s")
     print("per class: " + "  ".join(f"{d}: {a:.3f}" for d, a in summary["per_class_accuracy"].items()))
+    if not keep:
+        print(f"(the images are in {work})", file=sys.stderr)

@@ -19,14 +19,11 @@ Then the files go through ``numnet predict MODEL FILES... --json`` and are score
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 
 import numpy as np
-
-from digit_pages import default_model, print_summary, score, write_page
+from digit_pages import default_model, report, score, work_folder, write_page
 
 # each digit: its ways of writing, each a list of strokes, each stroke control points (x, y) in a
 # unit box, y downwards
@@ -139,20 +136,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     rng = np.random.default_rng(args.seed)
-    work = args.keep or tempfile.mkdtemp(prefix="numnet-pen-digits-")
-    os.makedirs(work, exist_ok=True)
+    work = work_folder(args.keep, "numnet-pen-digits-")
     model_path = default_model(work, args.model)
     labels = [i % 10 for i in range(args.count)]
     files = [write_page(photograph(write(d, rng, int(rng.integers(40, 161))), rng), os.path.join(work, f"{i:04d}_{d}"),
                         rng, jpeg_quality=(40, 96)) for i, d in enumerate(labels)]
     summary = score(model_path, files, labels, args.keep)
     summary["seed"] = args.seed
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print_summary(summary, "photographed pen-stroke digits")
-        if not args.keep:
-            print(f"(images in {work})", file=sys.stderr)
+    report(summary, args.json, "photographed pen-stroke digits", work, args.keep)
     return 0
 
 

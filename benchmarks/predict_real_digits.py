@@ -25,14 +25,11 @@ population of writers, not the classifier on crisp handwriting.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 
 import numpy as np
-
-from digit_pages import default_model, print_summary, score, write_page
+from digit_pages import default_model, report, score, work_folder, write_page
 
 
 def render(digit8: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -82,18 +79,12 @@ def main(argv=None) -> int:
         images, labels = images[:args.limit], labels[:args.limit]
     rng = np.random.default_rng([args.seed, args.skip])
 
-    work = args.keep or tempfile.mkdtemp(prefix="numnet-real-digits-")
-    os.makedirs(work, exist_ok=True)
+    work = work_folder(args.keep, "numnet-real-digits-")
     model_path = default_model(work, args.model)
     files = [write_page(render(img, rng), os.path.join(work, f"{i:04d}_{label}"), rng)
              for i, (img, label) in enumerate(zip(images, labels))]
     summary = score(model_path, files, labels, args.keep)
-    if args.json:
-        print(json.dumps(summary))
-    else:
-        print_summary(summary, "rendered optdigits images")
-        if not args.keep:
-            print(f"(rendered images in {work})", file=sys.stderr)
+    report(summary, args.json, "rendered optdigits images", work, args.keep)
     return 0
 
 
