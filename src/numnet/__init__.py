@@ -12,7 +12,7 @@ The house, floor by floor (each imports only from the floors beneath it; ``.impo
 
     cli                          the numnet command
     serve, integrations          the web page; scikit-learn and Optuna
-    api                          numnet.Sequential (fit, save, summary), numnet.load
+    api                          numnet.Sequential (fit, save, summary), numnet.load, numnet.ensemble
     views                        gradcheck, explain, examples, metrics, evaluation, report, summary, figures, lang
     train                        the loop, callbacks, gradients, parallel, transfer
     io                           save/load (.npz + JSON), ONNX
@@ -33,7 +33,7 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "api": ["Sequential", "load"],
+    "api": ["Sequential", "ensemble", "load"],
     "architectures": ["mlp"],
     "data.datasets": ["load_mnist"],
     "data.augment": ["RandomAffine"],
@@ -44,7 +44,7 @@ _EXPORTS = {
     "layers": ["AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "Layer",
                "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step",
                "Tanh", "RNN", "LSTM", "GRU", "LayerNorm", "GELU", "MultiHeadSelfAttention", "PositionalEmbedding",
-               "PatchEmbedding", "TokenPool", "TransformerEncoderBlock"],
+               "PatchEmbedding", "TokenPool", "TransformerEncoderBlock", "Ensemble"],
     "perceptron": ["Perceptron"],
     "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
     "train.options": ["fit"],

@@ -1,5 +1,5 @@
 """The façade a user calls: ``numnet.Sequential`` with ``fit``, ``save`` and ``summary`` as methods,
-and ``numnet.load``.
+``numnet.load`` and ``numnet.ensemble``.
 
 The container (:class:`numnet.model.Sequential`: layers, forward, backward, parameters, evaluate,
 predict) sits low, beneath the training loop, the file format and the views; those are functions of
@@ -9,7 +9,11 @@ their packages that take a model (:func:`numnet.train.options.fit`, :func:`numne
 """
 from __future__ import annotations
 
+import copy
+
 from . import model
+from .errors import ConfigError
+from .layers import Ensemble
 from .io.serialize import load as load_file
 from .io.serialize import save as save_file
 from .train.options import fit as fit_model
@@ -39,3 +43,34 @@ def load(path) -> Sequential:
     """Load a model saved by :meth:`Sequential.save` (:func:`numnet.io.load`): no pickle, every size
     checked before anything is allocated."""
     return load_file(path, model_class=Sequential)
+
+
+def ensemble(models, names=None) -> Sequential:
+    """One model that averages the logits of trained ``models`` (:class:`numnet.layers.Ensemble`:
+    softmax of the mean logits, the members' probabilities averaged in the log domain). The members
+    must take the same input and have the same loss, dtype and classes; their layers are copied.
+    ``names`` (one per model, e.g. their files) are recorded in ``info["ensemble"]``. Raises
+    ConfigError for fewer than two models or members that do not fit together."""
+    models = list(models)
+    names = list(names) if names is not None else [f"model {k}" for k in range(len(models))]
+    if len(models) < 2:
+        raise ConfigError(f"an ensemble needs at least two models, got {len(models)}")
+    first = models[0]
+    for name, m in zip(names, models):
+        if m.binary:
+            raise ConfigError(f"{name} is a one-output (--binary) model: an ensemble averages classifiers "
+                              "of several classes")
+        for what, mine, theirs in (("input shape", m.input_shape, first.input_shape),
+                                   ("dtype", m.dtype.name, first.dtype.name),
+                                   ("loss", m.loss.config(), first.loss.config())):
+            if mine != theirs:
+                raise ConfigError(f"{name} has {what} {mine}, {names[0]} has {theirs}: the members of an "
+                                  "ensemble must agree")
+    layer = Ensemble([copy.deepcopy(m.layers) for m in models])
+    if first.input_shape is not None:
+        layer.output_shape(tuple(first.input_shape))          # the members' outputs agree (ConfigError)
+    out = Sequential([layer], loss=first.loss.config()["type"], dtype=first.dtype, seed=None)
+    out.input_shape = first.input_shape
+    out.eval()
+    out.info = {"ensemble": [{"model": name, "history": m.history[-1:]} for name, m in zip(names, models)]}
+    return out

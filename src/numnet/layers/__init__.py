@@ -11,6 +11,7 @@
     attention     LayerNorm, GELU, MultiHeadSelfAttention    softmax(QKᵀ/√d)·V
     tokens        PositionalEmbedding, PatchEmbedding, TokenPool  (images to tokens and back)
     transformer   TransformerEncoderBlock    pre-norm: x + MHSA(LN(x)), then x + MLP(LN(x)), made of child layers
+    ensemble      Ensemble                   z = (1/K)·Σ_k f_k(x): trained networks averaged (numnet ensemble)
 
 The contract every layer follows is in ``base.py``. A new layer is a class in one of these
 modules (or a new one) plus one line in ``REGISTRY`` below, so that saved models name it.
@@ -28,6 +29,7 @@ from .base import Layer, Parameter
 from .conv import Conv2D
 from .dense import Dense
 from .dropout import Dropout
+from .ensemble import Ensemble
 from .norm import BatchNorm, Standardize
 from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from .recurrent import GRU, LSTM, RNN
@@ -41,7 +43,7 @@ REGISTRY = {cls.__name__: cls for cls in (
     Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
     RNN, LSTM, GRU,
     LayerNorm, GELU, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding, TokenPool,
-    TransformerEncoderBlock,
+    TransformerEncoderBlock, Ensemble,
 )}
 
 #: layer types that saved files may name by an older name: TokenDense (before Dense took tokens)
@@ -63,18 +65,21 @@ def register(cls):
 
 
 def from_config(cfg: dict) -> Layer:
-    """The layer a ``config()`` dict describes."""
+    """The layer a ``config()`` dict describes (a layer made of other layers' configs, an
+    :class:`Ensemble`, has a ``from_config(cfg, from_config)`` classmethod that builds them)."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"a layer must be described by an object, not {type(cfg).__name__}")
     cfg = dict(cfg)
     cls = layer_class(cfg.pop("type", None))
     if cls is None:
         raise ConfigError(f"unknown layer type in {cfg!r}")
+    if hasattr(cls, "from_config"):
+        return cls.from_config(cfg, from_config)
     return cls(**cfg)
 
 
 __all__ = ["REGISTRY", "RENAMED", "layer_class", "GELU", "GRU", "LSTM", "LayerNorm", "MultiHeadSelfAttention",
            "PatchEmbedding", "PositionalEmbedding", "RNN", "TokenPool", "TransformerEncoderBlock", "AvgPool2D",
-           "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D",
+           "BatchNorm", "Conv2D", "Dense", "Dropout", "Ensemble", "Flatten", "GlobalAvgPool2D",
            "Layer", "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step",
            "Tanh", "from_config", "register", "sigmoid", "softmax"]
