@@ -71,7 +71,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
-    t.add_argument("--preset", default="cnn", choices=["mlp", "lenet5", "cnn", "cnn-best", "record", "mlp-reg"])
+    t.add_argument("--preset", default="cnn", choices=["mlp", "lenet5", "cnn", "cnn-best", "record", "record-fashion", "mlp-reg"])
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
     t.add_argument("--augment", choices=["none", "shift", "affine", "shift-flip"],
                    help="override the recipe's augmentation")

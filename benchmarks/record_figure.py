@@ -1,61 +1,65 @@
-"""Issue 27's figure: test accuracy against training time for the record runs, one line per seed.
+"""Issue 27's figure: test accuracy against minutes of each record run, from benchmarks/records.json
+(written by ``benchmarks/records.py``): MNIST on the left, Fashion-MNIST on the right, one line per
+trained network (a Fashion-MNIST run's two members one after the other, its ensemble a star).
 
-    python benchmarks/record_figure.py RUN.json ...       # `numnet train --model record --seed S --json` outputs
-
-Reads each run's ``--json`` history (test accuracy after every epoch, the epoch's training and
-evaluation seconds), writes benchmarks/record.json (the runs, their means) and the figure
-docs/guides/record-accuracy-time.png.
+    python benchmarks/record_figure.py        # -> docs/guides/record-accuracy-time.png
 """
 from __future__ import annotations
 
 import json
 import os
-import statistics
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIGURE = os.path.join(HERE, "..", "docs", "guides", "record-accuracy-time.png")
+TITLES = {"mnist": "MNIST: numnet train --model record", "fashion": "Fashion-MNIST: two record-fashion, averaged"}
 
 
-def curve(run: dict) -> tuple[list, list]:
-    """(cumulative seconds, test accuracy) after each epoch, training and evaluation counted."""
-    seconds, t = [], 0.0
-    accuracy = []
-    for entry in run["history"]:
-        t += entry.get("train_seconds", entry.get("seconds", 0.0)) + entry.get("eval_seconds", 0.0)
+def curve(history: list, start: float = 0.0) -> tuple[list, list]:
+    """(minutes, test accuracy in %) after each epoch of a ``--json`` history, training and each
+    epoch's evaluation counted, from ``start`` seconds."""
+    minutes, accuracy, t = [], [], start
+    for entry in history:
+        t += entry.get("train_seconds", 0.0) + entry.get("eval_seconds", 0.0)
         if entry["epoch"]:
-            seconds.append(t)
-            accuracy.append(entry.get("test_accuracy", entry.get("val_accuracy")))
-    return seconds, accuracy
+            minutes.append(t / 60)
+            accuracy.append(100 * entry["test_accuracy"])
+    return minutes, accuracy
 
 
-def main(paths) -> int:
+def main() -> int:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [json.load(open(p)) for p in paths]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for path, run in zip(paths, runs):
-        s, a = curve(run)
-        ax.plot([x / 60 for x in s], [100 * v for v in a], marker="o", ms=3, label=os.path.basename(path))
-    ax.axhline(99.70, color="black", lw=0.8, ls="--", label="issue 27's goal, 99.70%")
-    ax.set_ylim(99.0, 99.85)
-    ax.set_xlabel("minutes (training and each epoch's test evaluation)")
-    ax.set_ylabel("MNIST test accuracy (%)")
-    ax.set_title("numnet train --model record, 2 cores")
-    ax.legend(fontsize=8)
+    records = json.load(open(os.path.join(HERE, "records.json")))
+    names = [n for n in TITLES if n in records]
+    fig, axes = plt.subplots(1, len(names), figsize=(6.5 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        record = records[name]
+        for run in record["runs"]:
+            start, line = 0.0, None
+            for member in run["members"]:
+                m, a = curve(member["history"], start)
+                line, = ax.plot(m, a, marker="o", ms=2, color=line.get_color() if line else None,
+                                label=f"seed {run['seed']}" if start == 0 else None)
+                start += member["process_seconds"]
+            if len(run["members"]) > 1:
+                ax.plot([run["process_seconds"] / 60], [100 * run["test_accuracy"]], marker="*", ms=12,
+                        color=line.get_color())
+        goal = 100 * record["goal"]["test_accuracy"]
+        ax.axhline(goal, color="black", lw=0.8, ls="--", label=f"issue 27's goal, {goal:.2f}%")
+        ax.axvline(record["goal"]["seconds"] / 60, color="grey", lw=0.8, ls=":")
+        finals = [100 * r["test_accuracy"] for r in record["runs"]]
+        ax.set_ylim(min(finals) - 0.6, max(finals) + 0.15)
+        ax.set_xlabel("minutes of training and evaluation (members one after another)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(TITLES[name], fontsize=10)
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(FIGURE, dpi=100)
-    finals = [r["test_accuracy"] for r in runs]
-    summary = {"runs": [{"file": os.path.basename(p), "test_accuracy": r["test_accuracy"],
-                         "train_seconds": r["train_seconds"]} for p, r in zip(paths, runs)],
-               "mean_test_accuracy": statistics.mean(finals)}
-    with open(os.path.join(HERE, "record.json"), "w") as f:
-        json.dump(summary, f, indent=1)
-    print(json.dumps(summary))
+    print(f"wrote {os.path.relpath(FIGURE)}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    raise SystemExit(main())

@@ -23,21 +23,28 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GOALS = {"rnn": (0.97, None), "lstm": (0.985, 180), "gru": (0.985, 180), "vit": (0.98, 480)}
 
 
-def run_numnet(preset, seed, threads):
+def run_command(args, threads):
+    """``python -m numnet ARGS --json`` in a fresh process with ``threads`` BLAS threads:
+    (the command as a user types it, its JSON, the whole process's seconds)."""
     env = dict(os.environ)
     env.update({k: str(threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")})
-    cmd = [sys.executable, "-m", "numnet", "train", "--model", preset, "--seed", str(seed), "--json"]
+    cmd = [sys.executable, "-m", "numnet", *map(str, args), "--json"]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     seconds = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
-    result = json.loads(proc.stdout)
+    return " ".join(["numnet"] + cmd[3:]), json.loads(proc.stdout), seconds
+
+
+def run_numnet(preset, seed, threads, *extra):
+    """One whole ``numnet train --model PRESET --seed SEED`` process: accuracy, seconds, epochs."""
+    command, result, seconds = run_command(["train", "--model", preset, "--seed", seed, *extra], threads)
     epochs = [e for e in result["history"] if e["epoch"] >= 1]
-    return {"command": " ".join(["numnet"] + cmd[3:]), "test_accuracy": result["test_accuracy"],
+    return {"command": command, "test_accuracy": result["test_accuracy"],
             "process_seconds": seconds, "epochs": len(epochs),
             "epoch_train_seconds": sum(e["train_seconds"] for e in epochs) / len(epochs),
-            "eval_seconds": sum(e["eval_seconds"] for e in result["history"])}
+            "eval_seconds": sum(e["eval_seconds"] for e in result["history"]), "history": result["history"]}
 
 
 def main():
@@ -50,6 +57,7 @@ def main():
     results = json.load(open(args.out)) if os.path.exists(args.out) else {}
     for name in args.presets:
         r = {**run_numnet(name, args.seed, args.threads), "threads": args.threads, "load_average": os.getloadavg()}
+        del r["history"]
         least, most = GOALS[name]
         r["goal_met"] = r["test_accuracy"] >= least and (most is None or r["process_seconds"] <= most)
         results[name] = r

@@ -330,3 +330,11 @@ def test_cli_export_bad_input(case, problem, saved_cnn, tmp_path):
     assert code == 2, err
     assert problem in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert not os.path.exists(target)
+
+
+def test_an_ensemble_of_an_mlp_and_a_cnn_matches_predict_proba():
+    """numnet ensemble's model: each member's graph on the same input, Sum, times 1/K."""
+    model = numnet.ensemble([preset_model("mlp"), preset_model("cnn-best")])
+    proto = _agree(model, _mnist()[2])
+    ops = [n.op_type for n in proto.graph.node]
+    assert "Sum" in ops and "Conv" in ops and "BatchNormalization" in ops

@@ -196,6 +196,18 @@ def _identity(g, layer, x, shape, p):
     return x, shape
 
 
+def _ensemble(g, layer, x, shape, p):
+    """z = (1/K)·Σ_k f_k(x): each member's layers on the same input, then Sum and a multiply by 1/K."""
+    outputs = []
+    for k in range(len(layer.members)):
+        y, s = x, shape
+        for j, child in enumerate(layer.member(k)):
+            y, s = CONVERTERS[type(child).__name__](g, child, y, tuple(s), f"{p}.m{k}_{j}")
+        outputs.append(y)
+    total = g.node("Sum", outputs, f"{p}.sum")
+    return g.node("Mul", [total, g.const(f"{p}.one_over_k", 1 / len(outputs))], f"{p}.mean"), s
+
+
 CONVERTERS = {
     "Standardize": _standardize,
     "Flatten": _flatten,
@@ -212,6 +224,7 @@ CONVERTERS = {
     "GlobalAvgPool2D": _global_avg_pool,
     "BatchNorm": _batchnorm,
     "Dropout": _identity,      # inverted dropout is the identity in evaluation
+    "Ensemble": _ensemble,
 }
 
 
@@ -234,12 +247,14 @@ def sample_shape(model, input_shape=None) -> tuple:
 
 
 def check_supported(model):
-    """Raise :class:`ExportError` naming the first layer that has no ONNX form here."""
-    for i, layer in enumerate(model.layers):
-        name = type(layer).__name__
-        if name not in CONVERTERS:
-            raise ExportError(f"layer {i} ({name}) cannot be exported to ONNX yet; supported layers: "
-                              f"{', '.join(CONVERTERS)}")
+    """Raise :class:`ExportError` naming the first layer that has no ONNX form here (an ensemble's
+    members' layers included)."""
+    for i, top in enumerate(model.layers):
+        for layer in (top.layers_of_all() if type(top).__name__ == "Ensemble" else [top]):
+            name = type(layer).__name__
+            if name not in CONVERTERS:
+                raise ExportError(f"layer {i} ({name}) cannot be exported to ONNX yet; supported layers: "
+                                  f"{', '.join(CONVERTERS)}")
 
 
 def to_onnx(model, input: str = "pixels", input_shape=None, opset: int = OPSET, dtype=None):
