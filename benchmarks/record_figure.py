@@ -1,6 +1,6 @@
 """Issue 27's figure: test accuracy against minutes of each record run, from benchmarks/records.json
 (written by ``benchmarks/records.py``): MNIST on the left, Fashion-MNIST on the right, one line per
-trained network (a Fashion-MNIST run's two members one after the other, its ensemble a star).
+trained network (a run of several members: one after the other, their ensemble a star).
 
     python benchmarks/record_figure.py        # -> docs/guides/record-accuracy-time.png
 """
@@ -11,7 +11,8 @@ import os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIGURE = os.path.join(HERE, "..", "docs", "guides", "record-accuracy-time.png")
-TITLES = {"mnist": "MNIST: numnet train --model record", "fashion": "Fashion-MNIST: two record-fashion, averaged"}
+TITLES = {"mnist": "MNIST: numnet train --model record",
+          "fashion": "Fashion-MNIST: numnet train --model record-fashion"}
 
 
 def curve(history: list, start: float = 0.0) -> tuple[list, list]:

@@ -23,6 +23,11 @@ from .sizes import pass_values, walk
 MAX_MEMBERS = 32
 
 
+def _check_count(k):
+    if k > MAX_MEMBERS:
+        raise ConfigError(f"an ensemble of {k} members, more than the limit of {MAX_MEMBERS}")
+
+
 class Ensemble(Layer):
     """The mean of the outputs of ``members`` (each a list of layers, the whole network of one model)."""
 
@@ -34,8 +39,7 @@ class Ensemble(Layer):
         members = [list(m) for m in members]
         if len(members) < 2 or not all(members):
             raise ConfigError("an ensemble needs at least two members, each a non-empty list of layers")
-        if len(members) > MAX_MEMBERS:
-            raise ConfigError(f"an ensemble of {len(members)} members, more than the limit of {MAX_MEMBERS}")
+        _check_count(len(members))
         if not all(isinstance(layer, Layer) for m in members for layer in m):
             raise ConfigError("an ensemble's members are lists of layers")
         self.members = [[f"m{k}_{j}" for j in range(len(m))] for k, m in enumerate(members)]
@@ -51,6 +55,7 @@ class Ensemble(Layer):
         members = cfg.get("members")
         if not isinstance(members, list) or not all(isinstance(m, list) for m in members):
             raise ConfigError("an ensemble's config needs 'members': a list of lists of layers")
+        _check_count(len(members))                          # before any layer is made
         return cls([[layer(c) for c in m] for m in members])
 
     def member(self, k) -> list:
@@ -58,6 +63,7 @@ class Ensemble(Layer):
         return [getattr(self, name) for name in self.members[k]]
 
     def layers_of_all(self) -> list:
+        """Every member's layers, member after member."""
         return [layer for k in range(len(self.members)) for layer in self.member(k)]
 
     def forward(self, x):
