@@ -40,6 +40,9 @@ CONFIGS = {
                        {"image_shape": [28, 28], "patch_size": 7, "dim": 3, "cls_token": False}],
     "TokenPool": [{"mode": "mean"}],
     "TransformerEncoderBlock": [{"dim": 8, "num_heads": 2, "mlp_dim": 12}],
+    "Ensemble": [{"members": [[{"type": "Flatten"}, {"type": "Dense", "in_features": 6, "out_features": 3}],
+                              [{"type": "BatchNorm", "num_features": 6}, {"type": "Dense", "in_features": 6,
+                                                                          "out_features": 3}]]}],
 }
 NUMNET_LAYERS = sorted(name for name, cls in L.REGISTRY.items() if cls.__module__.startswith("numnet."))
 
