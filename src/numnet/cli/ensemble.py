@@ -29,10 +29,9 @@ def run(args) -> int:
     models = [numnet.load(path) for path in args.models]
     model = numnet.ensemble(models, names=args.models)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
-    where = f"{args.data_dir or 'the bundled MNIST'} (test set)"
+    check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")   # its members agree
     members = []
     for path, member in zip(args.models, models):
-        check_model_data(member, x_test, y_test, where)
         loss, acc = member.evaluate(x_test, y_test)
         members.append({"model": path, "test_accuracy": acc, "test_loss": loss})
         out.say(f"{path}: test accuracy {acc:.4f}, loss {loss:.4f}")
