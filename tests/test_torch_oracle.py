@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import numnet
+from numnet.functional import smooth_labels
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle here: pip install -e '.[oracle]' (see the README)")
 F = torch.nn.functional
@@ -181,6 +182,22 @@ def test_soft_targets_cross_entropy_matches_autograd():
     theirs = torch_grads(net, pairs)
     for name, g in model.named_gradients():
         assert_matches(g, theirs[name], f"soft targets d{name}")
+
+
+def test_label_smoothing_matches_torch_cross_entropy_label_smoothing():
+    """Integer labels smoothed by ``smooth_labels`` and numnet's cross-entropy on soft rows: the loss and
+    every gradient of ``F.cross_entropy(z, y, label_smoothing=ε)``."""
+    rng = np.random.default_rng(8)
+    model, net, pairs = build(["Dense", "Tanh", "Dense"], (12,), rng, "cross_entropy", 8, outputs=6)
+    x, y, eps = rng.standard_normal((11, 12)), rng.integers(0, 6, 11), 0.15
+    loss = model.loss.forward(model.forward(x), smooth_labels(y, 6, eps, np.float64))
+    model.backward(model.loss.backward())
+    ref = F.cross_entropy(net(torch.tensor(x)), torch.as_tensor(y), label_smoothing=eps)
+    ref.backward()
+    assert loss == pytest.approx(ref.item(), rel=1e-12)
+    theirs = torch_grads(net, pairs)
+    for name, g in model.named_gradients():
+        assert_matches(g, theirs[name], f"label smoothing d{name}")
 
 
 # optimizer trajectories -----------------------------------------------------------------------------

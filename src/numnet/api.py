@@ -13,7 +13,7 @@ import copy
 
 from . import model
 from .errors import ConfigError
-from .layers import Ensemble
+from .layers import Ensemble, Mirror
 from .io.serialize import load as load_file
 from .io.serialize import save as save_file
 from .train.options import fit as fit_model
@@ -45,16 +45,18 @@ def load(path) -> Sequential:
     return load_file(path, model_class=Sequential)
 
 
-def ensemble(models, names=None) -> Sequential:
+def ensemble(models, names=None, mirror: bool = False) -> Sequential:
     """One model that averages the logits of trained ``models`` (:class:`numnet.layers.Ensemble`:
     softmax of the mean logits, the members' probabilities averaged in the log domain). The members
     must take the same input and have the same loss, dtype and classes; their layers are copied.
+    ``mirror``: each model also sees its input mirrored left-right (:class:`numnet.layers.Mirror`;
+    test-time augmentation for pictures whose mirror image is the same class), so one model is enough.
     ``names`` (one per model, e.g. their files) are recorded in ``info["ensemble"]``. Raises
-    ConfigError for fewer than two models or members that do not fit together."""
+    ConfigError for fewer than two members or members that do not fit together."""
     models = list(models)
     names = list(names) if names is not None else [f"model {k}" for k in range(len(models))]
-    if len(models) < 2:
-        raise ConfigError(f"an ensemble needs at least two models, got {len(models)}")
+    if len(models) < (1 if mirror else 2):
+        raise ConfigError(f"an ensemble needs at least two models (or one with mirror), got {len(models)}")
     first = models[0]
     for name, m in zip(names, models):
         if m.binary:
@@ -66,11 +68,17 @@ def ensemble(models, names=None) -> Sequential:
             if mine != theirs:
                 raise ConfigError(f"{name} has {what} {mine}, {names[0]} has {theirs}: the members of an "
                                   "ensemble must agree")
-    layer = Ensemble([copy.deepcopy(m.layers) for m in models])
+    if mirror and (first.input_shape is None or len(first.input_shape) < 2):
+        raise ConfigError(f"mirror needs a model of images (H, W) or (C, H, W); {names[0]} takes samples of "
+                          f"shape {first.input_shape}")
+    members = [copy.deepcopy(m.layers) for m in models]
+    members += [[Mirror(), *copy.deepcopy(m.layers)] for m in models] if mirror else []
+    layer = Ensemble(members)
     if first.input_shape is not None:
         layer.output_shape(tuple(first.input_shape))          # the members' outputs agree (ConfigError)
     out = Sequential([layer], loss=first.loss.config()["type"], dtype=first.dtype, seed=None)
     out.input_shape = first.input_shape
     out.eval()
-    out.info = {"ensemble": [{"model": name, "history": m.history[-1:]} for name, m in zip(names, models)]}
+    out.info = {"ensemble": [{"model": name, "history": m.history[-1:]} for name, m in zip(names, models)],
+                "mirror": bool(mirror)}
     return out

@@ -42,6 +42,16 @@ def one_hot(labels, num_classes: int, dtype=np.float32):
     return y
 
 
+def smooth_labels(labels, num_classes: int, epsilon: float, dtype=np.float32):
+    """Label smoothing (Szegedy et al. 2016): integer labels (N,) -> soft rows (N, K),
+    y = (1 − ε)·one_hot(labels) + ε/K. The cross-entropy against them is
+    L = (1 − ε)·(−log p_y) + ε·mean_k(−log p_k), PyTorch's ``CrossEntropyLoss(label_smoothing=ε)``."""
+    y = one_hot(labels, num_classes, dtype)
+    y *= 1 - epsilon
+    y += epsilon / num_classes
+    return y
+
+
 def to_float(x, dtype=np.float32, out=None):
     """Model input from user data: uint8 pixels become x = pixel / 255, floats take ``dtype``
     (into ``out`` if given: the training loop's reused batch buffer)."""

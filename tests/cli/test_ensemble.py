@@ -35,6 +35,17 @@ def test_ensemble_reports_each_member_and_saves_one_model(trained):
     assert r["test_accuracy"] > min(m["test_accuracy"] for m in r["members"])
 
 
+def test_one_model_and_its_mirror_images(trained):
+    folder, paths = trained
+    code, out, err = run_cli("ensemble", paths[0], "--mirror", "--save", folder / "mirror.npz", "--json")
+    assert code == 0, err
+    r = json.loads(out)
+    assert r["mirror"] is True and [m["model"] for m in r["members"]] == [str(paths[0])]
+    code, out, err = run_cli("evaluate", folder / "mirror.npz", "--json")
+    assert code == 0, err
+    assert json.loads(out)["accuracy"] == pytest.approx(r["test_accuracy"])
+
+
 @pytest.mark.parametrize("command", [("explain", "--index", "3"), ("report", "--out", "{folder}/report")])
 def test_other_commands_take_the_ensemble(trained, command):
     folder, paths = trained

@@ -1,11 +1,12 @@
-"""Batch augmentation: RandomAffine's geometry, mirrors and seeding; RandomInk's stroke changes; the 'robust' chain."""
+"""Batch augmentation: RandomAffine's geometry, mirrors and seeding; RandomInk's stroke changes; RandomErasing's
+rectangles; the 'robust' and 'shift-flip-erase' chains."""
 import numpy as np
 import pytest
 
 import numnet
 from numnet import ConfigError
 from numnet.data import augment
-from numnet.data.augment import RandomAffine, RandomInk, get
+from numnet.data.augment import RandomAffine, RandomErasing, RandomInk, get
 
 
 @pytest.fixture
@@ -117,3 +118,37 @@ def test_robust_chain_is_seeded_and_shaped(images):
 def test_bad_ink_settings_raise(bad):
     with pytest.raises(ConfigError):
         RandomInk(**bad)
+
+
+def test_erasing_replaces_one_rectangle_of_the_chosen_share_of_images(rng):
+    x = np.full((400, 12, 10), 2.0, dtype=np.float32)          # 2 is outside the noise's [0, 1)
+    out = RandomErasing(p=0.5, area=(0.1, 0.3), ratio=0.5)(x, rng)
+    changed = out != 2.0
+    hit = changed.any(axis=(1, 2))
+    assert 0.4 < hit.mean() < 0.6
+    for mask in changed[hit]:
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        assert mask[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1].all()            # one solid rectangle
+        assert mask.sum() == len(rows) * len(cols)
+        h, w = len(rows), len(cols)
+        assert 0.1 * 120 - 12 <= h * w <= 0.3 * 120 + 12                          # area a·H·W, rounded sides
+    assert out[changed].min() >= 0 and out[changed].max() < 1 and out.dtype == np.float32
+
+
+def test_erasing_every_image_or_none_seeded_flat_rows_and_channels(rng):
+    x = rng.random((30, 2, 8, 8))
+    assert np.array_equal(RandomErasing(p=0)(x, rng), x)
+    out = RandomErasing(p=1)(x, np.random.default_rng(3))
+    diff = out != x
+    assert diff.any(axis=(1, 2, 3)).all()
+    np.testing.assert_array_equal(diff[:, 0], diff[:, 1])                       # the same rectangle in each channel
+    np.testing.assert_array_equal(out, RandomErasing(p=1)(x, np.random.default_rng(3)))
+    flat = x[:, 0].reshape(30, -1)
+    assert RandomErasing(p=1, shape=(8, 8))(flat, rng).shape == flat.shape
+    chain = get("shift-flip-erase")
+    assert [s["type"] for s in chain.config()["steps"]] == ["affine", "erase"]
+    for bad in (dict(p=2), dict(area=(0.5, 0.2)), dict(area=(0, 0.2)), dict(ratio=2)):
+        with pytest.raises(ConfigError):
+            RandomErasing(**bad)
+    with pytest.raises(ConfigError, match="images"):
+        RandomErasing()(flat, rng)

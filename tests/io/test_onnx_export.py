@@ -338,3 +338,10 @@ def test_an_ensemble_of_an_mlp_and_a_cnn_matches_predict_proba():
     proto = _agree(model, _mnist()[2])
     ops = [n.op_type for n in proto.graph.node]
     assert "Sum" in ops and "Conv" in ops and "BatchNormalization" in ops
+
+
+def test_a_mirrored_ensemble_matches_predict_proba():
+    """numnet ensemble --mirror: the mirrored member reads its input through Slice(steps=[-1])."""
+    model = numnet.ensemble([preset_model("cnn")], mirror=True)
+    proto = _agree(model, _mnist()[2])
+    assert "Slice" in [n.op_type for n in proto.graph.node]

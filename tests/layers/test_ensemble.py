@@ -122,3 +122,33 @@ def test_a_crafted_ensemble_file_is_refused_in_one_line(members, tmp_path, membe
     cfg = json.loads(json.dumps(model.config()))
     cfg["layers"][0]["members"] = members_cfg
     refused(write(tmp_path / "crafted.npz", cfg, {}), needle)
+
+
+# test-time mirroring -------------------------------------------------------------------------------
+def test_mirror_reverses_the_last_axis_and_its_gradient(rng):
+    x = rng.standard_normal((3, 2, 4, 5))
+    mirror = L.Mirror()
+    np.testing.assert_array_equal(mirror.forward(x)[..., 0], x[..., 4])
+    np.testing.assert_array_equal(mirror.forward(mirror.forward(x)), x)
+    check_layer(mirror, x, rng, rtol=1e-7, atol=1e-10)
+    assert mirror.output_shape((2, 4, 5)) == (2, 4, 5)
+    with pytest.raises(ConfigError, match="images"):
+        mirror.output_shape((784,))
+
+
+def test_a_mirrored_ensemble_averages_each_model_on_the_image_and_its_mirror(members, mnist, tmp_path):
+    _, (xt, yt) = mnist
+    model = numnet.ensemble(members[:1], names=["a.npz"], mirror=True)
+    x = to_float(xt[:40])
+    members[0].eval()
+    expected = (members[0].forward(x) + members[0].forward(np.ascontiguousarray(x[:, :, ::-1]))) / 2
+    np.testing.assert_allclose(model.forward(x), expected, rtol=1e-5, atol=1e-5)
+    assert len(model.layers[0].members) == 2 and model.info["mirror"] is True
+    model.save(tmp_path / "m.npz")
+    np.testing.assert_allclose(numnet.load(tmp_path / "m.npz").predict_proba(xt[:40]), model.predict_proba(xt[:40]),
+                               rtol=1e-6, atol=1e-7)
+    assert len(numnet.ensemble(members[:2], mirror=True).layers[0].members) == 4
+    flat = numnet.Sequential(numnet.mlp((8,)), seed=0)
+    flat.input_shape = (784,)
+    with pytest.raises(ConfigError, match="images"):
+        numnet.ensemble([flat], mirror=True)

@@ -1,6 +1,6 @@
-"""numnet ensemble: several trained models as one, their logits averaged; each member's test accuracy
-and the ensemble's, and the ensemble saved as one model file that evaluate, predict, explain, report
-and serve load like any other."""
+"""numnet ensemble: several trained models as one, their logits averaged (with --mirror, each also
+on its input mirrored left-right); each member's test accuracy and the ensemble's, and the ensemble
+saved as one model file that evaluate, predict, explain, report and serve load like any other."""
 from __future__ import annotations
 
 from .common import Output, add_data_option, add_json_option, check_model_data, load_data
@@ -13,6 +13,9 @@ def add_parser(sub):
                                    "report each member's test accuracy and the ensemble's, and save the "
                                    "ensemble as one model file.")
     p.add_argument("models", metavar="MODEL", nargs="+", help="model files from `numnet train --save model.npz`")
+    p.add_argument("--mirror", action="store_true",
+                   help="also show each model its input mirrored left-right and average that too (test-time "
+                        "augmentation for clothes; not for digits); one model is then enough")
     p.add_argument("--save", metavar="PATH", help="save the ensemble to PATH (.npz)")
     add_data_option(p)
     add_json_option(p)
@@ -27,7 +30,7 @@ def run(args) -> int:
     out = Output(args.json)
     save_path = check_target(args.save, "--save", inputs=args.models) if args.save is not None else None
     models = [numnet.load(path) for path in args.models]
-    model = numnet.ensemble(models, names=args.models)
+    model = numnet.ensemble(models, names=args.models, mirror=args.mirror)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
     check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")   # its members agree
     members = []
@@ -38,9 +41,11 @@ def run(args) -> int:
     loss, acc = model.evaluate(x_test, y_test)
     for row, member in zip(model.info["ensemble"], members):
         row["test_accuracy"] = member["test_accuracy"]
-    out.say(f"ensemble of {len(models)}: test accuracy {acc:.4f}, loss {loss:.4f}")
+    what = f"{len(models)} model{'s' if len(models) > 1 else ''}" + (" and their mirror images" if args.mirror else "")
+    out.say(f"ensemble of {what}: test accuracy {acc:.4f}, loss {loss:.4f}")
     if save_path is not None:
         save(model, save_path, what="--save", keep=True, inputs=args.models)
         out.say(f"saved {args.save}")
-    out.emit({"test_accuracy": acc, "test_loss": loss, "members": members, "model_path": args.save})
+    out.emit({"test_accuracy": acc, "test_loss": loss, "members": members, "mirror": args.mirror,
+              "model_path": args.save})
     return 0

@@ -49,8 +49,9 @@ def add_parser(sub):
     p.add_argument("--lr", type=positive_float, help="learning rate (default: the preset's; adam 1e-3, momentum 0.01, sgd 0.1)")
     p.add_argument("--weight-decay", type=non_negative_float, metavar="L", help="L2 weight decay (decoupled for adamw)")
     p.add_argument("--schedule", choices=["none", "step", "cosine", "onecycle"], help="learning-rate schedule")
-    p.add_argument("--augment", choices=["none", "shift", "affine", "shift-flip", "robust"],
-                   help="random shifts; affine: and rotations, scaling; shift-flip: and left-right mirrors; robust: "
+    p.add_argument("--augment", choices=["none", "shift", "affine", "shift-flip", "shift-flip-erase", "robust"],
+                   help="random shifts; affine: and rotations, scaling; shift-flip: and left-right mirrors; "
+                        "shift-flip-erase: and a random rectangle of noise (random erasing); robust: "
                         "affine, then elastic wobble, stroke thickness, blur, faded ink and noise (photos and scans)")
     p.add_argument("--epochs", type=positive_int, help="passes over the training set (default 5, or the preset's)")
     p.add_argument("--batch-size", type=positive_int, help="mini-batch size (default 100, or the preset's)")
@@ -75,6 +76,9 @@ def add_parser(sub):
     p.add_argument("--ema", type=open_fraction, metavar="DECAY",
                    help="end with the moving average of the weights, θ̄ ← θ̄ + (1 − DECAY)(θ − θ̄) after every step "
                         "(e.g. 0.999; each epoch's figures are the average's; default: the preset's, else none)")
+    p.add_argument("--label-smoothing", type=open_fraction, metavar="EPS",
+                   help="train on the targets (1 - EPS)·one-hot + EPS/K instead of one-hot (e.g. 0.1; cross-entropy "
+                        "only; default: the preset's, else none)")
     p.add_argument("--init-from", metavar="MODEL", help="start from a saved model's weights (layers matched by "
                                                         "position and shape; a head of another shape is new)")
     p.add_argument("--new-head", action="store_true", help="with --init-from: do not copy the last layer's weights")
@@ -275,7 +279,7 @@ def announce(args, recipe, model, options, samples, outputs, out):
     sizes += f", 'is it a {args.binary}?'" if args.binary is not None else ""
     length = f"{args.iterations} iterations" if args.iterations else f"{recipe.epochs} epochs"
     length += ", batches drawn with replacement" if args.sample == "with-replacement" else ""
-    extras = "".join(f", {k} {v}" for k in ("weight_decay", "schedule", "augment", "ema")
+    extras = "".join(f", {k} {v}" for k in ("weight_decay", "schedule", "augment", "ema", "label_smoothing")
                      if (v := getattr(recipe, k)))
     workers = options["workers"]
     out.say(f"training {sizes} with {recipe.optimizer} (lr {options['optimizer'].lr:g}{extras}), "

@@ -3,7 +3,8 @@
 ``RandomAffine(...)(x, rng)`` moves every image of the batch by its own random shift, rotation and
 scaling, with one vectorised bilinear resample for the batch (no loop over images);
 ``RandomInk(...)(x, rng)`` changes what photos and scans change in a digit's strokes (elastic
-wobble, thickness, blur, faded ink, noise). All the randomness comes from the ``rng`` passed in
+wobble, thickness, blur, faded ink, noise); ``RandomErasing(...)(x, rng)`` hides a random rectangle
+of some images under noise. All the randomness comes from the ``rng`` passed in
 (``fit`` passes its seeded generator), so the same seed gives the same augmented batches.
 """
 from __future__ import annotations
@@ -153,6 +154,48 @@ class RandomInk:
                 "contrast": self.contrast, "noise": self.noise}
 
 
+class RandomErasing:
+    """Random erasing (Zhong et al., 2020): with probability ``p`` an image gets one rectangle of
+    random pixels, so the network cannot lean on any single part of it (a sleeve, a collar).
+
+    The rectangle's area is a·H·W with a ~ U(area), its aspect ratio (height/width) r with
+    log r ~ U(log ratio, −log ratio): h = round(√(a·H·W·r)), w = round(√(a·H·W / r)) (cut to the
+    image), placed uniformly where it fits; inside it each pixel is U(0, 1). Images are the last two
+    axes: (N, H, W) or (N, C, H, W); ``shape`` = (H, W) reshapes flat rows (N, H·W).
+    """
+
+    def __init__(self, p: float = 0.5, area=(0.02, 0.4), ratio: float = 0.3, shape=None):
+        self.p, self.area, self.ratio = float(p), tuple(float(a) for a in area), float(ratio)
+        if not 0 <= self.p <= 1 or not 0 < self.area[0] <= self.area[1] <= 1 or not 0 < self.ratio <= 1:
+            raise ConfigError(f"invalid erasing: p {p}, area {area}, ratio {ratio}")
+        self.shape = tuple(shape) if shape is not None else None
+
+    def __call__(self, x, rng):
+        in_shape = x.shape
+        x = x.reshape((len(x), -1) + self.shape) if self.shape is not None else x
+        if x.ndim < 3:
+            raise ConfigError(f"erasing needs images (N, H, W), got shape {x.shape}; give shape=(H, W)")
+        N, (H, W) = len(x), x.shape[-2:]
+        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
+        a = rng.uniform(*self.area, N) * H * W
+        r = np.exp(rng.uniform(np.log(self.ratio), -np.log(self.ratio), N))
+        h = np.clip(np.rint(np.sqrt(a * r)), 1, H).astype(np.intp)
+        w = np.clip(np.rint(np.sqrt(a / r)), 1, W).astype(np.intp)
+        top = (rng.random(N) * (H - h + 1)).astype(np.intp)
+        left = (rng.random(N) * (W - w + 1)).astype(np.intp)
+        erased = rng.random(N) < self.p
+        rows, cols = np.arange(H), np.arange(W)
+        in_rows = (rows >= top[:, None]) & (rows < (top + h)[:, None])          # (N, H)
+        in_cols = (cols >= left[:, None]) & (cols < (left + w)[:, None])        # (N, W)
+        mask = erased[:, None, None] & in_rows[:, :, None] & in_cols[:, None, :]
+        mask = mask.reshape((N,) + (1,) * (x.ndim - 3) + (H, W))
+        noise = rng.random(x.shape, dtype=np.float32).astype(dtype, copy=False)
+        return np.where(mask, noise, x).astype(dtype, copy=False).reshape(in_shape)
+
+    def config(self):
+        return {"type": "erase", "p": self.p, "area": list(self.area), "ratio": self.ratio}
+
+
 def _interpolation(size: int, knots: int) -> np.ndarray:
     """(size, knots): row i holds the bilinear weights of the ``knots`` evenly spaced grid values at
     pixel i (the grid spans the image from its first pixel to its last)."""
@@ -186,19 +229,24 @@ NAMED = {
     "affine": dict(shift=2, rotation=10, scale=0.1),            # shifts, ±10°, ±10% scale (digits)
     "shift-flip": dict(shift=2, rotation=0, scale=0, flip=0.5),  # shifts and left-right mirrors (clothes)
 }
+#: shifts and mirrors, then random erasing (clothes)
+ERASE = dict(p=0.5, area=(0.02, 0.4), ratio=0.3)
 #: photos and scans of handwriting: a wider affine range, then the ink's changes (RandomInk)
 ROBUST = dict(shift=2, rotation=12, scale=0.15)
 
 
 def get(name):
-    """'none' -> None, one of NAMED ('shift', 'affine', 'shift-flip'), or 'robust' (a wider affine range and
-    :class:`RandomInk`: digits from photos and scans)."""
+    """'none' -> None, one of NAMED ('shift', 'affine', 'shift-flip'), 'shift-flip-erase' (shift-flip, then
+    :class:`RandomErasing`: clothes) or 'robust' (a wider affine range and :class:`RandomInk`: digits from
+    photos and scans)."""
     if name in (None, "none"):
         return None
     if callable(name):
         return name
     if name in NAMED:
         return RandomAffine(**NAMED[name])
+    if name == "shift-flip-erase":
+        return Chain(RandomAffine(**NAMED["shift-flip"]), RandomErasing(**ERASE))
     if name == "robust":
         return Chain(RandomAffine(**ROBUST), RandomInk())
-    raise ConfigError(f"unknown augmentation {name!r} (choose from none, {', '.join(NAMED)}, robust)")
+    raise ConfigError(f"unknown augmentation {name!r} (choose from none, {', '.join(NAMED)}, shift-flip-erase, robust)")

@@ -22,6 +22,7 @@ Layers, dispatched on ``type(layer).__name__``:
     Standardize      x̂ = (x − μ)·(1/σ)                      Sub, Mul
     Flatten          (N, d1, d2, ...) -> (N, d1·d2·...)      Flatten(axis=1)
     Reshape          (N, ...) -> (N, *shape)                 Reshape([0, *shape])
+    Mirror           y[…, j] = x[…, W−1−j]                   Slice(axes=[-1], steps=[-1])
     Dense            z = x·Wᵀ + b                            Gemm(transB=1); on tokens MatMul, Add
     ReLU, Sigmoid, Tanh, Softmax                             Relu, Sigmoid, Tanh, Softmax(axis=-1)
     Step             1 if z ≥ 0 else 0                       GreaterOrEqual, Cast
@@ -121,6 +122,13 @@ def _reshape(g, layer, x, shape, p):
     return g.node("Reshape", [x, target], f"{p}.out"), tuple(layer.shape)
 
 
+def _mirror(g, layer, x, shape, p):
+    last = np.iinfo(np.int64)
+    start, end, axis, step = (g.const(f"{p}.{n}", [v], dtype=np.int64) for n, v in
+                              (("start", -1), ("end", last.min), ("axis", -1), ("step", -1)))
+    return g.node("Slice", [x, start, end, axis, step], f"{p}.out"), shape
+
+
 def _dense(g, layer, x, shape, p):
     if len(shape) > 1:                                   # tokens (L, in): MatMul on the last axis
         return dense_on_tokens(g, layer, x, shape, p)
@@ -212,6 +220,7 @@ CONVERTERS = {
     "Standardize": _standardize,
     "Flatten": _flatten,
     "Reshape": _reshape,
+    "Mirror": _mirror,
     "Dense": _dense,
     "ReLU": _elementwise("Relu"),
     "Sigmoid": _elementwise("Sigmoid"),

@@ -14,7 +14,7 @@ from . import loop, parallel
 from .averaging import EMA
 from .callbacks import Callback, Diverged, DivergenceGuard, EvaluateFirst, Listener, Schedule, StopTraining, Validation
 from .checkpoint import Checkpoint, Resume
-from .sampling import Augment, Iterations
+from .sampling import Augment, Iterations, LabelSmoothing
 from .steps import Parallel, TrainStep
 
 
@@ -34,7 +34,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
         validation_split: float = 0.0, shuffle: bool = True, seed: int = 0, progress=None, augment=None,
         schedule=None, gradient="backprop", workers: int | None = None, callbacks=(), checkpoint=None,
         resume: bool = False, iterations: int | None = None, sample: str = "shuffle", log_every: int | None = None,
-        epoch0: bool = True, ema: float | None = None):
+        epoch0: bool = True, ema: float | None = None, label_smoothing: float | None = None):
     """Train ``model`` with mini-batches: each epoch visits every sample once, in a new order.
 
     x: (N, ...) uint8 pixels or floats; y: (N,) integer labels, one-hot rows (N, K), 0/1 targets
@@ -75,6 +75,8 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     ema: a decay β (e.g. 0.999): keep the exponential moving average of the weights
     (:class:`~numnet.train.averaging.EMA`); each epoch's figures are the average's, and the model
     ends with it.
+    label_smoothing: ε: train on the targets (1 − ε)·one_hot(y) + ε/K
+    (:class:`~numnet.train.sampling.LabelSmoothing`; softmax cross-entropy and integer labels only).
     """
     x, y = loop.check_data(x, y)
     if sample not in ("shuffle", "with-replacement"):
@@ -94,6 +96,7 @@ def fit(model, x, y, epochs: int = 1, batch_size: int = 32, optimizer=None, vali
     pieces += [EMA(ema)] if ema is not None else []            # before the figures of each epoch are taken
     pieces += [Validation(*validation_data)] if validation_data is not None else []
     pieces += [Augment(augment)] if augment is not None else []
+    pieces += [LabelSmoothing(label_smoothing)] if label_smoothing else []
     pieces += [Schedule(schedule)] if schedule is not None else []
     pieces += [Checkpoint(checkpoint)] if checkpoint is not None else []
     pieces += [c if isinstance(c, Callback) else Listener(c, log_every) for c in (progress, *callbacks)

@@ -31,7 +31,7 @@ from . import parallel, transfer
 NETWORK_OPTIONS = ("hidden", "activation", "init")
 #: the training settings a preset gives defaults for (saved with a model as ``info["recipe"]``)
 TRAINING_KEYS = ("optimizer", "lr", "weight_decay", "schedule", "augment", "epochs", "batch_size", "clip_norm",
-                 "ema")
+                 "ema", "label_smoothing")
 
 
 @dataclass
@@ -43,7 +43,8 @@ class Recipe:
     initialiser (None: the default); ``loss`` (mse and mae get a sigmoid output layer).
     Training: ``optimizer``, ``lr`` (None: the optimizer's default rate, ``optim.DEFAULT_LR``),
     ``weight_decay``, ``schedule``, ``augment``, ``epochs``, ``batch_size``, ``clip_norm``, ``ema`` (the
-    decay of a moving average of the weights, :class:`~numnet.train.averaging.EMA`), ``gradient``
+    decay of a moving average of the weights, :class:`~numnet.train.averaging.EMA`), ``label_smoothing``
+    (ε of :class:`~numnet.train.sampling.LabelSmoothing`), ``gradient``
     ('backprop' or 'numerical'), ``workers`` (None: ``parallel.auto_workers``), ``seed`` (weights and
     batch order), ``dtype``. Transfer: ``init_from`` (a saved model's path), ``new_head``, ``freeze``.
     ``preset``: the ``--model`` preset it came from.
@@ -64,6 +65,7 @@ class Recipe:
     batch_size: int = 100
     clip_norm: float | None = None
     ema: float | None = None
+    label_smoothing: float | None = None
     gradient: str = "backprop"
     workers: int | None = None
     seed: int = 0
@@ -168,12 +170,13 @@ class Recipe:
     def fit_options(self, model, optimizer=None) -> dict:
         """The keyword arguments of ``model.fit`` for this recipe: epochs, batch_size, optimizer
         (:meth:`make_optimizer`), schedule (peaking at :attr:`base_lr`: a resumed optimizer holds its
-        last rate), augment, workers (checked against the model), gradient, seed and ema."""
+        last rate), augment, workers (checked against the model), gradient, seed, ema and label_smoothing."""
         return {"epochs": self.epochs, "batch_size": self.batch_size,
                 "optimizer": self.make_optimizer(model, optimizer),
                 "schedule": schedules.get(self.schedule, self.base_lr), "augment": augment.get(self.augment),
                 "workers": parallel.check_workers(model, self.workers, self.batch_size, self.gradient),
-                "gradient": self.gradient, "seed": self.seed, "ema": self.ema}
+                "gradient": self.gradient, "seed": self.seed, "ema": self.ema,
+                "label_smoothing": self.label_smoothing}
 
 
 def with_head(spec: str, num_classes: int) -> str:

@@ -7,6 +7,7 @@ seeded run, and a run resumed from its checkpoint, repeats bit for bit.
 * orders, for ``fit(order=...)``: :class:`Shuffle` (each epoch a permutation), :class:`InOrder`,
   :class:`WithReplacement` (tutorial 2's ``np.random.choice(train_size, batch_size)`` at every step);
 * :class:`Augment` — a callback that transforms each training batch;
+* :class:`LabelSmoothing` — a callback that softens each training batch's targets;
 * :class:`Iterations` — a callback that sets the run's length in steps instead of epochs.
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..functional import smooth_labels
+from ..losses import SoftmaxCrossEntropy
 from .callbacks import Callback
 
 
@@ -72,6 +75,27 @@ class Augment(Callback):
 
     def on_batch_begin(self, run):
         run.x_batch = self.augment(run.x_batch, run.rng)
+
+
+class LabelSmoothing(Callback):
+    """Each training batch's labels y ← (1 − ε)·one_hot(y) + ε/K (:func:`numnet.functional.smooth_labels`):
+    the softmax cross-entropy then pulls the logits towards a sure but not certain answer. Only the
+    training steps see it; accuracy, validation and the test loss use the true labels."""
+
+    def __init__(self, epsilon: float):
+        if not 0 < epsilon < 1:
+            raise ConfigError(f"label smoothing must lie strictly between 0 and 1, got {epsilon}")
+        self.epsilon = float(epsilon)
+
+    def on_train_begin(self, run):
+        model = run.model
+        if not isinstance(model.loss, SoftmaxCrossEntropy) or model.binary or run.y.ndim != 1 \
+                or run.y.dtype.kind not in "iu":
+            raise ConfigError("label smoothing needs integer class labels and the softmax cross-entropy loss")
+        self.classes = model._out_width()
+
+    def on_batch_begin(self, run):
+        run.y_batch = smooth_labels(run.y_batch, self.classes, self.epsilon, run.model.dtype)
 
 
 class Iterations(Callback):
