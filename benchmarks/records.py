@@ -21,6 +21,8 @@ import tempfile
 
 from sequence import run_command, run_numnet
 
+from numnet.architectures import PRESETS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "records.json")
 FASHION = "/usr/share/datasets/fashion-mnist"          # Debian's dataset-fashion-mnist
@@ -58,9 +60,7 @@ def main():
     record = RECORDS[args.record]
     least, most = record["goal"]
     results = json.load(open(OUT)) if os.path.exists(OUT) else {}
-    earlier = results.get(args.record, {})
-    same = earlier.get("preset") == record["preset"] and earlier.get("members") == record["members"]
-    runs = {r["seed"]: r for r in earlier.get("runs", [])} if same else {}     # a seed run again replaces its run
+    runs = earlier_runs(results.get(args.record, {}), record)         # a seed run again replaces its run
     with tempfile.TemporaryDirectory() as folder:
         for seed in (int(s) for s in args.seeds.split(",")):
             run = {**one_run(record, seed, args.threads, folder), "load_average": os.getloadavg()}
@@ -76,10 +76,23 @@ def main():
           f"each <= {most / 60:.0f} min: {'met' if summary['goal_met'] else 'NOT met'}")
 
 
+#: what runs must share to be summarised together: the preset, its recipe (as it is now) and the members
+MATCH = ("preset", "recipe", "members")
+
+
+def earlier_runs(earlier, record) -> dict:
+    """{seed: run} of a record's earlier summary, if its runs were made with the same preset, recipe
+    and members as ``record`` now ({} otherwise: a changed recipe starts its table afresh)."""
+    now = summarise(record, [], 0)
+    same = all(json.loads(json.dumps(now[k])) == earlier.get(k) for k in MATCH)
+    return {r["seed"]: r for r in earlier.get("runs", [])} if same else {}
+
+
 def summarise(record, runs, threads):
     least, most = record["goal"]
-    mean = statistics.mean(r["test_accuracy"] for r in runs)
-    return {"preset": record["preset"], "members": record["members"], "threads": threads, "runs": runs,
+    mean = statistics.mean(r["test_accuracy"] for r in runs) if runs else None
+    return {"preset": record["preset"], "recipe": PRESETS[record["preset"]]["recipe"], "members": record["members"],
+            "threads": threads, "runs": runs,
             "mean_test_accuracy": mean, "goal": {"test_accuracy": least, "seconds": most},
             "goal_met": len(runs) >= 3 and mean >= least and all(r["process_seconds"] <= most for r in runs)}
 

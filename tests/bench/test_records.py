@@ -1,5 +1,6 @@
 """benchmarks/records.py and record_figure.py: a record's goal needs three runs, the mean over the
 goal and every run within its minutes; a member's curve counts training and evaluation seconds."""
+import json
 import sys
 from pathlib import Path
 
@@ -28,3 +29,12 @@ def test_a_curve_counts_training_and_evaluation_from_its_start():
                {"epoch": 2, "test_accuracy": 0.995, "train_seconds": 54.0, "eval_seconds": 6.0}]
     minutes, accuracy = record_figure.curve(history, start=60.0)
     assert minutes == [2.0, 3.0] and accuracy == [99.0, 99.5]
+
+
+def test_earlier_runs_are_kept_only_for_the_same_recipe():
+    earlier = records.summarise(RECORD, runs((0.9972, 400), (0.9970, 410)), 2)
+    earlier = json.loads(json.dumps(earlier))                          # as records.json holds it
+    assert sorted(records.earlier_runs(earlier, RECORD)) == [0, 1]
+    changed = {**earlier, "recipe": {**earlier["recipe"], "epochs": 99}}
+    assert records.earlier_runs(changed, RECORD) == {}
+    assert records.earlier_runs({}, RECORD) == {}
