@@ -186,13 +186,18 @@ def layer_sizes(layers, outputs: int) -> str:
     return "-".join(str(layer.in_features) for layer in layers if isinstance(layer, Dense)) + f"-{outputs}"
 
 
+def data_name(data_dir) -> str:
+    """How messages name a data set: its folder, or "the bundled MNIST"."""
+    return data_dir or "the bundled MNIST"
+
+
 def load_data(data_dir, need_train: bool = True):
     """``load_mnist(data_dir)``, refusing empty sets: ((x_train, y_train), (x_test, y_test))."""
     import numnet
     from numnet.errors import DatasetError
 
     (x_train, y_train), (x_test, y_test) = numnet.load_mnist(data_dir)
-    where = data_dir or "the bundled MNIST"
+    where = data_name(data_dir)
     if need_train and len(x_train) == 0:
         raise DatasetError(f"{where}: the training set is empty (0 samples)")
     if len(x_test) == 0:

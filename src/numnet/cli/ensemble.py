@@ -3,7 +3,7 @@ on its input mirrored left-right); each member's test accuracy and the ensemble'
 saved as one model file that evaluate, predict, explain, report and serve load like any other."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, check_model_data, load_data
+from .common import Output, add_data_option, add_json_option, check_model_data, data_name, load_data
 
 
 def add_parser(sub):
@@ -32,7 +32,7 @@ def run(args) -> int:
     models = [numnet.load(path) for path in args.models]
     model = numnet.ensemble(models, names=args.models, mirror=args.mirror)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
-    check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")   # its members agree
+    check_model_data(model, x_test, y_test, f"{data_name(args.data_dir)} (test set)")   # its members agree
     members = []
     for path, member in zip(args.models, models):
         loss, acc = member.evaluate(x_test, y_test)

@@ -2,7 +2,7 @@
 "is it a D?" model, of its two classes: 0 = not D, 1 = D)."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, check_model_data, load_data
+from .common import Output, add_data_option, add_json_option, check_model_data, data_name, load_data
 
 
 def add_parser(sub):
@@ -22,7 +22,7 @@ def run(args) -> int:
     out = Output(args.json)
     model = numnet.load(args.model)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
-    check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
+    check_model_data(model, x_test, y_test, f"{data_name(args.data_dir)} (test set)")
     report = evaluate_classifier(model, x_test, labels_for(model, y_test))
     report.pop("_arrays")
     render(report, out, len(y_test))

@@ -1,7 +1,7 @@
 """numnet explain: walk one test digit through the network, as tutorial 1 does on paper."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, check_model_data, load_data
+from .common import Output, add_data_option, add_json_option, check_model_data, data_name, load_data
 
 
 def add_parser(sub):
@@ -25,7 +25,7 @@ def run(args) -> int:
     out = Output(args.json)
     model = numnet.load(args.model)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
-    check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
+    check_model_data(model, x_test, y_test, f"{data_name(args.data_dir)} (test set)")
     if not 0 <= args.index < len(x_test):
         raise ConfigError(f"--index {args.index}: the test set has digits 0 to {len(x_test) - 1}")
     label = int(y_test[args.index])

@@ -6,6 +6,7 @@ from .common import (
     add_data_option,
     add_json_option,
     add_network_options,
+    data_name,
     layer_sizes,
     load_data,
     positive_float,
@@ -60,7 +61,7 @@ def run(args) -> int:
     h = args.step if args.step is not None else gradcheck.CHECK_H
     hidden = parse_sizes(args.hidden)
     (x_train, y_train), _ = load_data(args.data_dir)
-    check_labels(y_train, np.iinfo(np.int32).max, f"{args.data_dir or 'the bundled MNIST'} (training labels)")
+    check_labels(y_train, np.iinfo(np.int32).max, f"{data_name(args.data_dir)} (training labels)")
     classes = max(2, num_classes(y_train))
     layers = mlp(hidden, args.activation, in_features=math.prod(x_train.shape[1:]), num_classes=classes,
                  init=args.init)

@@ -1,7 +1,7 @@
 """numnet report: PNG figures and an index.html that shows them with captions."""
 from __future__ import annotations
 
-from .common import Output, add_data_option, add_json_option, check_model_data, load_data
+from .common import Output, add_data_option, add_json_option, check_model_data, data_name, load_data
 
 
 def add_parser(sub):
@@ -30,7 +30,7 @@ def run(args) -> int:
     check_folder(args.out, "--out", FILES, inputs=[args.model])
     model = numnet.load(args.model)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
-    check_model_data(model, x_test, y_test, f"{args.data_dir or 'the bundled MNIST'} (test set)")
+    check_model_data(model, x_test, y_test, f"{data_name(args.data_dir)} (test set)")
     result = make_report(model, x_test, labels_for(model, y_test), args.out,
                          title=f"numnet report: {os.path.basename(args.model)}", what="--out", inputs=[args.model])
     ev = result["evaluation"]

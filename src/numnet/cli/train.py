@@ -8,6 +8,7 @@ from .common import (
     add_data_option,
     add_json_option,
     add_network_options,
+    data_name,
     fraction,
     init_name,
     layer_sizes,
@@ -363,7 +364,7 @@ def check_classes(y_train, y_test, data_dir, out) -> int:
     from numnet.data.datasets import check_labels, num_classes
     from numnet.errors import DatasetError
 
-    where = data_dir or "the bundled MNIST"
+    where = data_name(data_dir)
     check_labels(y_train, np.iinfo(np.int32).max, f"{where} (training labels)")
     classes = num_classes(y_train)
     if classes < 2:
