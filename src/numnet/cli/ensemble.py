@@ -41,7 +41,8 @@ def run(args) -> int:
     loss, acc = model.evaluate(x_test, y_test)
     for row, member in zip(model.info["ensemble"], members):
         row["test_accuracy"] = member["test_accuracy"]
-    what = f"{len(models)} model{'s' if len(models) > 1 else ''}" + (" and their mirror images" if args.mirror else "")
+    what = f"{len(models)} models" if len(models) > 1 else "1 model"
+    what += (" and their mirror images" if len(models) > 1 else " and its mirror image") if args.mirror else ""
     out.say(f"ensemble of {what}: test accuracy {acc:.4f}, loss {loss:.4f}")
     if save_path is not None:
         save(model, save_path, what="--save", keep=True, inputs=args.models)
