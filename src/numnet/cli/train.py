@@ -36,7 +36,8 @@ def add_parser(sub):
                    help="preset network and training recipe (default mlp: --hidden/--activation); cnn: a fast "
                         "conv net; cnn-best: batch norm, dropout, augmentation, AdamW, one-cycle; record: two 3x3 "
                         "convolutions per block, batch norm, augmentation, EMA of the weights (about 7 minutes); "
-                        "record-fashion: the same network for clothes (mirrors, 32 epochs, about 18 minutes); "
+                        "record-fashion: the same network for clothes (mirrors, 32 epochs, about 18 minutes; "
+                        "then numnet ensemble MODEL --mirror); "
                         "rnn, lstm, gru: the image's rows as 28 time steps; vit: a small vision Transformer on 7x7 patches; "
                         "perceptron: one neuron trained by the perceptron rule (tutorial 4; needs --binary)")
     p.add_argument("--loss", choices=["cross_entropy", "nll", "mse", "mae", "bce"],
