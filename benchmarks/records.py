@@ -81,13 +81,14 @@ def main():
           f"each <= {most / 60:.0f} min: {'met' if summary['goal_met'] else 'NOT met'}")
 
 
-#: what runs must share to be summarised together: the preset, its recipe (as it is now) and the members
+#: what runs must share to be summarised together: the preset, its recipe (as it is now), the members
+#: and the mirroring
 MATCH = ("preset", "recipe", "members", "mirror")
 
 
 def earlier_runs(earlier, record) -> dict:
-    """{seed: run} of a record's earlier summary, if its runs were made with the same preset, recipe
-    and members as ``record`` now ({} otherwise: a changed recipe starts its table afresh)."""
+    """{seed: run} of a record's earlier summary, if its runs were made with the same preset, recipe,
+    members and mirroring as ``record`` now ({} otherwise: a changed recipe starts its table afresh)."""
     now = summarise(record, [], 0)
     same = all(json.loads(json.dumps(now[k])) == earlier.get(k) for k in MATCH)
     return {r["seed"]: r for r in earlier.get("runs", [])} if same else {}

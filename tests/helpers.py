@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+import numnet
 from numnet import numerical_gradient
 from numnet.data.datasets import FILES
 from numnet.data.idx import write_idx
@@ -36,6 +37,14 @@ def full_disk_in(monkeypatch, folder):
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
+
+
+def trained_recipe(folder, *options) -> dict:
+    """The recipe a small ``numnet train --limit 600 --epochs 1 OPTIONS`` run saves with its model."""
+    path = os.path.join(folder, "m.npz")
+    code, _, err = run_cli("train", "--limit", "600", "--epochs", "1", *options, "--json", "--save", path)
+    assert code == 0, err
+    return numnet.load(path).info["run"]["recipe"]
 
 
 def assert_one_line(code, err, *needles):

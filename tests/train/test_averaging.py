@@ -8,7 +8,7 @@ import pytest
 import numnet
 from numnet.errors import ConfigError
 from numnet.train.callbacks import Callback
-from tests.helpers import assert_one_line, run_cli
+from tests.helpers import assert_one_line, run_cli, trained_recipe
 
 
 def data(n=60, features=12, classes=3, seed=0):
@@ -84,9 +84,6 @@ def test_a_run_with_ema_is_not_resumed(tmp_path):
 
 
 def test_cli_ema_option(tmp_path):
-    code, _, err = run_cli("train", "--limit", "600", "--epochs", "1", "--ema", "0.99", "--json", "--save",
-                           tmp_path / "m.npz")
-    assert code == 0, err
-    assert numnet.load(str(tmp_path / "m.npz")).info["run"]["recipe"]["ema"] == 0.99
+    assert trained_recipe(tmp_path, "--ema", "0.99")["ema"] == 0.99
     code, _, err = run_cli("train", "--ema", "1")
     assert_one_line(code, err, "--ema")

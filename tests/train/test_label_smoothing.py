@@ -9,7 +9,7 @@ import pytest
 import numnet
 from numnet.errors import ConfigError
 from numnet.functional import smooth_labels
-from tests.helpers import assert_one_line, run_cli
+from tests.helpers import assert_one_line, run_cli, trained_recipe
 
 
 def data(n=60, features=12, classes=4, seed=0):
@@ -58,10 +58,7 @@ def test_what_label_smoothing_cannot_apply_to_is_refused():
 
 
 def test_cli_label_smoothing_option(tmp_path):
-    code, _, err = run_cli("train", "--limit", "600", "--epochs", "1", "--label-smoothing", "0.1", "--json", "--save",
-                           tmp_path / "m.npz")
-    assert code == 0, err
-    assert numnet.load(str(tmp_path / "m.npz")).info["run"]["recipe"]["label_smoothing"] == 0.1
+    assert trained_recipe(tmp_path, "--label-smoothing", "0.1")["label_smoothing"] == 0.1
     code, _, err = run_cli("train", "--label-smoothing", "1")
     assert_one_line(code, err, "--label-smoothing")
     code, _, err = run_cli("train", "--limit", "300", "--binary", "3", "--label-smoothing", "0.1")
