@@ -180,7 +180,7 @@ def test_empty_sets_are_refused(n_train, n_test, needle, tmp_path):
 
 CTRL_C = """
 import os, runpy, signal, sys
-sys.argv = ["numnet", "train", "--limit", "3000", "--epochs", "2", "--hidden", "8"]
+sys.argv = ["numnet", "train", "--limit", "3000", "--epochs", "300", "--hidden", "8"]  # never done before 0.3 s
 delay = float(os.environ["DELAY"])
 
 def alarm(*_):
