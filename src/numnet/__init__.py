@@ -44,7 +44,7 @@ _EXPORTS = {
     "layers": ["AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAvgPool2D", "Layer",
                "MaxPool2D", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize", "Step",
                "Tanh", "RNN", "LSTM", "GRU", "LayerNorm", "GELU", "MultiHeadSelfAttention", "PositionalEmbedding",
-               "PatchEmbedding", "TokenPool", "TransformerEncoderBlock", "Ensemble", "Mirror"],
+               "PatchEmbedding", "TokenPool", "TransformerEncoderBlock", "Ensemble", "Mirror", "Shift"],
     "perceptron": ["Perceptron"],
     "losses": ["MAE", "MSE", "BinaryCrossEntropy", "LogSoftmaxNLL", "NLLLoss", "SoftmaxCrossEntropy", "rmse"],
     "train.options": ["fit"],

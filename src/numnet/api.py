@@ -13,7 +13,8 @@ import copy
 
 from . import model
 from .errors import ConfigError
-from .layers import Ensemble, Mirror
+from .functional import whole
+from .layers import Ensemble, Mirror, Shift
 from .io.serialize import load as load_file
 from .io.serialize import save as save_file
 from .train.options import fit as fit_model
@@ -45,18 +46,21 @@ def load(path) -> Sequential:
     return load_file(path, model_class=Sequential)
 
 
-def ensemble(models, names=None, mirror: bool = False) -> Sequential:
+def ensemble(models, names=None, mirror: bool = False, shift: int = 0) -> Sequential:
     """One model that averages the logits of trained ``models`` (:class:`numnet.layers.Ensemble`:
     softmax of the mean logits, the members' probabilities averaged in the log domain). The members
     must take the same input and have the same loss, dtype and classes; their layers are copied.
-    ``mirror``: each model also sees its input mirrored left-right (:class:`numnet.layers.Mirror`;
-    test-time augmentation for pictures whose mirror image is the same class), so one model is enough.
+    Test-time augmentation, with which one model is enough: ``mirror``: each model also sees its input
+    mirrored left-right (:class:`numnet.layers.Mirror`: pictures whose mirror image is the same class,
+    clothes); ``shift`` = s: each model also sees its input moved s pixels up, down, left and right
+    (:class:`numnet.layers.Shift`: digits). Each view is one more member of the average.
     ``names`` (one per model, e.g. their files) are recorded in ``info["ensemble"]``. Raises
     ConfigError for fewer than two members or members that do not fit together."""
     models = list(models)
     names = list(names) if names is not None else [f"model {k}" for k in range(len(models))]
-    if len(models) < (1 if mirror else 2):
-        raise ConfigError(f"an ensemble needs at least two models (or one with mirror), got {len(models)}")
+    shift = whole(shift, "shift", minimum=0)
+    if len(models) < (1 if mirror or shift else 2):
+        raise ConfigError(f"an ensemble needs at least two models (or one with mirror or shift), got {len(models)}")
     first = models[0]
     for name, m in zip(names, models):
         if m.binary:
@@ -68,11 +72,15 @@ def ensemble(models, names=None, mirror: bool = False) -> Sequential:
             if mine != theirs:
                 raise ConfigError(f"{name} has {what} {mine}, {names[0]} has {theirs}: the members of an "
                                   "ensemble must agree")
-    if mirror and (first.input_shape is None or len(first.input_shape) < 2):
-        raise ConfigError(f"mirror needs a model of images (H, W) or (C, H, W); {names[0]} takes samples of "
-                          f"shape {first.input_shape}")
-    members = [copy.deepcopy(m.layers) for m in models]
-    members += [[Mirror(), *copy.deepcopy(m.layers)] for m in models] if mirror else []
+    if (mirror or shift) and (first.input_shape is None or len(first.input_shape) < 2):
+        raise ConfigError(f"{'mirror' if mirror else 'shift'} needs a model of images (H, W) or (C, H, W); "
+                          f"{names[0]} takes samples of shape {first.input_shape}")
+    if shift and shift >= min(first.input_shape[-2:]):
+        raise ConfigError(f"shift must be smaller than the images ({first.input_shape[-2]}×{first.input_shape[-1]} "
+                          f"pixels), got {shift}")
+    views = [[]] + ([[Mirror()]] if mirror else [])
+    views += [[Shift(dy, dx)] for dy, dx in ((-shift, 0), (shift, 0), (0, -shift), (0, shift))] if shift else []
+    members = [[*copy.deepcopy(view), *copy.deepcopy(m.layers)] for view in views for m in models]
     layer = Ensemble(members)
     if first.input_shape is not None:
         layer.output_shape(tuple(first.input_shape))          # the members' outputs agree (ConfigError)
@@ -80,5 +88,5 @@ def ensemble(models, names=None, mirror: bool = False) -> Sequential:
     out.input_shape = first.input_shape
     out.eval()
     out.info = {"ensemble": [{"model": name, "history": m.history[-1:]} for name, m in zip(names, models)],
-                "mirror": bool(mirror)}
+                "mirror": bool(mirror), "shift": shift}
     return out

@@ -82,12 +82,14 @@ def conv_out_size(size: int, k: int, s: int = 1, p: int = 0) -> int:
     return (size + 2 * p - k) // s + 1
 
 
-def whole(v, name: str = "size", minimum: int = 1) -> int:
-    """``v`` as an int if it is a whole number ≥ ``minimum`` (5, 5.0, np.int64(5)); 10.5, '25', True,
-    inf are refused rather than truncated."""
+def whole(v, name: str = "size", minimum: int | None = 1) -> int:
+    """``v`` as an int if it is a whole number ≥ ``minimum`` (5, 5.0, np.int64(5); any sign for
+    ``minimum=None``); 10.5, '25', True, inf are refused rather than truncated."""
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
-            or isinstance(v, (float, np.floating)) and not np.isfinite(v) or v != int(v) or v < minimum:
-        raise ConfigError(f"{name} must be a whole number ≥ {minimum}, got {v!r}")
+            or isinstance(v, (float, np.floating)) and not np.isfinite(v) or v != int(v) \
+            or minimum is not None and v < minimum:
+        bound = "" if minimum is None else f" ≥ {minimum}"
+        raise ConfigError(f"{name} must be a whole number{bound}, got {v!r}")
     return int(v)
 
 

@@ -35,13 +35,14 @@ def test_ensemble_reports_each_member_and_saves_one_model(trained):
     assert r["test_accuracy"] > min(m["test_accuracy"] for m in r["members"])
 
 
-def test_one_model_and_its_mirror_images(trained):
+@pytest.mark.parametrize("view, key, value", [(["--mirror"], "mirror", True), (["--shift", "2"], "shift", 2)])
+def test_one_model_and_its_mirror_images_or_moves(trained, view, key, value):
     folder, paths = trained
-    code, out, err = run_cli("ensemble", paths[0], "--mirror", "--save", folder / "mirror.npz", "--json")
+    code, out, err = run_cli("ensemble", paths[0], *view, "--save", folder / f"{key}.npz", "--json")
     assert code == 0, err
     r = json.loads(out)
-    assert r["mirror"] is True and [m["model"] for m in r["members"]] == [str(paths[0])]
-    code, out, err = run_cli("evaluate", folder / "mirror.npz", "--json")
+    assert r[key] == value and [m["model"] for m in r["members"]] == [str(paths[0])]
+    code, out, err = run_cli("evaluate", folder / f"{key}.npz", "--json")
     assert code == 0, err
     assert json.loads(out)["accuracy"] == pytest.approx(r["test_accuracy"])
 
@@ -58,11 +59,13 @@ def test_other_commands_take_the_ensemble(trained, command):
 
 
 @pytest.mark.parametrize("case, needle", [("one", "at least two"), ("over-input", "is the input"),
-                                          ("missing", "no such model file")])
+                                          ("missing", "no such model file"), ("shift-back", "shift"),
+                                          ("shift-out", "smaller than")])
 def test_bad_input_is_one_line(trained, case, needle):
     folder, paths = trained
     args = {"one": [paths[0]], "over-input": [*paths, "--save", paths[1]],
-            "missing": [paths[0], folder / "nope.npz"]}[case]
+            "missing": [paths[0], folder / "nope.npz"], "shift-back": [paths[0], "--shift", "-1"],
+            "shift-out": [paths[0], "--shift", "28"]}[case]
     code, out, err = run_cli("ensemble", *args)
     assert_one_line(code, err, needle)
     assert paths[1].stat().st_size > 0

@@ -345,3 +345,11 @@ def test_a_mirrored_ensemble_matches_predict_proba():
     model = numnet.ensemble([preset_model("cnn")], mirror=True)
     proto = _agree(model, _mnist()[2])
     assert "Slice" in [n.op_type for n in proto.graph.node]
+
+
+def test_a_shifted_ensemble_matches_predict_proba():
+    """numnet ensemble --shift 2: each moved member reads its input through Pad (zeros) and Slice."""
+    model = numnet.ensemble([preset_model("cnn")], shift=2)
+    proto = _agree(model, _mnist()[2])
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("Pad") == 4 and ops.count("Slice") == 4

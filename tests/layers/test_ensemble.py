@@ -152,3 +152,34 @@ def test_a_mirrored_ensemble_averages_each_model_on_the_image_and_its_mirror(mem
     flat.input_shape = (784,)
     with pytest.raises(ConfigError, match="images"):
         numnet.ensemble([flat], mirror=True)
+
+
+# test-time shifts ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("dy, dx", [(1, 0), (-1, 2), (0, -3), (5, 5)])
+def test_shift_moves_the_image_with_zeros_coming_in_and_its_gradient_back(rng, dy, dx):
+    x = rng.standard_normal((3, 2, 5, 5))
+    shift = L.Shift(dy, dx)
+    y = shift.forward(x)
+    for i in range(5):
+        for j in range(5):
+            inside = 0 <= i - dy < 5 and 0 <= j - dx < 5
+            np.testing.assert_array_equal(y[..., i, j], x[..., i - dy, j - dx] if inside else 0)
+    check_layer(shift, x, rng, rtol=1e-7, atol=1e-10)
+    assert shift.output_shape((2, 5, 5)) == (2, 5, 5) and shift.config() == {"type": "Shift", "dy": dy, "dx": dx}
+    with pytest.raises(ConfigError, match="images"):
+        shift.output_shape((784,))
+    with pytest.raises(ConfigError, match="dx"):
+        L.Shift(1, 0.5)
+
+
+def test_a_shifted_ensemble_averages_each_model_on_the_image_and_its_four_moves(members, mnist):
+    _, (xt, _) = mnist
+    x = to_float(xt[:40])
+    model = numnet.ensemble(members[:2], names=["a.npz", "b.npz"], shift=1)
+    assert len(model.layers[0].members) == 10 and model.info["shift"] == 1
+    framed = np.pad(x, ((0, 0), (1, 1), (1, 1)))                        # moved: zeros come in at the edge
+    views = [x] + [framed[:, 1 - dy:29 - dy, 1 - dx:29 - dx] for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1))]
+    expected = np.mean([m.eval().forward(v) for v in views for m in members[:2]], axis=0)
+    np.testing.assert_allclose(model.forward(x), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ConfigError, match="shift"):
+        numnet.ensemble(members[:1], shift=-1)

@@ -23,7 +23,7 @@ from ..helpers import assert_one_line, run_cli
 CONFIGS = {
     "Dense": [{"in_features": 5, "out_features": 3}],
     "ReLU": [{}], "Sigmoid": [{}], "Tanh": [{}], "Step": [{}], "Sign": [{}], "Softmax": [{}],
-    "Flatten": [{}], "Reshape": [{"shape": [2, 3]}], "Mirror": [{}],
+    "Flatten": [{}], "Reshape": [{"shape": [2, 3]}], "Mirror": [{}], "Shift": [{"dy": 1, "dx": -2}],
     "Standardize": [{"shape": [4, 5]}, {"shape": None}],
     "BatchNorm": [{"num_features": 6}],
     "Dropout": [{"p": 0.3}],

@@ -1,6 +1,7 @@
 """numnet ensemble: several trained models as one, their logits averaged (with --mirror, each also
-on its input mirrored left-right); each member's test accuracy and the ensemble's, and the ensemble
-saved as one model file that evaluate, predict, explain, report and serve load like any other."""
+on its input mirrored left-right; with --shift S, each also on its input moved S pixels four ways);
+each member's test accuracy and the ensemble's, and the ensemble saved as one model file that
+evaluate, predict, explain, report and serve load like any other."""
 from __future__ import annotations
 
 from .common import Output, add_data_option, add_json_option, check_model_data, data_name, load_data
@@ -16,6 +17,9 @@ def add_parser(sub):
     p.add_argument("--mirror", action="store_true",
                    help="also show each model its input mirrored left-right and average that too (test-time "
                         "augmentation for clothes; not for digits); one model is then enough")
+    p.add_argument("--shift", metavar="PX", type=int, default=0,
+                   help="also show each model its input moved PX pixels up, down, left and right and average "
+                        "those too (test-time augmentation for digits); one model is then enough")
     p.add_argument("--save", metavar="PATH", help="save the ensemble to PATH (.npz)")
     add_data_option(p)
     add_json_option(p)
@@ -30,7 +34,7 @@ def run(args) -> int:
     out = Output(args.json)
     save_path = check_target(args.save, "--save", inputs=args.models) if args.save is not None else None
     models = [numnet.load(path) for path in args.models]
-    model = numnet.ensemble(models, names=args.models, mirror=args.mirror)
+    model = numnet.ensemble(models, names=args.models, mirror=args.mirror, shift=args.shift)
     (_, _), (x_test, y_test) = load_data(args.data_dir, need_train=False)
     check_model_data(model, x_test, y_test, f"{data_name(args.data_dir)} (test set)")   # its members agree
     members = []
@@ -43,10 +47,11 @@ def run(args) -> int:
         row["test_accuracy"] = member["test_accuracy"]
     what = f"{len(models)} models" if len(models) > 1 else "1 model"
     what += (" and their mirror images" if len(models) > 1 else " and its mirror image") if args.mirror else ""
+    what += f", each also moved {args.shift} px four ways" if args.shift else ""
     out.say(f"ensemble of {what}: test accuracy {acc:.4f}, loss {loss:.4f}")
     if save_path is not None:
         save(model, save_path, what="--save", keep=True, inputs=args.models)
         out.say(f"saved {args.save}")
-    out.emit({"test_accuracy": acc, "test_loss": loss, "members": members, "mirror": args.mirror,
+    out.emit({"test_accuracy": acc, "test_loss": loss, "members": members, "mirror": args.mirror, "shift": args.shift,
               "model_path": args.save})
     return 0

@@ -23,6 +23,7 @@ Layers, dispatched on ``type(layer).__name__``:
     Flatten          (N, d1, d2, ...) -> (N, d1·d2·...)      Flatten(axis=1)
     Reshape          (N, ...) -> (N, *shape)                 Reshape([0, *shape])
     Mirror           y[…, j] = x[…, W−1−j]                   Slice(axes=[-1], steps=[-1])
+    Shift            y[…, i, j] = x[…, i−dy, j−dx], zeros in  Pad, Slice
     Dense            z = x·Wᵀ + b                            Gemm(transB=1); on tokens MatMul, Add
     ReLU, Sigmoid, Tanh, Softmax                             Relu, Sigmoid, Tanh, Softmax(axis=-1)
     Step             1 if z ≥ 0 else 0                       GreaterOrEqual, Cast
@@ -129,6 +130,18 @@ def _mirror(g, layer, x, shape, p):
     return g.node("Slice", [x, start, end, axis, step], f"{p}.out"), shape
 
 
+def _shift(g, layer, x, shape, p):
+    rank, pads, starts, ends = len(shape) + 1, [0] * (2 * len(shape) + 2), [], []
+    for axis, d, size in ((-2, layer.dy, shape[-2]), (-1, layer.dx, shape[-1])):
+        pads[rank + axis], pads[2 * rank + axis] = max(d, 0), max(-d, 0)      # zeros in before, after
+        starts.append(max(-d, 0))
+        ends.append(max(-d, 0) + size)
+    padded = g.node("Pad", [x, g.const(f"{p}.pads", pads, dtype=np.int64)], f"{p}.padded")
+    start, end, axes = (g.const(f"{p}.{n}", v, dtype=np.int64) for n, v in (("start", starts), ("end", ends),
+                                                                            ("axes", [-2, -1])))
+    return g.node("Slice", [padded, start, end, axes], f"{p}.out"), shape
+
+
 def _dense(g, layer, x, shape, p):
     if len(shape) > 1:                                   # tokens (L, in): MatMul on the last axis
         return dense_on_tokens(g, layer, x, shape, p)
@@ -221,6 +234,7 @@ CONVERTERS = {
     "Flatten": _flatten,
     "Reshape": _reshape,
     "Mirror": _mirror,
+    "Shift": _shift,
     "Dense": _dense,
     "ReLU": _elementwise("Relu"),
     "Sigmoid": _elementwise("Sigmoid"),

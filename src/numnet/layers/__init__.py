@@ -2,7 +2,7 @@
 
     activations   ReLU, Sigmoid, Tanh, Step, Sign, Softmax
     dense         Dense                      z = W·x + b   (on the last axis: rows (N, in) or tokens (N, L, in))
-    shape         Flatten, Reshape, Mirror   (Mirror: y[…, j] = x[…, W−1−j], images left-right)
+    shape         Flatten, Reshape, Mirror, Shift   (images left-right: y[…, j] = x[…, W−1−j]; moved: x[…, i−dy, j−dx])
     norm          Standardize, BatchNorm
     dropout       Dropout
     conv          Conv2D                     Z = X_col·W_matᵀ + b
@@ -33,14 +33,14 @@ from .ensemble import Ensemble
 from .norm import BatchNorm, Standardize
 from .pool import AvgPool2D, GlobalAvgPool2D, MaxPool2D
 from .recurrent import GRU, LSTM, RNN
-from .shape import Flatten, Mirror, Reshape
+from .shape import Flatten, Mirror, Reshape, Shift
 from .tokens import PatchEmbedding, PositionalEmbedding, TokenPool
 from .transformer import TransformerEncoderBlock
 
 #: layer classes by name, as saved models name them
 REGISTRY = {cls.__name__: cls for cls in (
-    Dense, ReLU, Sigmoid, Tanh, Step, Sign, Softmax, Flatten, Reshape, Mirror, Standardize, BatchNorm, Dropout,
-    Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
+    Dense, ReLU, Sigmoid, Tanh, Step, Sign, Softmax, Flatten, Reshape, Mirror, Shift, Standardize, BatchNorm,
+    Dropout, Conv2D, MaxPool2D, AvgPool2D, GlobalAvgPool2D,
     RNN, LSTM, GRU,
     LayerNorm, GELU, MultiHeadSelfAttention, PositionalEmbedding, PatchEmbedding, TokenPool,
     TransformerEncoderBlock, Ensemble,
@@ -81,5 +81,5 @@ def from_config(cfg: dict) -> Layer:
 __all__ = ["REGISTRY", "RENAMED", "layer_class", "GELU", "GRU", "LSTM", "LayerNorm", "MultiHeadSelfAttention",
            "PatchEmbedding", "PositionalEmbedding", "RNN", "TokenPool", "TransformerEncoderBlock", "AvgPool2D",
            "BatchNorm", "Conv2D", "Dense", "Dropout", "Ensemble", "Flatten", "GlobalAvgPool2D",
-           "Layer", "MaxPool2D", "Mirror", "Parameter", "ReLU", "Reshape", "Sigmoid", "Sign", "Softmax", "Standardize",
-           "Step", "Tanh", "from_config", "register", "sigmoid", "softmax"]
+           "Layer", "MaxPool2D", "Mirror", "Parameter", "ReLU", "Reshape", "Shift", "Sigmoid", "Sign", "Softmax",
+           "Standardize", "Step", "Tanh", "from_config", "register", "sigmoid", "softmax"]
