@@ -8,7 +8,8 @@ A run is ``numnet train --model PRESET --seed S``. A record of M > 1 members (``
 train seeds S·M ... S·M + M − 1, each ``numnet train --model PRESET --seed s --save``, then
 ``numnet ensemble`` of their files, its time all of those processes together (tried for
 Fashion-MNIST, see docs/guides/presets.md#records); with ``mirror``, ``numnet ensemble --mirror``
-(each network also reads the picture mirrored: test-time augmentation, its time counted too).
+(each network also reads the picture mirrored), with ``shift`` s, ``numnet ensemble --shift s``
+(each also reads it moved s pixels four ways): test-time augmentation, its time counted too.
 Results (each run's accuracy, time and members' test-accuracy curves) go to benchmarks/records.json,
 a seed run again replacing its run; ``benchmarks/record_figure.py`` draws them.
 """
@@ -27,10 +28,11 @@ from numnet.architectures import PRESETS
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "records.json")
 FASHION = "/usr/share/datasets/fashion-mnist"          # Debian's dataset-fashion-mnist
-#: name: preset, members per run, test-time mirroring, data folder (None: the bundled MNIST), goal
-#: (accuracy, seconds a run)
-RECORDS = {"mnist": {"preset": "record", "members": 1, "mirror": False, "data_dir": None, "goal": (0.9970, 900)},
-           "fashion": {"preset": "record-fashion", "members": 1, "mirror": True, "data_dir": FASHION,
+#: name: preset, members per run, test-time mirroring and shifts (pixels), data folder (None: the
+#: bundled MNIST), goal (accuracy, seconds a run)
+RECORDS = {"mnist": {"preset": "record", "members": 1, "mirror": False, "shift": 1, "data_dir": None,
+                     "goal": (0.9970, 900)},
+           "fashion": {"preset": "record-fashion", "members": 1, "mirror": True, "shift": 0, "data_dir": FASHION,
                        "goal": (0.940, 1200)}}
 
 
@@ -38,7 +40,8 @@ def one_run(record, seed, threads, folder):
     """One record run (its members, then their ensemble): accuracy, seconds, the members' curves."""
     data = ["--data-dir", record["data_dir"]] if record["data_dir"] else []
     members, files = [], []
-    combine = record["members"] > 1 or record["mirror"]
+    views = (["--mirror"] if record["mirror"] else []) + (["--shift", record["shift"]] if record["shift"] else [])
+    combine = record["members"] > 1 or bool(views)
     for s in range(seed * record["members"], (seed + 1) * record["members"]):
         save = ["--save", os.path.join(folder, f"member{s}.npz")] if combine else []
         members.append(run_numnet(record["preset"], s, threads, *data, *save))
@@ -46,8 +49,7 @@ def one_run(record, seed, threads, folder):
     run = {"seed": seed, "members": members, "process_seconds": sum(m["process_seconds"] for m in members),
            "test_accuracy": members[0]["test_accuracy"], "commands": [m["command"] for m in members]}
     if combine:
-        mirror = ["--mirror"] if record["mirror"] else []
-        command, result, seconds = run_command(["ensemble", *files, *mirror, *data], threads)
+        command, result, seconds = run_command(["ensemble", *files, *views, *data], threads)
         run.update(test_accuracy=result["test_accuracy"], ensemble_seconds=seconds,
                    process_seconds=run["process_seconds"] + seconds, commands=run["commands"] + [command])
     for m in members:
@@ -82,13 +84,13 @@ def main():
 
 
 #: what runs must share to be summarised together: the preset, its recipe (as it is now), the members
-#: and the mirroring
-MATCH = ("preset", "recipe", "members", "mirror")
+#: and the test-time views
+MATCH = ("preset", "recipe", "members", "mirror", "shift")
 
 
 def earlier_runs(earlier, record) -> dict:
     """{seed: run} of a record's earlier summary, if its runs were made with the same preset, recipe,
-    members and mirroring as ``record`` now ({} otherwise: a changed recipe starts its table afresh)."""
+    members and test-time views as ``record`` now ({} otherwise: a changed recipe starts its table afresh)."""
     now = summarise(record, [], 0)
     same = all(json.loads(json.dumps(now[k])) == earlier.get(k) for k in MATCH)
     return {r["seed"]: r for r in earlier.get("runs", [])} if same else {}
@@ -98,7 +100,7 @@ def summarise(record, runs, threads):
     least, most = record["goal"]
     mean = statistics.mean(r["test_accuracy"] for r in runs) if runs else None
     return {"preset": record["preset"], "recipe": PRESETS[record["preset"]]["recipe"], "members": record["members"],
-            "mirror": record["mirror"], "threads": threads, "runs": runs,
+            "mirror": record["mirror"], "shift": record["shift"], "threads": threads, "runs": runs,
             "mean_test_accuracy": mean, "goal": {"test_accuracy": least, "seconds": most},
             "goal_met": len(runs) >= 3 and mean >= least and all(r["process_seconds"] <= most for r in runs)}
 

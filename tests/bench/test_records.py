@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import record_figure  # noqa: E402
 import records  # noqa: E402
 
-RECORD = {"preset": "record", "members": 1, "mirror": False, "data_dir": None, "goal": (0.997, 900)}
+RECORD = {"preset": "record", "members": 1, "mirror": False, "shift": 0, "data_dir": None, "goal": (0.997, 900)}
 
 
 def runs(*pairs):
@@ -38,4 +38,5 @@ def test_earlier_runs_are_kept_only_for_the_same_recipe():
     changed = {**earlier, "recipe": {**earlier["recipe"], "epochs": 99}}
     assert records.earlier_runs(changed, RECORD) == {}
     assert records.earlier_runs(earlier, {**RECORD, "mirror": True}) == {}
+    assert records.earlier_runs(earlier, {**RECORD, "shift": 1}) == {}
     assert records.earlier_runs({}, RECORD) == {}

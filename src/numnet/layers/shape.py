@@ -74,9 +74,7 @@ class Mirror(Layer):
         return np.ascontiguousarray(grad[..., ::-1])
 
     def output_shape(self, input_shape):
-        if len(input_shape) < 2:
-            raise ConfigError(f"Mirror needs images (H, W) or (C, H, W), got samples of shape {tuple(input_shape)}")
-        return tuple(input_shape)
+        return images(self, input_shape)
 
 
 class Shift(Layer):
@@ -105,12 +103,18 @@ class Shift(Layer):
         return move(grad, -self.dy, -self.dx)
 
     def output_shape(self, input_shape):
-        if len(input_shape) < 2:
-            raise ConfigError(f"Shift needs images (H, W) or (C, H, W), got samples of shape {tuple(input_shape)}")
-        return tuple(input_shape)
+        return images(self, input_shape)
 
     def config(self):
         return {"type": "Shift", "dy": self.dy, "dx": self.dx}
+
+
+def images(layer, input_shape) -> tuple:
+    """The samples' shape, unchanged, if they are images (H, W) or (C, H, W); ConfigError otherwise."""
+    if len(input_shape) < 2:
+        raise ConfigError(f"{type(layer).__name__} needs images (H, W) or (C, H, W), got samples of shape "
+                          f"{tuple(input_shape)}")
+    return tuple(input_shape)
 
 
 def move(a, dy: int, dx: int):
