@@ -30,7 +30,7 @@ OUT = os.path.join(HERE, "records.json")
 FASHION = "/usr/share/datasets/fashion-mnist"          # Debian's dataset-fashion-mnist
 #: name: preset, members per run, test-time mirroring and shifts (pixels), data folder (None: the
 #: bundled MNIST), goal (accuracy, seconds a run)
-RECORDS = {"mnist": {"preset": "record", "members": 1, "mirror": False, "shift": 1, "data_dir": None,
+RECORDS = {"mnist": {"preset": "record", "members": 1, "mirror": False, "shift": 0, "data_dir": None,
                      "goal": (0.9970, 900)},
            "fashion": {"preset": "record-fashion", "members": 1, "mirror": True, "shift": 0, "data_dir": FASHION,
                        "goal": (0.940, 1200)}}

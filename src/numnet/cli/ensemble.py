@@ -47,7 +47,7 @@ def run(args) -> int:
         row["test_accuracy"] = member["test_accuracy"]
     what = f"{len(models)} models" if len(models) > 1 else "1 model"
     what += (" and their mirror images" if len(models) > 1 else " and its mirror image") if args.mirror else ""
-    what += f", each also moved {args.shift} px four ways" if args.shift else ""
+    what += f", {'each ' if len(models) > 1 else ''}also moved {args.shift} px four ways" if args.shift else ""
     out.say(f"ensemble of {what}: test accuracy {acc:.4f}, loss {loss:.4f}")
     if save_path is not None:
         save(model, save_path, what="--save", keep=True, inputs=args.models)
