@@ -53,7 +53,8 @@ def ensemble(models, names=None, mirror: bool = False, shift: int = 0) -> Sequen
     Test-time augmentation, with which one model is enough: ``mirror``: each model also sees its input
     mirrored left-right (:class:`numnet.layers.Mirror`: pictures whose mirror image is the same class,
     clothes); ``shift`` = s: each model also sees its input moved s pixels up, down, left and right
-    (:class:`numnet.layers.Shift`: digits). Each view is one more member of the average.
+    (:class:`numnet.layers.Shift`: digits, for a network not trained on moved ones). Each view is
+    one more member of the average.
     ``names`` (one per model, e.g. their files) are recorded in ``info["ensemble"]``. Raises
     ConfigError for fewer than two members or members that do not fit together."""
     models = list(models)

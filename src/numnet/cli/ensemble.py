@@ -19,7 +19,8 @@ def add_parser(sub):
                         "augmentation for clothes; not for digits); one model is then enough")
     p.add_argument("--shift", metavar="PX", type=int, default=0,
                    help="also show each model its input moved PX pixels up, down, left and right and average "
-                        "those too (test-time augmentation for digits); one model is then enough")
+                        "those too (test-time augmentation for digits, for a network not trained on moved ones); "
+                        "one model is then enough")
     p.add_argument("--save", metavar="PATH", help="save the ensemble to PATH (.npz)")
     add_data_option(p)
     add_json_option(p)
