@@ -211,6 +211,38 @@ def test_ctrl_c_while_starting_is_one_line_and_130(delay):
     assert proc.stderr == "interrupted\n"
 
 
+CTRL_C_DROPPED = """
+import os, signal, sys, weakref
+from numnet import cli
+from numnet.cli import train
+real = train.run
+
+def run(args):                      # the command, with a Ctrl-C landing inside a weakref callback first
+    class Box:
+        pass
+    box = Box()
+
+    def callback(_):
+        os.kill(os.getpid(), signal.SIGINT)
+        sum(range(100000))          # its KeyboardInterrupt is raised here, where Python can only drop it
+    ref = weakref.ref(box, callback)
+    del box
+    return real(args)
+
+train.run = run
+sys.exit(cli.main(["train", "--limit", "3000", "--epochs", "300", "--hidden", "8"]))
+"""
+
+
+def test_a_ctrl_c_python_would_drop_is_not_lost():
+    """A Ctrl-C inside a weakref callback or __del__ (the import system's module-lock callback, in
+    a cold start) is one Python prints as 'Exception ignored' and drops: the command then ran on to
+    its end (exit 0). numnet sends it again, so it stops: 130 and one line."""
+    proc = subprocess.run([sys.executable, "-c", CTRL_C_DROPPED], capture_output=True, text=True, timeout=120,
+                          env=ENV)
+    assert (proc.returncode, proc.stderr) == (130, "interrupted\n")
+
+
 def test_label_minus_one_is_refused(tmp_path):
     """Signed labels (IDX int8) with a −1: refused from the folder, before training."""
     d = folder(tmp_path / "d")

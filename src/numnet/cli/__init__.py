@@ -27,6 +27,7 @@ try:     # first thing (no `from __future__`: importing it takes milliseconds): 
 except ValueError:                                         # imported outside the main thread
     pass
 
+import _thread  # noqa: E402
 import argparse  # noqa: E402  (after the handler: these imports are part of the start-up it covers)
 import importlib  # noqa: E402
 import pkgutil  # noqa: E402
@@ -88,12 +89,26 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _unraisable(unraisable, python_hook=sys.unraisablehook):
+    """A Ctrl-C that landed where Python can only print an exception and drop it (a weakref callback
+    or a __del__, such as the import system's module-lock callback): sent again a millisecond later,
+    from another thread, so that it surfaces from the code that runs next instead of being lost
+    while the command goes on."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):     # (raised here, it would be dropped again)
+        import threading
+
+        threading.Timer(0.001, _thread.interrupt_main, (signal.SIGINT,)).start()
+    else:
+        python_hook(unraisable)
+
+
 def main(argv=None) -> int:
     """Run one command: its exit status (0, 1, 2; 130 after Ctrl-C; 141 when stdout was closed
     before the command's output ended: the work is done, the rest of the output dropped)."""
     try:
         if signal.getsignal(signal.SIGINT) is _interrupted_early:
             signal.signal(signal.SIGINT, _interrupt)   # from here on: KeyboardInterrupt
+            sys.unraisablehook = _unraisable
         parser = build_parser()
         args = parser.parse_args(argv)
         _set_language(parser, args.lang)
